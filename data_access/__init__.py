@@ -1,0 +1,1 @@
+"""Data access: models, engine, queries that aggregate in SQL, importers and disclosure control."""

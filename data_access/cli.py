@@ -1,0 +1,110 @@
+"""The `engagement` command line: set up the store, seed demo data, load reference data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from data_access.db import PROJECT_ROOT, StoreError, database_url, init_db, make_engine
+
+
+def _cmd_init_db(args: argparse.Namespace) -> int:
+    engine = make_engine()
+    init_db(engine)
+    print(f"The store is ready at {_safe_url(database_url())}.")
+    return 0
+
+
+def _cmd_seed_demo(args: argparse.Namespace) -> int:
+    from data_access.demo import seed_demo
+
+    engine = make_engine()
+    init_db(engine)
+    summary = seed_demo(engine, seed=args.seed, scale=args.scale, replace=True)
+    print(summary)
+    return 0
+
+
+def _cmd_import_reference(args: argparse.Namespace) -> int:
+    from data_access.reference_import import import_reference
+
+    engine = make_engine()
+    init_db(engine)
+    report = import_reference(engine, Path(args.path))
+    print(report.summary())
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+        "--server.port", str(args.port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password hidden."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="engagement",
+        description="Kent and Medway engagement dashboard: manage the store behind it.",
+        epilog="The store is DATABASE_URL if set, otherwise the SQLite file data/engagement.db.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init-db", help="create the store's tables, or upgrade them in place")
+    p.set_defaults(func=_cmd_init_db)
+
+    p = sub.add_parser("seed-demo", help="replace the engagement data with generated demo data")
+    p.add_argument("--seed", type=int, default=2026, help="random seed (the same seed gives the same data)")
+    p.add_argument("--scale", choices=["demo", "county", "national"], default="demo",
+                   help="demo (quick, the default), county (Kent and Medway at full size) or national")
+    p.set_defaults(func=_cmd_seed_demo)
+
+    p = sub.add_parser("import-reference",
+                       help="load reference data (IMD, census population, boundaries, lookups) from a file or folder")
+    p.add_argument("path", help="a CSV, XLSX or GeoJSON file, or a folder of them")
+    p.set_defaults(func=_cmd_import_reference)
+
+    p = sub.add_parser("serve", help="start the dashboard")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=_cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; errors print one sentence and exit non-zero."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except StoreError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the command line
+        print(f"Error: {exc.__class__.__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The database engine: DATABASE_URL, or an embedded SQLite file under data/ by default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import create_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "engagement.db"
+
+
+class StoreError(Exception):
+    """A problem with the store that a user can act on, stated in one sentence."""
+
+
+def database_url() -> str:
+    """The configured database URL (DATABASE_URL), or the embedded SQLite default."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """An engine for the URL given (or the configured one), with SQLite set to WAL mode."""
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    """Create the schema, or upgrade it in place, to the newest revision (Alembic)."""
+    from data_access.migrate import upgrade
+
+    upgrade(engine)
+
+
+def is_initialised(engine: Engine) -> bool:
+    """True when the store's tables exist."""
+    return inspect(engine).has_table("lsoa")

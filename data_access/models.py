@@ -1,0 +1,287 @@
+"""SQLModel table models: geography, reference population and engagement records.
+
+People are pseudonymous: a member or respondent is a reference string chosen by the
+source system, never a name, e-mail address, phone number or full postcode.
+Demographics are stored as recorded at the time (birth year, not a current age).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+# --- The words used throughout -------------------------------------------------
+
+AGE_BANDS = ["16-24", "25-34", "35-49", "50-64", "65+"]
+SEXES = ["Female", "Male"]
+ETHNIC_GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]
+DISABILITY = ["Disabled", "Not disabled"]
+NOT_KNOWN = "Not known"
+PREFER_NOT = "Prefer not to say"
+CHANNELS_SURVEY = ["Online", "Paper", "Event", "Phone"]
+CHANNELS_NETWORK = [
+    "Event",
+    "Roadshow",
+    "Social media",
+    "Email cascade",
+    "GP practice",
+    "Partner organisation",
+]
+QUESTION_TYPES = ["single", "multiple", "likert", "free_text"]
+LIKERT_SCALE = [
+    "Strongly disagree",
+    "Disagree",
+    "Neither agree nor disagree",
+    "Agree",
+    "Strongly agree",
+]
+ACTIVITY_KINDS = ["Event", "Focus group", "Roadshow", "Webinar", "Public meeting", "Campaign"]
+ACTION_STATUSES = ["Planned", "In progress", "Done"]
+
+
+# --- Settings ------------------------------------------------------------------
+
+
+class Setting(SQLModel, table=True):
+    """A key/value fact about the store, e.g. the geography edition loaded."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", sa_column_kwargs={"nullable": False})
+
+
+# --- Geography -----------------------------------------------------------------
+
+
+class IcpArea(SQLModel, table=True):
+    """One of the four integrated care partnership (ICP) areas."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    short_name: str = Field(max_length=20)
+
+    lsoas: list["Lsoa"] = Relationship(back_populates="icp")
+
+
+class LocalAuthority(SQLModel, table=True):
+    """A local authority district (Medway or one of the 12 Kent districts)."""
+
+    code: str = Field(primary_key=True, max_length=9)
+    name: str = Field(max_length=80)
+
+    lsoas: list["Lsoa"] = Relationship(back_populates="local_authority")
+
+
+class Lsoa(SQLModel, table=True):
+    """A lower-layer super output area with its deprivation scores and population."""
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=80)
+    lad_code: str = Field(foreign_key="localauthority.code", index=True, max_length=9)
+    icp_id: int = Field(foreign_key="icparea.id", index=True)
+    imd_score: Optional[float] = None
+    imd_rank: int = Field(ge=1, description="National IMD rank, 1 = most deprived")
+    imd_decile: int = Field(ge=1, le=10, index=True, description="National decile, 1 = most deprived 10%")
+    income_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    employment_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    education_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    health_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    crime_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    barriers_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    living_environment_decile: Optional[int] = Field(default=None, ge=1, le=10)
+    local_rank: Optional[int] = Field(default=None, description="IMD rank within Kent and Medway, 1 = most deprived")
+    population: int = Field(default=0, ge=0)
+    longitude: Optional[float] = None
+    latitude: Optional[float] = None
+
+    icp: Optional[IcpArea] = Relationship(back_populates="lsoas")
+    local_authority: Optional[LocalAuthority] = Relationship(back_populates="lsoas")
+
+
+class LsoaBoundary(SQLModel, table=True):
+    """The outline of one LSOA as GeoJSON geometry text (simplified)."""
+
+    lsoa_code: str = Field(primary_key=True, foreign_key="lsoa.code", max_length=12)
+    geometry: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class IcpBoundary(SQLModel, table=True):
+    """The outline of one ICP area as GeoJSON geometry text (for display only)."""
+
+    icp_id: int = Field(primary_key=True, foreign_key="icparea.id")
+    geometry: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PopulationCount(SQLModel, table=True):
+    """Residents of one LSOA in one demographic group (e.g. dimension "age_band", group_name "16-24")."""
+
+    __table_args__ = (
+        UniqueConstraint("lsoa_code", "dimension", "group_name"),
+        Index("ix_population_dimension_group", "dimension", "group_name"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lsoa_code: str = Field(foreign_key="lsoa.code", index=True, max_length=12)
+    dimension: str = Field(max_length=20)
+    group_name: str = Field(max_length=40)
+    count: int = Field(ge=0)
+    estimated: bool = Field(default=False, description="True where apportioned from a larger area")
+
+
+# --- Engagement networks ---------------------------------------------------------
+
+
+class Network(SQLModel, table=True):
+    """An engagement network, e.g. the Patient Network or a local health network."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=120)
+    kind: str = Field(max_length=40)
+    icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id")
+    target_members: Optional[int] = Field(default=None, ge=0)
+
+    memberships: list["NetworkMembership"] = Relationship(back_populates="network")
+
+
+class NetworkMembership(SQLModel, table=True):
+    """One person's membership of one network, with demographics as at joining."""
+
+    __table_args__ = (
+        UniqueConstraint("network_id", "member_ref", "joined_on"),
+        Index("ix_membership_network_joined", "network_id", "joined_on"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    network_id: int = Field(foreign_key="network.id")
+    member_ref: str = Field(max_length=64, description="Pseudonymous reference")
+    joined_on: dt.date = Field(index=True)
+    left_on: Optional[dt.date] = Field(default=None, index=True)
+    lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", index=True, max_length=12)
+    channel: str = Field(max_length=40)
+    birth_year: Optional[int] = Field(default=None, ge=1900, le=2100)
+    sex: str = Field(default=NOT_KNOWN, max_length=20)
+    ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
+    disability: str = Field(default=NOT_KNOWN, max_length=20)
+
+    network: Optional[Network] = Relationship(back_populates="memberships")
+
+
+# --- Surveys ---------------------------------------------------------------------
+
+
+class SurveyArea(SQLModel, table=True):
+    """An ICP area a survey covers (a survey with none covers all of Kent and Medway)."""
+
+    survey_id: int = Field(foreign_key="survey.id", primary_key=True)
+    icp_id: int = Field(foreign_key="icparea.id", primary_key=True)
+
+
+class Survey(SQLModel, table=True):
+    """An engagement survey with its dates and response target."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    project: str = Field(default="", max_length=200)
+    opens_on: dt.date
+    closes_on: dt.date
+    target_responses: Optional[int] = Field(default=None, ge=0)
+    is_panel_survey: bool = False
+
+    questions: list["Question"] = Relationship(back_populates="survey")
+    responses: list["SurveyResponse"] = Relationship(back_populates="survey")
+
+
+class Question(SQLModel, table=True):
+    """A question of a survey: single choice, multiple choice, Likert scale or free text."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    position: int = Field(ge=1)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    qtype: str = Field(max_length=20)
+    options: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+
+    survey: Optional[Survey] = Relationship(back_populates="questions")
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One respondent's response to a survey, with demographics as at responding."""
+
+    __table_args__ = (
+        UniqueConstraint("survey_id", "external_id"),
+        Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id")
+    external_id: str = Field(max_length=64, description="The survey tool's response id")
+    submitted_at: dt.datetime = Field(index=True)
+    channel: str = Field(max_length=20)
+    lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", index=True, max_length=12)
+    birth_year: Optional[int] = Field(default=None, ge=1900, le=2100)
+    sex: str = Field(default=NOT_KNOWN, max_length=20)
+    ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
+    disability: str = Field(default=NOT_KNOWN, max_length=20)
+
+    survey: Optional[Survey] = Relationship(back_populates="responses")
+
+
+class Answer(SQLModel, table=True):
+    """One answer value to one question (a multiple-choice answer has one row per option)."""
+
+    __table_args__ = (Index("ix_answer_question_value", "question_id", "value"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="surveyresponse.id", index=True)
+    question_id: int = Field(foreign_key="question.id")
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --- Citizens' panel -----------------------------------------------------------------
+
+
+class PanelMember(SQLModel, table=True):
+    """A citizens' panel member: recruitment wave, term and demographics as at joining."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    member_ref: str = Field(unique=True, max_length=64, description="Pseudonymous reference")
+    wave: int = Field(ge=1, index=True)
+    term_start: dt.date = Field(index=True)
+    term_end: dt.date = Field(index=True)
+    lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", index=True, max_length=12)
+    birth_year: Optional[int] = Field(default=None, ge=1900, le=2100)
+    sex: str = Field(default=NOT_KNOWN, max_length=20)
+    ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
+    disability: str = Field(default=NOT_KNOWN, max_length=20)
+
+
+# --- Activities and "You said, we did" -----------------------------------------------
+
+
+class Activity(SQLModel, table=True):
+    """An engagement activity: event, focus group, roadshow, webinar or public meeting."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    held_on: dt.date = Field(index=True)
+    icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id")
+    lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", max_length=12)
+    attendance: Optional[int] = Field(default=None, ge=0)
+    survey_id: Optional[int] = Field(default=None, foreign_key="survey.id")
+    network_id: Optional[int] = Field(default=None, foreign_key="network.id")
+
+
+class Action(SQLModel, table=True):
+    """A "You said, we did" record: what people raised and what was done about it."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    theme: str = Field(max_length=120)
+    you_said: str = Field(sa_column=Column(Text, nullable=False))
+    we_did: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=20)
+    action_date: dt.date
+    survey_id: Optional[int] = Field(default=None, foreign_key="survey.id")
+    activity_id: Optional[int] = Field(default=None, foreign_key="activity.id")
