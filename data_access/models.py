@@ -5,11 +5,11 @@ source system, never a name, e-mail address, phone number or full postcode.
 Demographics are stored as recorded at the time (birth year, not a current age).
 """
 
-from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import List, Optional
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -62,7 +62,7 @@ class IcpArea(SQLModel, table=True):
     name: str = Field(unique=True, max_length=80)
     short_name: str = Field(max_length=20)
 
-    lsoas: list["Lsoa"] = Relationship(back_populates="icp")
+    lsoas: List["Lsoa"] = Relationship(back_populates="icp")
 
 
 class LocalAuthority(SQLModel, table=True):
@@ -71,7 +71,7 @@ class LocalAuthority(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=9)
     name: str = Field(max_length=80)
 
-    lsoas: list["Lsoa"] = Relationship(back_populates="local_authority")
+    lsoas: List["Lsoa"] = Relationship(back_populates="local_authority")
 
 
 class Lsoa(SQLModel, table=True):
@@ -142,7 +142,7 @@ class Network(SQLModel, table=True):
     icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id")
     target_members: Optional[int] = Field(default=None, ge=0)
 
-    memberships: list["NetworkMembership"] = Relationship(back_populates="network")
+    memberships: List["NetworkMembership"] = Relationship(back_populates="network")
 
 
 class NetworkMembership(SQLModel, table=True):
@@ -189,8 +189,8 @@ class Survey(SQLModel, table=True):
     target_responses: Optional[int] = Field(default=None, ge=0)
     is_panel_survey: bool = False
 
-    questions: list["Question"] = Relationship(back_populates="survey")
-    responses: list["SurveyResponse"] = Relationship(back_populates="survey")
+    questions: List["Question"] = Relationship(back_populates="survey")
+    responses: List["SurveyResponse"] = Relationship(back_populates="survey")
 
 
 class Question(SQLModel, table=True):
@@ -217,7 +217,7 @@ class SurveyResponse(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id")
     external_id: str = Field(max_length=64, description="The survey tool's response id")
-    submitted_at: dt.datetime = Field(index=True)
+    submitted_at: NaiveDatetime = Field(index=True, description="Local (UK) time as recorded")
     channel: str = Field(max_length=20)
     lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", index=True, max_length=12)
     birth_year: Optional[int] = Field(default=None, ge=1900, le=2100)

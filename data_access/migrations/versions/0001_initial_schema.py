@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:03:28.299287
+Create Date: 2026-11-23 11:06:35.530921
 """
 from alembic import op
 import sqlalchemy as sa
@@ -196,7 +196,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('survey_id', sa.Integer(), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('lsoa_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
     sa.Column('birth_year', sa.Integer(), nullable=True),

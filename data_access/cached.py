@@ -1,0 +1,73 @@
+"""Thin Streamlit caching wrappers around the engine and the query functions.
+
+The only module in data_access that imports Streamlit. Everything else is plain Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable
+
+import streamlit as st
+from sqlalchemy import func, select
+
+from data_access import models as m
+from data_access.db import database_url, init_db, make_engine
+from data_access.settings import get_setting
+
+
+@st.cache_resource(show_spinner="Opening the data store…")
+def engine_for(url: str):
+    """One engine per database URL for the server's lifetime; on first start an empty
+    store is created and filled with demo data."""
+    engine = make_engine(url)
+    init_db(engine)
+    with engine.connect() as conn:
+        empty = conn.execute(select(m.Lsoa.code).limit(1)).first() is None
+    if empty:
+        from data_access.demo import seed_demo
+
+        seed_demo(engine)
+    return engine
+
+
+def engine():
+    """The engine for the configured store."""
+    return engine_for(database_url())
+
+
+def data_version() -> str:
+    """A stamp that changes whenever data is loaded, so cached results are refreshed."""
+    with engine().connect() as conn:
+        return get_setting(conn, "data_version", "0") or "0"
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=512)
+def _cached_call(_fn: Callable, name: str, version: str, url: str, args: tuple, kwargs: tuple) -> Any:
+    with engine_for(url).connect() as conn:
+        return _fn(conn, *args, **dict(kwargs))
+
+
+def query(fn: Callable, *args, **kwargs) -> Any:
+    """Call a data_access query function fn(conn, *args, **kwargs), cached per data version."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached_call(fn, name, data_version(), database_url(), args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def _date_bounds(version: str, url: str) -> tuple[dt.date, dt.date]:
+    nm, r = m.NetworkMembership, m.SurveyResponse
+    with engine_for(url).connect() as conn:
+        first = conn.execute(select(func.min(nm.joined_on))).scalar()
+        last_join = conn.execute(select(func.max(nm.joined_on))).scalar()
+        last_resp = conn.execute(select(func.max(r.submitted_at))).scalar()
+    today = dt.date.today()
+    candidates = [d if isinstance(d, dt.date) and not isinstance(d, dt.datetime) else d.date()
+                  for d in (last_join, last_resp) if d is not None]
+    last = max(candidates) if candidates else today
+    return (first or dt.date(2016, 1, 1)), last
+
+
+def date_bounds() -> tuple[dt.date, dt.date]:
+    """The first and last dates with engagement data (the last is the default period end)."""
+    return _date_bounds(data_version(), database_url())

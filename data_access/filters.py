@@ -1,0 +1,50 @@
+"""The shared filters every page applies: an ICP area (or all) and a date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from data_access.models import IcpArea, Lsoa
+
+ALL_AREAS = "All Kent and Medway"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user is looking at: one ICP area (None = all) over a period (inclusive)."""
+
+    icp: str | None = None
+    start: dt.date = dt.date(2016, 1, 1)
+    end: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def area_label(self) -> str:
+        """The area in words, for sentences."""
+        return self.icp or "Kent and Medway"
+
+    @property
+    def period_label(self) -> str:
+        """The period in words, for sentences."""
+        return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
+
+
+def icp_id(conn: Connection, name: str | None) -> int | None:
+    """The id of the named ICP area (None for all); an unknown name is an error."""
+    if not name:
+        return None
+    value = conn.execute(select(IcpArea.id).where(IcpArea.name == name)).scalar_one_or_none()
+    if value is None:
+        raise ValueError(f"There is no ICP area called {name!r}.")
+    return value
+
+
+def in_icp(statement, lsoa_col, conn: Connection, icp: str | None):
+    """The statement restricted to people whose small area lies in the ICP area (if one is chosen)."""
+    ident = icp_id(conn, icp)
+    if ident is None:
+        return statement
+    return statement.where(lsoa_col.in_(select(Lsoa.code).where(Lsoa.icp_id == ident)))

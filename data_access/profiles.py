@@ -1,0 +1,164 @@
+"""Who we reach against who lives there: counts by demographic group, in SQL, and their shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from data_access import models as m
+from data_access.disclosure import suppress
+from data_access.filters import Filters, icp_id, in_icp
+from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
+
+DIMENSIONS = {
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnic_group": "Ethnic group",
+    "disability": "Disability",
+    "imd_quintile": "Deprivation (IMD quintile)",
+    "icp_area": "ICP area",
+    "district": "District",
+}
+GROUP_ORDER = {
+    "age_band": m.AGE_BANDS,
+    "sex": m.SEXES,
+    "ethnic_group": m.ETHNIC_GROUPS,
+    "disability": m.DISABILITY,
+    "imd_quintile": IMD_QUINTILES,
+}
+SOURCES = {
+    "members": "network members",
+    "respondents": "survey respondents",
+    "panel": "panel members",
+}
+
+
+def _start_of(day, plus_days: int = 0):
+    """Midnight at the start of a day (plus some days), for comparing with timestamps."""
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=plus_days)
+
+
+def _source(source: str, filters: Filters, survey_id: int | None, network_id: int | None):
+    """(table, conditions, the year at which age is computed) for a kind of engaged person."""
+    if source == "members":
+        t = m.NetworkMembership
+        cond = [t.joined_on <= filters.end, or_(t.left_on.is_(None), t.left_on > filters.end)]
+        if network_id is not None:
+            cond.append(t.network_id == network_id)
+        return t, cond, filters.end.year
+    if source == "panel":
+        t = m.PanelMember
+        return t, [t.term_start <= filters.end, t.term_end >= filters.end], filters.end.year
+    if source == "respondents":
+        t = m.SurveyResponse
+        if survey_id is not None:
+            cond = [t.survey_id == survey_id]
+        else:
+            cond = [t.submitted_at >= _start_of(filters.start), t.submitted_at < _start_of(filters.end, 1)]
+        return t, cond, year_of(t.submitted_at)
+    raise ValueError(f"Unknown source {source!r}: expected one of {', '.join(SOURCES)}.")
+
+
+def _group_expr(dimension: str, table, at_year):
+    if dimension == "age_band":
+        return age_band(table.birth_year, at_year)
+    if dimension in ("sex", "ethnic_group", "disability"):
+        return getattr(table, dimension)
+    if dimension == "imd_quintile":
+        return imd_quintile(m.Lsoa.imd_decile)
+    if dimension == "icp_area":
+        return func.coalesce(m.IcpArea.name, m.NOT_KNOWN)
+    if dimension == "district":
+        return func.coalesce(m.LocalAuthority.name, m.NOT_KNOWN)
+    raise ValueError(f"Unknown dimension {dimension!r}: expected one of {', '.join(DIMENSIONS)}.")
+
+
+def engaged_counts(conn: Connection, source: str, dimension: str, filters: Filters,
+                   survey_id: int | None = None, network_id: int | None = None) -> pd.DataFrame:
+    """Engaged people (members, respondents or panel members) by group: columns group, count."""
+    table, cond, at_year = _source(source, filters, survey_id, network_id)
+    group = _group_expr(dimension, table, at_year).label("group")
+    stmt = (
+        select(group, func.count().label("count"))
+        .select_from(table)
+        .outerjoin(m.Lsoa, m.Lsoa.code == table.lsoa_code)
+        .outerjoin(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
+        .outerjoin(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code)
+        .where(and_(*cond))
+        .group_by(group)
+    )
+    stmt = in_icp(stmt, table.lsoa_code, conn, filters.icp)
+    return pd.DataFrame(conn.execute(stmt).all(), columns=["group", "count"])
+
+
+def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
+                    icp_names: list[str] | None = None) -> pd.DataFrame:
+    """Residents by group in an ICP area (or several, or all): columns group, residents.
+
+    Age bands cover residents aged 16 and over (engagement is with adults).
+    """
+    names = icp_names if icp_names else ([icp] if icp else None)
+    ids = [icp_id(conn, n) for n in names] if names else None
+    if dimension in ("age_band", "sex", "ethnic_group", "disability"):
+        pc = m.PopulationCount
+        stmt = (select(pc.group_name.label("group"), func.sum(pc.count).label("residents"))
+                .join(m.Lsoa, m.Lsoa.code == pc.lsoa_code)
+                .where(pc.dimension == dimension)
+                .group_by(pc.group_name))
+        if dimension == "age_band":
+            stmt = stmt.where(pc.group_name != "0-15")
+    else:
+        group = _group_expr(dimension, None, None).label("group")
+        stmt = (select(group, func.sum(m.Lsoa.population).label("residents"))
+                .select_from(m.Lsoa)
+                .join(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
+                .join(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code)
+                .group_by(group))
+    if ids:
+        stmt = stmt.where(m.Lsoa.icp_id.in_(ids))
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=["group", "residents"])
+    frame["residents"] = pd.to_numeric(frame["residents"]).fillna(0).astype(int)
+    return frame
+
+
+def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Engaged share against resident share for each group, with the representation ratio.
+
+    Shares are of people whose group is known: 'Not known', 'Prefer not to say' and
+    'Under 16' are kept as rows (stated=False) with their count, but left out of the shares.
+    Columns: group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
+    """
+    known = set(residents["group"])
+    merged = pd.merge(engaged, residents, on="group", how="outer")
+    merged["count"] = pd.to_numeric(merged["count"]).fillna(0).astype(int)
+    merged["residents"] = pd.to_numeric(merged["residents"]).fillna(0).astype(int)
+    merged["stated"] = merged["group"].isin(known)
+    stated = merged["stated"]
+    total = merged.loc[stated, "count"].sum()
+    res_total = merged.loc[stated, "residents"].sum()
+    merged["share"] = (merged["count"] / total).where(stated & (total > 0))
+    merged["resident_share"] = (merged["residents"] / res_total).where(stated & (res_total > 0))
+    merged["ratio"] = (merged["share"] / merged["resident_share"]).where(merged["resident_share"] > 0)
+    merged["gap_pp"] = (merged["share"] - merged["resident_share"]) * 100
+    order = GROUP_ORDER.get(dimension)
+    if order:
+        rank = {g: i for i, g in enumerate(order)}
+        merged["_o"] = merged["group"].map(lambda g: rank.get(g, len(rank)))
+    else:
+        merged["_o"] = 0
+    merged = merged.sort_values(["stated", "_o", "group"], ascending=[False, True, True]).drop(columns="_o")
+    merged = merged.reset_index(drop=True)
+    out = suppress(merged, "count", derived=("share", "ratio", "gap_pp"))
+    return out[["group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated", "suppressed"]]
+
+
+def representation_for(conn: Connection, source: str, dimension: str, filters: Filters,
+                       survey_id: int | None = None, network_id: int | None = None,
+                       icp_names: list[str] | None = None) -> pd.DataFrame:
+    """Representation table for a kind of engaged person in the filtered area (see `representation`)."""
+    engaged = engaged_counts(conn, source, dimension, filters, survey_id=survey_id, network_id=network_id)
+    residents = resident_counts(conn, dimension, icp=filters.icp, icp_names=icp_names)
+    return representation(engaged, residents, dimension)

@@ -1,0 +1,71 @@
+"""Rendering helpers: a chart with its sentence and data table, notices, headline tiles."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from charts.theme import Chart
+from data_access.areas import ICP_CAVEAT
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    """The table as CSV, with cells that a spreadsheet would run as a formula made inert."""
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object:
+            safe[col] = safe[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+    buffer = io.StringIO()
+    safe.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind this chart") -> None:
+    """The data in an expander, with a CSV download."""
+    with st.expander(label):
+        st.dataframe(data, hide_index=True, width="stretch")
+        st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
+
+
+def show_chart(chart: Chart, key: str, title: str | None = None) -> None:
+    """A chart, the plain-English sentence under it, and its data one click away."""
+    if title:
+        st.subheader(title)
+    if chart.figure is not None:
+        if hasattr(chart.figure, "to_json") and hasattr(chart.figure, "layers"):
+            st.pydeck_chart(chart.figure, key=f"map_{key}", height=620)
+        else:
+            st.plotly_chart(chart.figure, key=f"chart_{key}", config={"displaylogo": False})
+    st.markdown(f"<p class='chart-sentence'>{_escape(chart.sentence)}</p>", unsafe_allow_html=True)
+    show_table(chart.data, key)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def synthetic_notice(status: dict) -> None:
+    """Say plainly when the areas and figures are synthetic demo data."""
+    if status.get("synthetic"):
+        st.warning(
+            "**Demo data on a synthetic geography.** The small areas, deprivation deciles, populations "
+            "and every figure on this page are made up for demonstration. Load the real reference data "
+            "with `engagement import-reference PATH` to see Kent and Medway's real small areas.",
+            icon="ℹ️",
+        )
+
+
+def icp_caveat() -> None:
+    """The standing note that ICP areas are a best fit."""
+    st.caption(ICP_CAVEAT)
+
+
+def page_css() -> None:
+    """Larger text for sentences under charts (readable on a projector)."""
+    st.markdown(
+        "<style>.chart-sentence{font-size:1.15rem;line-height:1.5;margin:0.2rem 0 0.6rem 0;color:#212B32}</style>",
+        unsafe_allow_html=True,
+    )
