@@ -11,14 +11,14 @@ from data_access.cached import date_bounds, engine
 from ui.filters import sidebar_filters
 from ui.render import page_css
 
-st.set_page_config(page_title="Kent and Medway engagement dashboard", page_icon="📊", layout="wide")
+st.set_page_config(page_title="Kent and Medway engagement dashboard", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="🏠", url_path="overview", default=True),
-    st.Page("pages/network_growth.py", title="Network growth", icon="📈", url_path="network-growth"),
-    st.Page("pages/survey_responses.py", title="Survey responses", icon="📝", url_path="survey-responses"),
-    st.Page("pages/panel_coverage.py", title="Citizens' panel coverage", icon="👥", url_path="panel-coverage"),
-    st.Page("pages/deprivation_map.py", title="Deprivation map", icon="🗺️", url_path="deprivation-map"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/network_growth.py", title="Network growth", icon=":material/trending_up:", url_path="network-growth"),
+    st.Page("pages/survey_responses.py", title="Survey responses", icon=":material/assignment:", url_path="survey-responses"),
+    st.Page("pages/panel_coverage.py", title="Citizens' panel coverage", icon=":material/groups:", url_path="panel-coverage"),
+    st.Page("pages/deprivation_map.py", title="Deprivation map", icon=":material/map:", url_path="deprivation-map"),
 ]
 
 page = st.navigation(PAGES, position="sidebar", expanded=True)

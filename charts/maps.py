@@ -112,12 +112,13 @@ def core20_by_icp_chart(profile: pd.DataFrame) -> Chart:
     """Share of residents living in Core20 areas, per ICP area (profile: icp, core20_share, ...)."""
     fig = go.Figure(go.Bar(
         y=profile["icp"], x=profile["core20_share"] * 100, orientation="h", marker_color=NHS_BLUE,
-        text=[pct(v) for v in profile["core20_share"]], textposition="outside",
+        text=[pct(v) for v in profile["core20_share"]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of residents in Core20 areas<extra></extra>",
     ))
     style(fig, height=320)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="Residents living in Core20 areas (%)", ticksuffix="%")
+    top = float(profile["core20_share"].max()) if len(profile) else 0.0
+    fig.update_xaxes(title_text="Residents living in Core20 areas (%)", ticksuffix="%", range=[0, top * 100 * 1.15 + 1])
     if profile.empty:
         return Chart(fig, "No small areas are loaded.", profile)
     top = profile.loc[profile["core20_share"].idxmax()]

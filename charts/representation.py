@@ -22,12 +22,14 @@ def representation_chart(rep: pd.DataFrame, engaged_label: str, dimension_label:
     fig.add_trace(go.Bar(
         y=known["group"], x=known["share"] * 100, name=engaged_label.capitalize(), orientation="h",
         marker_color=NHS_BLUE, text=[_ratio_label(r) for r in known["ratio"]], textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of " + engaged_label + "<extra></extra>",
     ))
     style(fig, height=max(300, 90 + 70 * len(known)))
     fig.update_layout(barmode="group", bargap=0.25)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text="Share (%)", ticksuffix="%")
+    top = max(known["share"].max(skipna=True) if len(known) else 0, known["resident_share"].max() if len(known) else 0)
+    fig.update_xaxes(title_text="Share (%)", ticksuffix="%", range=[0, (0 if pd.isna(top) else top) * 100 * 1.18 + 1])
     data = rep.rename(columns={
         "group": dimension_label, "count": engaged_label.capitalize(), "share": f"Share of {engaged_label}",
         "residents": "Residents", "resident_share": "Share of residents", "ratio": "Representation ratio",
@@ -40,16 +42,20 @@ def _ratio_label(ratio) -> str:
     return "" if ratio is None or pd.isna(ratio) else f"×{ratio:.2f}"
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def representation_sentence(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> str:
     """The biggest under- and over-representation in words, with the numbers."""
     known = rep[rep["stated"] & rep["ratio"].notna()]
     unstated = int(pd.to_numeric(rep.loc[~rep["stated"], "count"], errors="coerce").fillna(0).sum())
     if known.empty:
-        return f"There are too few {engaged_label} in {area} to compare by {dimension_label.lower()}."
+        return f"There are too few {engaged_label} in {area} to compare by {_lower_first(dimension_label)}."
     low = known.loc[known["ratio"].idxmin()]
     high = known.loc[known["ratio"].idxmax()]
     text = (
-        f"By {dimension_label.lower()} in {area}: {low['group']} are {pct(low['resident_share'])} of residents "
+        f"By {_lower_first(dimension_label)} in {area}: {low['group']} are {pct(low['resident_share'])} of residents "
         f"but {pct(low['share'])} of {engaged_label} (ratio {low['ratio']:.2f}, the least well represented); "
         f"{high['group']} are {pct(high['resident_share'])} of residents and {pct(high['share'])} of "
         f"{engaged_label} (ratio {high['ratio']:.2f})."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.theme import NHS_BLUE, NHS_DARK_GREY, SERIES_COLOURS, Chart, pct, style
+from charts.theme import NHS_BLUE, NHS_DARK_GREY, NHS_PALE_GREY, SERIES_COLOURS, Chart, pct, style
 
 
 def progress_chart(progress: pd.DataFrame, verdict: dict, title: str) -> Chart:
@@ -13,7 +13,7 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str) -> Chart:
     cumulative, trajectory), with daily responses as bars."""
     fig = go.Figure()
     fig.add_trace(go.Bar(x=progress["day"], y=progress["responses"], name="Responses that day",
-                         marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=1)),
+                         marker=dict(color=NHS_PALE_GREY, line=dict(color=NHS_DARK_GREY, width=0.5)), opacity=0.7,
                          yaxis="y2", hovertemplate="%{x|%-d %b %Y}: %{y:,} responses<extra></extra>"))
     fig.add_trace(go.Scatter(x=progress["day"], y=progress["cumulative"], name="Responses so far",
                              mode="lines", line=dict(color=NHS_BLUE, width=4),

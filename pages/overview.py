@@ -28,7 +28,7 @@ cols[3].metric("Citizens' panel", f"{h.panel_members:,}", f"{signed(h.panel_memb
                help=f"Panel members serving on the last day of the period, against the target of {h.panel_target:,} "
                     "(2,000 for Kent and Medway; an area's share of it by population).")
 cols[4].metric("Core20 share of respondents", pct(h.core20_share_respondents),
-               f"residents: {pct(h.core20_share_residents)}", delta_color="off",
+               f"{pct(h.core20_share_residents)} of residents", delta_color="off", delta_arrow="off",
                help="Respondents in the period living in the most deprived 20% of small areas in England "
                     "(Core20, national IMD deciles 1-2), against the share of residents who live there.")
 
@@ -52,8 +52,8 @@ for message in messages:
 
 st.subheader("Explore")
 links = st.columns(4)
-links[0].page_link("pages/network_growth.py", label="Network growth", icon="📈")
-links[1].page_link("pages/survey_responses.py", label="Survey responses", icon="📝")
-links[2].page_link("pages/panel_coverage.py", label="Citizens' panel coverage", icon="👥")
-links[3].page_link("pages/deprivation_map.py", label="Deprivation map", icon="🗺️")
+links[0].page_link("pages/network_growth.py", label="Network growth", icon=":material/trending_up:")
+links[1].page_link("pages/survey_responses.py", label="Survey responses", icon=":material/assignment:")
+links[2].page_link("pages/panel_coverage.py", label="Citizens' panel coverage", icon=":material/groups:")
+links[3].page_link("pages/deprivation_map.py", label="Deprivation map", icon=":material/map:")
 icp_caveat()

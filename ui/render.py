@@ -38,7 +38,7 @@ def show_chart(chart: Chart, key: str, title: str | None = None) -> None:
         if hasattr(chart.figure, "to_json") and hasattr(chart.figure, "layers"):
             st.pydeck_chart(chart.figure, key=f"map_{key}", height=620)
         else:
-            st.plotly_chart(chart.figure, key=f"chart_{key}", config={"displaylogo": False})
+            st.plotly_chart(chart.figure, key=f"chart_{key}", theme=None, config={"displaylogo": False})
     st.markdown(f"<p class='chart-sentence'>{_escape(chart.sentence)}</p>", unsafe_allow_html=True)
     show_table(chart.data, key)
 
