@@ -33,23 +33,21 @@ def _icp_from_param(value: str | None) -> str:
 def sidebar_filters(first: dt.date, last: dt.date) -> Filters:
     """Draw the ICP area and period filters in the sidebar and return what they say.
 
-    On the first run of a session the values come from the URL (?icp=...&from=...&to=...);
-    after that from the widgets. The URL is updated every run, so the address bar always
+    The widgets start from the URL (?icp=...&from=...&to=...), then keep what the user picks. The URL is updated every run, so the address bar always
     holds a link to the current view.
     """
     params = st.query_params
-    if "flt_icp" not in st.session_state:
-        st.session_state["flt_icp"] = _icp_from_param(params.get("icp"))
-    if "flt_period" not in st.session_state:
-        end = _parse_date(params.get("to")) or last
-        start = _parse_date(params.get("from")) or (end - dt.timedelta(days=364))
-        start, end = max(min(start, end), first), min(max(start, end), last)
-        st.session_state["flt_period"] = (start, end)
+    options = [ALL_AREAS, *[n for n, _ in ICP_AREAS]]
+    icp_default = _icp_from_param(params.get("icp"))
+    end = _parse_date(params.get("to")) or last
+    start = _parse_date(params.get("from")) or (end - dt.timedelta(days=364))
+    start, end = max(min(start, end), first), min(max(start, end), last)
     with st.sidebar:
         st.markdown("### Filters")
-        icp = st.selectbox("ICP area", [ALL_AREAS, *[n for n, _ in ICP_AREAS]], key="flt_icp",
+        icp = st.selectbox("ICP area", options, index=options.index(icp_default), key="flt_icp",
                            help="Integrated care partnership area. Applies to every page.")
-        period = st.date_input("Period", key="flt_period", min_value=first, max_value=last, format="DD/MM/YYYY",
+        period = st.date_input("Period", value=(start, end), key="flt_period", min_value=first, max_value=last,
+                               format="DD/MM/YYYY",
                                help="Counts are for this period; sizes (members, panel) are as at its last day.")
     if isinstance(period, (tuple, list)) and len(period) == 2:
         start, end = period
