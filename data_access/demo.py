@@ -422,11 +422,13 @@ def _make_memberships(conn, rng, geo: _Geo, network_ids, activities: pd.DataFram
                 base[k] += 2.5
                 if k + 1 < n_months:
                     base[k + 1] += 1.2
+        joiners = rng.multinomial(n, base / base.sum())
         if name == "Thanet Health Network":  # about 140 new members in two months (seeds)
             k = months.searchsorted(pd.Timestamp("2016-10-01"))
-            base[k] += 6
-            base[k + 1] += 6
-        joiners = rng.multinomial(n, base / base.sum())
+            extra = max(0, 140 - int(joiners[k] + joiners[k + 1]))
+            joiners[k] += extra // 2
+            joiners[k + 1] += extra - extra // 2
+            n = int(joiners.sum())
         month_idx = np.repeat(np.arange(n_months), joiners)
         # A day within the month, and never after the end date.
         span = np.array([min(28, (end - mo.date()).days + 1) for mo in months])[month_idx]
