@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from data_access.db import PROJECT_ROOT, StoreError, database_url, init_db, make_engine
 
 
@@ -97,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except StoreError as exc:
         print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError:
+        print(f"Error: cannot open the database at {_safe_url(database_url())}; check DATABASE_URL and that "
+              "the database server is running.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)

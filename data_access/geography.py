@@ -17,9 +17,11 @@ CORE20_MAX_DECILE = 2
 
 
 def geography_status(conn: Connection) -> dict:
-    """What geography is loaded: synthetic (bool), edition (text) and the number of small areas."""
+    """What is loaded: synthetic geography (bool), demo engagement data (bool), the edition (text)
+    and the number of small areas."""
     return {
         "synthetic": get_setting(conn, "geography_synthetic", "0") == "1",
+        "demo": get_setting(conn, "demo_data", "0") == "1",
         "edition": get_setting(conn, "geography_edition", "none loaded"),
         "lsoas": int(conn.execute(select(func.count()).select_from(m.Lsoa)).scalar_one()),
     }

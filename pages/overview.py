@@ -27,7 +27,7 @@ cols[2].metric("Open surveys", f"{h.open_surveys:,}",
 cols[3].metric("Citizens' panel", f"{h.panel_members:,}", f"{signed(h.panel_members - h.panel_target)} against target",
                help=f"Panel members serving on the last day of the period, against the target of {h.panel_target:,} "
                     "(2,000 for Kent and Medway; an area's share of it by population).")
-cols[4].metric("Core20 share of respondents", pct(h.core20_share_respondents),
+cols[4].metric("Core20 respondents", pct(h.core20_share_respondents),
                f"{pct(h.core20_share_residents)} of residents", delta_color="off", delta_arrow="off",
                help="Respondents in the period living in the most deprived 20% of small areas in England "
                     "(Core20, national IMD deciles 1-2), against the share of residents who live there.")

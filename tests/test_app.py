@@ -104,7 +104,7 @@ def test_overview_figures_match_data_access(store):
     assert metric(at, "Survey responses") == f"{h.responses:,}"
     assert metric(at, "Open surveys") == f"{h.open_surveys:,}"
     assert metric(at, "Citizens' panel") == f"{h.panel_members:,}"
-    assert metric(at, "Core20 share of respondents") == pct(h.core20_share_respondents)
+    assert metric(at, "Core20 respondents") == pct(h.core20_share_respondents)
     assert f"{signed(h.growth_12m)} on a year earlier ({h.members_year_before:,})" in sentences(at)
 
 

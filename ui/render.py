@@ -54,7 +54,13 @@ def synthetic_notice(status: dict) -> None:
             "**Demo data on a synthetic geography.** The small areas, deprivation deciles, populations "
             "and every figure on this page are made up for demonstration. Load the real reference data "
             "with `engagement import-reference PATH` to see Kent and Medway's real small areas.",
-            icon="ℹ️",
+            icon=":material/info:",
+        )
+    elif status.get("demo"):
+        st.warning(
+            f"**Demo engagement data.** The small areas and deprivation figures are real ({status.get('edition')}), "
+            "but the network members, survey responses and panel members are made up for demonstration.",
+            icon=":material/info:",
         )
 
 

@@ -1,0 +1,170 @@
+"""End-to-end in a real browser: the real server on a loopback port, Debian's Chromium via Playwright.
+
+Every page is opened by its own address on a freshly started server (the deep-link case) and
+from the menu; a person must see the title, the sidebar filters, rendered charts and no error box.
+Screenshots are saved under test-artifacts/screenshots/. Skips when Chromium is not installed,
+unless REQUIRE_BROWSER=1 (as in CI), when that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from data_access.db import init_db, make_engine
+from data_access.demo import seed_demo
+from data_access.overview import headline_figures
+from data_access.filters import Filters
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER", "") not in ("", "0", "false")
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+PAGES = {
+    "": "Patient and public engagement: Kent and Medway",
+    "network-growth": "Network growth",
+    "survey-responses": "Survey responses",
+    "panel-coverage": "Citizens' panel coverage",
+    "deprivation-map": "Deprivation map",
+}
+CHARTS = {"": 0, "network-growth": 2, "survey-responses": 4, "panel-coverage": 1, "deprivation-map": 1}
+
+
+def _need_browser():
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        reason = "Playwright is not installed"
+    else:
+        reason = None if Path(CHROMIUM).exists() else f"Chromium not found at {CHROMIUM}"
+    if reason:
+        if REQUIRE_BROWSER:
+            pytest.fail(reason + " (REQUIRE_BROWSER is set)")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A freshly started dashboard on a seeded store; yields (base URL, engine)."""
+    _need_browser()
+    db = tmp_path_factory.mktemp("e2e") / "e2e.db"
+    url = f"sqlite:///{db}"
+    engine = make_engine(url)
+    init_db(engine)
+    seed_demo(engine, seed=3)
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(base + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the dashboard did not start within 60 seconds")
+    yield base, engine
+    proc.terminate()
+    proc.wait(timeout=20)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(url)
+    wait_for_run(page)
+    return page
+
+
+def wait_for_run(page) -> None:
+    page.wait_for_selector("h1", timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+    page.wait_for_timeout(1000)
+
+
+def check_page(page, path: str) -> None:
+    assert page.inner_text("h1") == PAGES[path]
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stDateInput']", timeout=30_000)
+    assert "ICP area" in page.inner_text("[data-testid='stSidebar']")
+    assert page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    if path == "deprivation-map":
+        page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=30_000)
+    elif CHARTS[path]:
+        page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {CHARTS[path]}",
+                               timeout=30_000)
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_by_address(server, browser, path):
+    base, _ = server
+    page = open_page(browser, f"{base}/{path}")
+    check_page(page, path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+    page.context.close()
+
+
+def test_every_page_from_the_menu(server, browser):
+    base, _ = server
+    page = open_page(browser, base)
+    nav = {"network-growth": "Network growth", "survey-responses": "Survey responses",
+           "panel-coverage": "Citizens' panel coverage", "deprivation-map": "Deprivation map", "": "Overview"}
+    for path, label in nav.items():
+        page.locator("[data-testid='stSidebarNav']").get_by_text(label, exact=True).click()
+        wait_for_run(page)
+        check_page(page, path)
+    page.context.close()
+
+
+def test_changing_the_area_changes_the_headlines_and_the_address(server, browser):
+    base, engine = server
+    page = open_page(browser, base)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="East Kent").click()
+    page.wait_for_function("() => document.querySelector('h1').innerText.includes('East Kent')", timeout=30_000)
+    wait_for_run(page)
+    assert "icp=East" in page.url
+    first = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    start, end = [s for s in page.url.split("?")[1].split("&") if s.startswith(("from=", "to="))]
+    import datetime as dt
+    f = Filters("East Kent", dt.date.fromisoformat(start[5:]), dt.date.fromisoformat(end[3:]))
+    with engine.connect() as conn:
+        assert first == f"{headline_figures(conn, f).members:,}"
+    # The address now holds the view: opening it afresh shows the same area.
+    again = open_page(browser, page.url)
+    assert "East Kent" in again.inner_text("h1")
+    page.context.close()
+    again.context.close()
+
