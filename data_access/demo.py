@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from data_access import models as m
@@ -83,6 +83,10 @@ SURVEYS = [
      dt.date(2026, 1, 30), 2500, None, 0.18),
     ("Your priorities for 2027", "Joint forward plan", dt.date(2026, 9, 14), dt.date(2026, 12, 18),
      4000, None, 0.20),
+    ("Citizens' panel: urgent care", "Panel survey", dt.date(2025, 6, 2), dt.date(2025, 6, 30),
+     1000, None, 0.0),
+    ("Citizens' panel: digital access", "Panel survey", dt.date(2026, 2, 2), dt.date(2026, 3, 1),
+     1000, None, 0.0),
     ("Citizens' panel: hospital discharge", "Panel survey", dt.date(2026, 12, 1), dt.date(2027, 1, 31),
      1000, None, 0.0),
 ]
@@ -91,6 +95,20 @@ SEED_SURVEY_RESPONSES = {  # real figures from the seeds, and a little after
     "Same Day Service survey": (171, dt.date(2016, 11, 22), 136),
     "Integrated care system and single CCG survey": (234, None, None),
 }
+
+THEME_KEYWORDS = {
+    "Access": "appointment, waiting, phone lines, access",
+    "Transport": "travel, parking, bus, transport",
+    "Communication": "letters, told, jargon, leaflet, communication",
+    "Digital": "online, internet, app, digital",
+    "Mental health": "mental health, crisis, support for young people",
+    "Staff": "staff, kind, stretched, continuity",
+}
+MEASURES = [
+    ("network_joiners", "People joining a network each month", "increase", None),
+    ("network_net_change", "Net change in network members each month", "increase", 0.0),
+    ("survey_responses", "Survey responses each month", "increase", None),
+]
 
 THEMES = {
     "Access": ["getting a GP appointment", "waiting times", "phone lines are always busy"],
@@ -225,14 +243,8 @@ def _ensure_areas(conn) -> None:
         conn.execute(insert(m.LocalAuthority.__table__), rows)
 
 
-ENGAGEMENT_TABLES = [
-    m.Answer, m.SurveyResponse, m.Question, m.Action, m.Activity, m.SurveyArea, m.Survey,
-    m.NetworkMembership, m.Network, m.PanelMember,
-]
-
-
 def _clear_engagement(conn) -> None:
-    for model in ENGAGEMENT_TABLES:
+    for model in m.ENGAGEMENT_TABLES:
         conn.execute(delete(model.__table__))
 
 
@@ -354,7 +366,11 @@ def seed_demo(engine: Engine, seed: int = 2026, scale: str = "demo", replace: bo
         n_members = _make_memberships(conn, rng, geo, network_ids, activities, sizes.memberships, end)
         survey_ids, n_responses = _make_surveys(conn, rng, geo, sizes.responses, end)
         n_panel = _make_panel(conn, rng, geo, sizes.panel, end)
+        _make_panel_surveys(conn, rng, end)
+        _make_survey_promotions(conn, rng, geo, end)
         _make_actions(conn, rng, survey_ids, activities, end)
+        _ensure_settings_lists(conn)
+        _reset_sequences(conn)
         set_setting(conn, "demo_data", "1")
         set_setting(conn, "demo_seed", str(seed))
         set_setting(conn, "demo_end", end.isoformat())
@@ -597,3 +613,87 @@ def _make_actions(conn, rng, survey_ids: list[int], activities: pd.DataFrame, en
                              we_did=f"We reviewed {said} with the service and agreed changes.",
                              status=status, action_date=min(when, end), survey_id=sid, activity_id=None))
     conn.execute(insert(m.Action.__table__), rows)
+
+
+def _make_panel_surveys(conn, rng, end: dt.date) -> None:
+    """Invite the serving panel to each panel survey; older members and less deprived areas reply more."""
+    surveys = conn.execute(select(m.Survey.id, m.Survey.opens_on, m.Survey.closes_on)
+                           .where(m.Survey.is_panel_survey, m.Survey.opens_on <= end)).all()
+    next_id = (conn.execute(select(func.max(m.SurveyResponse.id))).scalar() or 0) + 1
+    questions = {}
+    for qid, sid, qtype, options in conn.execute(select(m.Question.id, m.Question.survey_id, m.Question.qtype,
+                                                        m.Question.options)).all():
+        questions.setdefault(sid, []).append((qid, qtype, json.loads(options)))
+    cols = [m.PanelMember.id, m.PanelMember.lsoa_code, m.PanelMember.birth_year, m.PanelMember.sex,
+            m.PanelMember.ethnic_group, m.PanelMember.disability, m.Lsoa.imd_decile]
+    for sid, opens, closes in surveys:
+        members = pd.DataFrame(conn.execute(
+            select(*cols).outerjoin(m.Lsoa, m.Lsoa.code == m.PanelMember.lsoa_code)
+            .where(m.PanelMember.term_start <= opens, m.PanelMember.term_end >= opens)
+            .order_by(m.PanelMember.id)).all(),
+            columns=["panel_member_id", "lsoa_code", "birth_year", "sex", "ethnic_group", "disability", "decile"])
+        if members.empty:
+            continue
+        age = opens.year - pd.to_numeric(members["birth_year"], errors="coerce").fillna(1975)
+        p = 0.35 + 0.35 * np.clip((age - 16) / 60, 0, 1) - 0.15 * (members["decile"].fillna(5) <= 2)
+        responded = rng.random(len(members)) < p.to_numpy()
+        _insert(conn, m.PanelInvitation.__table__, [
+            dict(survey_id=sid, panel_member_id=int(pid), invited_on=opens, responded=bool(r))
+            for pid, r in zip(members["panel_member_id"], responded)])
+        resp = members[responded].drop(columns=["panel_member_id", "decile"]).reset_index(drop=True)
+        n = len(resp)
+        if not n:
+            continue
+        days = (min(closes, end) - opens).days + 1
+        submitted = (pd.Timestamp(opens) + pd.to_timedelta(rng.integers(0, days, size=n), unit="D")
+                     + pd.to_timedelta(rng.integers(8 * 3600, 22 * 3600, size=n), unit="s"))
+        resp["id"] = np.arange(next_id, next_id + n)
+        next_id += n
+        resp["survey_id"] = sid
+        resp["external_id"] = [f"PS{sid}-{i:06d}" for i in range(n)]
+        resp["submitted_at"] = submitted.to_pydatetime()
+        resp["channel"] = "Online"
+        _insert(conn, m.SurveyResponse.__table__, _records(resp))
+        _insert(conn, m.Answer.__table__, _records(_make_answers(rng, resp, questions.get(sid, []))))
+
+
+def _make_survey_promotions(conn, rng, geo: _Geo, end: dt.date) -> None:
+    """Two or three promotional activities for each survey, inside its open period."""
+    rows = []
+    for sid, title, opens, closes in conn.execute(
+            select(m.Survey.id, m.Survey.title, m.Survey.opens_on, m.Survey.closes_on)).all():
+        last = min(closes, end)
+        if opens > last:
+            continue
+        for _ in range(int(rng.integers(2, 4))):
+            kind = str(rng.choice(["Roadshow", "Event", "Webinar", "Campaign"]))
+            day = opens + dt.timedelta(days=int(rng.integers(0, (last - opens).days + 1)))
+            icp = str(rng.choice(list(geo.icp_ids)))
+            rows.append(dict(kind=kind, title=f"{kind} promoting: {title}", held_on=day, icp_id=geo.icp_ids[icp],
+                             lsoa_code=None, attendance=int(rng.integers(10, 120)) if kind != "Campaign" else None,
+                             survey_id=sid, network_id=None))
+    next_id = (conn.execute(select(func.max(m.Activity.id))).scalar() or 0) + 1
+    for i, row in enumerate(rows):
+        row["id"] = next_id + i
+    _insert(conn, m.Activity.__table__, rows)
+
+
+def _ensure_settings_lists(conn) -> None:
+    """The editable theme list and the SPC measures, where the store has none yet."""
+    if conn.execute(select(func.count()).select_from(m.Theme)).scalar_one() == 0:
+        conn.execute(insert(m.Theme.__table__), [dict(name=k, keywords=v) for k, v in THEME_KEYWORDS.items()])
+    have = set(conn.execute(select(m.Measure.key)).scalars())
+    rows = [dict(key=k, label=lab, improvement=imp, target=t) for k, lab, imp, t in MEASURES if k not in have]
+    if rows:
+        conn.execute(insert(m.Measure.__table__), rows)
+
+
+def _reset_sequences(conn) -> None:
+    """On PostgreSQL, move each id sequence past the ids written explicitly above."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in m.SQLModel.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")

@@ -285,3 +285,44 @@ class Action(SQLModel, table=True):
     action_date: dt.date
     survey_id: Optional[int] = Field(default=None, foreign_key="survey.id")
     activity_id: Optional[int] = Field(default=None, foreign_key="activity.id")
+
+
+# --- Editable lists and panel participation ---------------------------------------------
+
+
+class Theme(SQLModel, table=True):
+    """A theme the team codes free-text answers by, with the words that signal it (editable data)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    keywords: str = Field(default="", sa_column=Column(Text, nullable=False, default=""),
+                          description="Comma-separated words or phrases; an answer containing any has the theme")
+
+
+class Measure(SQLModel, table=True):
+    """A time-series measure charted with statistical process control, and which way is better."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    label: str = Field(max_length=120)
+    improvement: str = Field(default="increase", max_length=10, description="increase, decrease or neither")
+    target: Optional[float] = None
+
+
+class PanelInvitation(SQLModel, table=True):
+    """A panel member invited to a panel survey, and whether they responded."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "panel_member_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    panel_member_id: int = Field(foreign_key="panelmember.id", index=True)
+    invited_on: dt.date
+    responded: bool = False
+
+
+# Engagement records, children before parents (the order to delete them in). Themes and measures
+# are settings the team keeps, so they are not among them.
+ENGAGEMENT_TABLES = [
+    PanelInvitation, NetworkMembership, Answer, SurveyResponse, SurveyArea, Question, Action, Activity,
+    Survey, Network, PanelMember,
+]

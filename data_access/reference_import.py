@@ -63,10 +63,7 @@ _LAST_LSOA11_ENGLAND = "E01033768"
 _CODE_RE = re.compile(r"^[A-Z]\d{8}$")
 
 # Engagement tables in an order that respects their foreign keys (children first).
-_ENGAGEMENT_TABLES = [
-    m.NetworkMembership, m.Answer, m.SurveyResponse, m.SurveyArea, m.Question, m.Action, m.Activity,
-    m.Survey, m.Network, m.PanelMember,
-]
+_ENGAGEMENT_TABLES = m.ENGAGEMENT_TABLES
 _GEOGRAPHY_TABLES = [m.LsoaBoundary, m.IcpBoundary, m.PopulationCount, m.Lsoa]
 # Engagement tables that point at a small area.
 _LSOA_REFERENCING = [

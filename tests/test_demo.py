@@ -143,3 +143,17 @@ def test_no_personal_identifiers_are_stored(demo):
     with demo.connect() as conn:
         refs = pd.read_sql(text("SELECT member_ref FROM networkmembership LIMIT 50"), conn)["member_ref"]
     assert refs.str.fullmatch(r"N\d-\d{7}").all()
+
+
+def test_seeding_works_on_both_engines_and_leaves_ids_free(engine):
+    """On PostgreSQL explicit ids must not leave the id sequences behind (a later insert would clash)."""
+    seed_demo(engine, seed=2)
+    with engine.begin() as conn:
+        conn.execute(m.Activity.__table__.insert(), [dict(kind="Event", title="Added later",
+                                                          held_on=dt.date(2026, 11, 1))])
+        invited = conn.execute(select(func.count()).select_from(m.PanelInvitation)).scalar_one()
+        replied = conn.execute(select(func.count()).select_from(m.PanelInvitation).where(
+            m.PanelInvitation.responded)).scalar_one()
+        themes = conn.execute(select(func.count()).select_from(m.Theme)).scalar_one()
+    assert invited > 1000 and 0.3 < replied / invited < 0.8
+    assert themes == 6
