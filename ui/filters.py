@@ -43,7 +43,7 @@ def sidebar_filters(first: dt.date, last: dt.date) -> Filters:
     start = _parse_date(params.get("from")) or (end - dt.timedelta(days=364))
     start, end = max(min(start, end), first), min(max(start, end), last)
     with st.sidebar:
-        st.markdown("### Filters")
+        st.markdown("**Filters**")
         icp = st.selectbox("ICP area", options, index=options.index(icp_default), key="flt_icp",
                            help="Integrated care partnership area. Applies to every page.")
         period = st.date_input("Period", value=(start, end), key="flt_period", min_value=first, max_value=last,
