@@ -129,7 +129,12 @@ def _chunks(rows: list[dict], size: int = 20_000):
         yield rows[i : i + size]
 
 
-def _insert(conn, table, rows: list[dict]) -> None:
+def _insert(conn, table, rows: list[dict] | pd.DataFrame) -> None:
+    """Insert rows (dicts, or a DataFrame converted a chunk at a time to keep memory low)."""
+    if isinstance(rows, pd.DataFrame):
+        for start in range(0, len(rows), 20_000):
+            conn.execute(insert(table), _records(rows.iloc[start:start + 20_000]))
+        return
     for chunk in _chunks(rows):
         conn.execute(insert(table), chunk)
 
@@ -225,7 +230,7 @@ def make_synthetic_geography(engine: Engine, n_lsoas: int, seed: int) -> None:
     with engine.begin() as conn:
         _clear_geography(conn)
         _ensure_areas(conn)
-        _insert(conn, m.Lsoa.__table__, _records(frame))
+        _insert(conn, m.Lsoa.__table__, frame)
         _insert(conn, m.LsoaBoundary.__table__, boundary_rows)
         _insert(conn, m.PopulationCount.__table__, pop_rows)
         set_setting(conn, "geography_synthetic", "1")
@@ -417,7 +422,7 @@ def _make_activities(conn, rng, geo: _Geo, network_ids: dict[str, int], end: dt.
                      survey_id=None, network_id=network_ids["Thanet Health Network"]))
     frame = pd.DataFrame(rows).sort_values("held_on").reset_index(drop=True)
     frame["id"] = np.arange(1, len(frame) + 1)
-    _insert(conn, m.Activity.__table__, _records(frame))
+    _insert(conn, m.Activity.__table__, frame)
     return frame
 
 
@@ -467,7 +472,7 @@ def _make_memberships(conn, rng, geo: _Geo, network_ids, activities: pd.DataFram
         people["channel"] = channels
         all_rows.append(people)
     frame = pd.concat(all_rows, ignore_index=True)
-    _insert(conn, m.NetworkMembership.__table__, _records(frame))
+    _insert(conn, m.NetworkMembership.__table__, frame)
     return len(frame)
 
 
@@ -488,6 +493,7 @@ def _make_surveys(conn, rng, geo: _Geo, total: int, end: dt.date) -> tuple[list[
     seeded_total = sum(v[0] for v in SEED_SURVEY_RESPONSES.values())
     qid = 0
     rid = 0
+    total_written = 0
     for sid, (title, project, opens, closes, target, icps, share) in enumerate(SURVEYS, start=1):
         survey_rows.append(dict(id=sid, title=title, project=project, opens_on=opens, closes_on=closes,
                                 target_responses=target, is_panel_survey=project == "Panel survey"))
@@ -529,15 +535,26 @@ def _make_surveys(conn, rng, geo: _Geo, total: int, end: dt.date) -> tuple[list[
         people["channel"] = np.array(m.CHANNELS_SURVEY)[channel_i]
         response_frames.append(people)
         answer_frames.append(_make_answers(rng, people, questions))
-    conn.execute(insert(m.Survey.__table__), survey_rows)
-    if area_rows:
-        conn.execute(insert(m.SurveyArea.__table__), area_rows)
-    conn.execute(insert(m.Question.__table__), question_rows)
-    responses = pd.concat(response_frames, ignore_index=True)
-    _insert(conn, m.SurveyResponse.__table__, _records(responses))
-    answers = pd.concat(answer_frames, ignore_index=True)
-    _insert(conn, m.Answer.__table__, _records(answers))
-    return [r["id"] for r in survey_rows], len(responses)
+        if sum(len(f) for f in response_frames) > 200_000:  # write as we go at large scales
+            total_written += _flush(conn, survey_rows, area_rows, question_rows, response_frames, answer_frames)
+    total_written += _flush(conn, survey_rows, area_rows, question_rows, response_frames, answer_frames)
+    return list(range(1, len(SURVEYS) + 1)), total_written
+
+
+def _flush(conn, survey_rows, area_rows, question_rows, response_frames, answer_frames) -> int:
+    """Write the surveys (once) and the responses and answers made so far; returns responses written."""
+    for table, rows in ((m.Survey, survey_rows), (m.SurveyArea, area_rows), (m.Question, question_rows)):
+        if rows:
+            conn.execute(insert(table.__table__), rows)
+            rows.clear()
+    n = 0
+    for responses, answers in zip(response_frames, answer_frames):
+        _insert(conn, m.SurveyResponse.__table__, responses)
+        _insert(conn, m.Answer.__table__, answers)
+        n += len(responses)
+    response_frames.clear()
+    answer_frames.clear()
+    return n
 
 
 def _make_answers(rng, people: pd.DataFrame, questions) -> pd.DataFrame:
@@ -594,7 +611,7 @@ def _make_panel(conn, rng, geo: _Geo, size: int, end: dt.date) -> int:
         serial += n
         frames.append(people)
     frame = pd.concat(frames, ignore_index=True)
-    _insert(conn, m.PanelMember.__table__, _records(frame))
+    _insert(conn, m.PanelMember.__table__, frame)
     return len(frame)
 
 
@@ -653,8 +670,8 @@ def _make_panel_surveys(conn, rng, end: dt.date) -> None:
         resp["external_id"] = [f"PS{sid}-{i:06d}" for i in range(n)]
         resp["submitted_at"] = submitted.to_pydatetime()
         resp["channel"] = "Online"
-        _insert(conn, m.SurveyResponse.__table__, _records(resp))
-        _insert(conn, m.Answer.__table__, _records(_make_answers(rng, resp, questions.get(sid, []))))
+        _insert(conn, m.SurveyResponse.__table__, resp)
+        _insert(conn, m.Answer.__table__, _make_answers(rng, resp, questions.get(sid, [])))
 
 
 def _make_survey_promotions(conn, rng, geo: _Geo, end: dt.date) -> None:
