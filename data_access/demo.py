@@ -381,6 +381,7 @@ def seed_demo(engine: Engine, seed: int = 2026, scale: str = "demo", replace: bo
         set_setting(conn, "demo_end", end.isoformat())
         set_setting(conn, "data_version", f"demo-{seed}-{scale}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
         synthetic = get_setting(conn, "geography_synthetic") == "1"
+        n_responses = conn.execute(select(func.count()).select_from(m.SurveyResponse)).scalar_one()
     where = "a synthetic geography" if synthetic else "the loaded reference geography"
     return (f"Demo data made with seed {seed} ({scale} scale) on {where}: {n_members:,} network memberships, "
             f"{len(survey_ids)} surveys with {n_responses:,} responses, {n_panel:,} panel members.")
