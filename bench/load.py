@@ -1,0 +1,134 @@
+"""A bounded load test on loopback: N concurrent browser sessions open pages and change filters.
+
+    python -m bench.load --sessions 20 --seconds 60 [--scale county] [--out bench/LOAD.md]
+
+Starts one dashboard server on 127.0.0.1 with a seeded store, then drives N headless Chromium
+sessions (Debian's chromium via Playwright) for a fixed time; each session opens pages by
+address and changes the ICP area. Reports page loads, failures and the 50th and 95th
+percentile time to a rendered page (title drawn and the script run finished).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PATHS = ["", "network-growth", "survey-responses", "panel-coverage", "deprivation-map"]
+AREAS = ["DGS", "East Kent", "Medway and Swale", "West Kent", ""]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str) -> tuple[subprocess.Popen, str]:
+    """The dashboard on a free loopback port, once it answers its health check."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=dict(os.environ, DATABASE_URL=url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(base + "/_stcore/health", timeout=2)
+            return proc, base
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the dashboard did not start within 60 seconds")
+
+
+async def session(browser, base: str, until: float, times: list[float], failures: list[str], seed: int) -> None:
+    rng = random.Random(seed)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    while time.monotonic() < until:
+        path, area = rng.choice(PATHS), rng.choice(AREAS)
+        query = f"?icp={area}" if area else ""
+        start = time.monotonic()
+        try:
+            await page.goto(f"{base}/{path}{query}", timeout=60_000)
+            await page.wait_for_selector("h1", timeout=60_000)
+            await page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+            if await page.locator("[data-testid='stException']").count():
+                failures.append(f"exception on /{path}{query}")
+            else:
+                times.append(time.monotonic() - start)
+        except Exception as exc:  # noqa: BLE001 - a failed load is counted, not fatal
+            failures.append(f"/{path}{query}: {exc.__class__.__name__}")
+    await context.close()
+
+
+async def drive(base: str, sessions: int, seconds: float) -> tuple[list[float], list[str]]:
+    from playwright.async_api import async_playwright
+
+    times: list[float] = []
+    failures: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(session(browser, base, until, times, failures, i) for i in range(sessions)))
+        await browser.close()
+    return times, failures
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--scale", default="county", choices=["demo", "county", "national"])
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    from bench.__main__ import build_store
+
+    url, _took, _summary = build_store(args.scale, Path(tempfile.mkdtemp(prefix="load-")))
+    proc, base = start_server(url)
+    try:
+        times, failures = asyncio.run(drive(base, args.sessions, args.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = "\n".join([
+        f"# Load test: {args.sessions} concurrent browser sessions for {args.seconds:.0f} s ({args.scale} store)", "",
+        "| page loads | failures | median to rendered page (s) | 95th percentile (s) |",
+        "| --- | --- | --- | --- |",
+        f"| {len(times)} | {len(failures)} | {statistics.median(times) if times else float('nan'):.2f} | "
+        f"{percentile(times, 95):.2f} |", "",
+        *(f"- failure: {f}" for f in failures[:20]),
+    ])
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 1 if failures or not times else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
