@@ -110,3 +110,24 @@ def membership_by_icp(conn: Connection, filters: Filters) -> pd.DataFrame:
     out["members_per_1000"] = out["members"] / out["residents"] * 1000
     out["joiners_per_1000"] = out["joiners"] / out["residents"] * 1000
     return out
+
+
+def measure_settings(conn: Connection, key: str) -> dict:
+    """A measure's label, improvement direction and target from the Measure table (defaults if absent)."""
+    row = conn.execute(select(m.Measure.label, m.Measure.improvement, m.Measure.target)
+                       .where(m.Measure.key == key)).first()
+    if row is None:
+        return {"key": key, "label": key.replace("_", " ").capitalize(), "improvement": "increase", "target": None}
+    improvement = row.improvement if row.improvement in ("increase", "decrease", "neither") else "neither"
+    return {"key": key, "label": row.label, "improvement": improvement,
+            "target": None if row.target is None else float(row.target)}
+
+
+def complete_months(totals: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Only the months wholly inside the period (a part month would look like a fall)."""
+    if totals.empty:
+        return totals
+    first_day = pd.to_datetime(totals["month"])
+    last_day = first_day + pd.offsets.MonthEnd(0)
+    keep = (first_day >= pd.Timestamp(filters.start)) & (last_day <= pd.Timestamp(filters.end))
+    return totals[keep].reset_index(drop=True)
