@@ -1,0 +1,164 @@
+"""Reading the team's files: encodings, dates, areas, personal data, and one clear sentence for bad input."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from data_access.importing.fields import AreaResolver, FieldError, parse_date, parse_datetime, parse_whole_number
+from data_access.importing.personal_data import personal_columns
+from data_access.importing.reading import ImportFileError, read_table
+
+CSV = "member id,joined,area\n m1 , 03/01/2025,Thanet\nm2,2025-02-10, E01024000 \n"
+
+
+def write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("encoding,label", [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"),
+                                            ("cp1252", "Windows-1252")])
+def test_reads_the_encodings_excel_writes(tmp_path, encoding, label):
+    text = CSV.replace("Thanet", "Thanet – Margate café")
+    table = read_table(write(tmp_path, "members.csv", text.encode(encoding)))
+    assert table.encoding == label
+    assert table.columns == ["member id", "joined", "area"]
+    assert table.rows.loc[2].tolist() == ["m1", "03/01/2025", "Thanet – Margate café"]  # spaces trimmed
+    assert list(table.rows.index) == [2, 3]  # file row numbers, the header being row 1
+
+
+def test_reads_xlsx(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["member id", "joined", "count"])
+    sheet.append(["m1", dt.datetime(2025, 1, 3), 4.0])
+    path = tmp_path / "members.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert table.rows.loc[2].tolist() == ["m1", "2025-01-03", "4"]
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("empty.csv", b"", "empty.csv is empty."),
+    ("blank.csv", b"\n\n  \n", "blank.csv is empty."),
+    ("truncated.csv", b"a,b,c\n1,2,3\n4,5", "truncated.csv, row 3: expected 3 values (one per column), found 2; "
+                                            "the file looks truncated."),
+    ("ragged.csv", b"a,b\n1,2,3\n4,5\n", "ragged.csv, row 2: expected 2 values (one per column), found 3."),
+    ("twice.csv", b"a,b,A\n1,2,3\n", "twice.csv, row 1: the column 'A' appears twice; give each column one name."),
+    ("binary.csv", b"\x00\x01\x02abc\x00", "binary.csv is not a CSV or XLSX file (it holds binary data)."),
+    ("fake.xlsx", b"PK\x03\x04 not really a zip", "fake.xlsx is not a readable Excel workbook (.xlsx)."),
+])
+def test_bad_files_get_one_clear_sentence(tmp_path, name, data, message):
+    with pytest.raises(ImportFileError) as err:
+        read_table(write(tmp_path, name, data))
+    assert str(err.value) == message
+
+
+def test_merged_header_rows_are_refused(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Network members export", None, None])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["member id", "joined", "area"])
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+    with pytest.raises(ImportFileError, match=r"^merged.xlsx, row 1: the header row has merged cells"):
+        read_table(path)
+
+
+def test_size_and_row_limits(tmp_path, monkeypatch):
+    path = write(tmp_path, "big.csv", b"a\n" + b"1\n" * 20)
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "10")
+    with pytest.raises(ImportFileError, match=r"^big.csv has 20 rows, over the limit of 10; split it"):
+        read_table(path)
+    monkeypatch.setenv("IMPORT_MAX_MB", "0.00001")
+    with pytest.raises(ImportFileError, match=r"^big.csv is 0.0 MB, over the limit of 0 MB"):
+        read_table(path)
+
+
+def test_dates_uk_and_iso():
+    assert parse_date("03/01/2025") == dt.date(2025, 1, 3)  # 3 January, the UK way
+    assert parse_date("2025-01-03") == dt.date(2025, 1, 3)
+    assert parse_datetime("03/01/2025 14:05") == dt.datetime(2025, 1, 3, 14, 5)
+    with pytest.raises(FieldError, match=r"expected a real date, found '31/02/2024' \(there is no such day\)"):
+        parse_date("31/02/2024")
+    with pytest.raises(FieldError, match=r"expected a date like 31/01/2025 or 2025-01-31, found 'next week'"):
+        parse_date("next week")
+
+
+def test_whole_numbers():
+    assert parse_whole_number("1,200") == 1200 and parse_whole_number("7.0") == 7
+    with pytest.raises(FieldError, match=r"expected a whole number from 0 to 10, found '11'"):
+        parse_whole_number("11", 0, 10)
+
+
+RESOLVER = AreaResolver({"E01024000": ("E07000114", "East Kent")})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("E01024000", ("E01024000", "E07000114", "East Kent")),
+    (" e01024000 ", ("E01024000", "E07000114", "East Kent")),
+    ("Thanet", (None, "E07000114", None)),
+    ("Thanet District Council", (None, "E07000114", None)),
+    ("E07000114", (None, "E07000114", None)),
+    ("Shepway", (None, "E07000112", None)),
+    ("DGS", (None, None, "Dartford, Gravesham and Swanley")),
+    ("west kent", (None, None, "West Kent")),
+    ("NHS South Kent Coast CCG", (None, None, "East Kent")),
+    ("NHS Canterbury and Coastal CCG", (None, None, "East Kent")),
+])
+def test_areas_in_the_ways_people_write_them(text, expected):
+    area = RESOLVER.resolve(text)
+    assert (area.lsoa_code, area.lad_code, area.icp) == expected
+
+
+def test_unknown_areas_say_what_was_expected():
+    with pytest.raises(FieldError, match=r"expected a small area \(LSOA\) code in the loaded geography, "
+                                         r"found 'E01099999'"):
+        RESOLVER.resolve("E01099999")
+    with pytest.raises(FieldError, match=r"expected an LSOA code, a Kent or Medway local authority"):
+        RESOLVER.resolve("Narnia")
+
+
+def test_personal_data_columns_are_found_by_name_and_by_content():
+    frame = pd.DataFrame({
+        "Member ID": ["m1", "m2"], "First name": ["Ann", "Bob"], "Contact": ["a@b.nhs.uk", "c@d.org"],
+        "Tel": ["01843 123456", "07700 900123"], "Where": ["CT9 1AA", "ME4 4TR"], "Joined": ["2025-01-01"] * 2,
+        "Comments": ["fine", "good"],
+    })
+    found = personal_columns(frame)
+    assert found == {"First name": "names", "Contact": "e-mail addresses", "Tel": "phone numbers",
+                     "Where": "full postcodes"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_no_value_crashes_the_field_readers(text):
+    for reader in (parse_date, parse_datetime, lambda t: parse_whole_number(t, 0, 100), RESOLVER.resolve):
+        try:
+            reader(text)
+        except FieldError:
+            pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12),
+                         min_size=1, max_size=4), min_size=0, max_size=6))
+def test_no_file_content_crashes_the_reader(tmp_path_factory, rows):
+    import csv
+    import io
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    path = tmp_path_factory.mktemp("h") / "random.csv"
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    try:
+        table = read_table(path)
+    except ImportFileError as exc:
+        assert str(exc).startswith("random.csv")
+    else:
+        assert len(table.columns) == len(set(c.lower() for c in table.columns))
