@@ -162,3 +162,31 @@ def representation_for(conn: Connection, source: str, dimension: str, filters: F
     engaged = engaged_counts(conn, source, dimension, filters, survey_id=survey_id, network_id=network_id)
     residents = resident_counts(conn, dimension, icp=filters.icp, icp_names=icp_names)
     return representation(engaged, residents, dimension)
+
+
+def respondent_group(dimension: str):
+    """SQL expression for a survey respondent's group on a dimension, age as at responding
+    (the statement must outer-join Lsoa, IcpArea and LocalAuthority on the respondent's small area)."""
+    r = m.SurveyResponse
+    return _group_expr(dimension, r, year_of(r.submitted_at))
+
+
+def with_respondent_areas(stmt):
+    """The statement with the respondent's small area, ICP area and district outer-joined."""
+    r = m.SurveyResponse
+    return (stmt.outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code)
+            .outerjoin(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
+            .outerjoin(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code))
+
+
+def respondent_cells(conn: Connection, survey_id: int, filters: Filters, dimensions: list[str]) -> pd.DataFrame:
+    """Respondents to one survey (in the filtered area) counted by every combination of groups on the
+    dimensions given, in SQL: one column per dimension, and n."""
+    r = m.SurveyResponse
+    groups = [respondent_group(d).label(d) for d in dimensions]
+    stmt = with_respondent_areas(select(*groups, func.count().label("n")).select_from(r))
+    stmt = stmt.where(r.survey_id == survey_id).group_by(*groups)
+    stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp)
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=[*dimensions, "n"])
+    frame["n"] = pd.to_numeric(frame["n"]).astype(int)
+    return frame

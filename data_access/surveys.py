@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access.disclosure import is_small
 from data_access.filters import Filters, in_icp
-from data_access.sql import day_of
+from data_access.geography import CORE20_MAX_DECILE
+from data_access.profiles import DIMENSIONS, representation_for
+from data_access.sql import age_band, day_of, year_of
 
 
 def survey_areas(conn: Connection) -> dict[int, list[str]]:
@@ -131,3 +135,124 @@ def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date) -
                     f"to reach the target of {target:,}.")
     return {"status": status, "responses": responses, "expected": expected,
             "gap": max(expected - responses, 0), "sentence": sentence}
+
+
+# --- Reach: responses per 1,000 residents, Core20 and under-35 shares ------------------------------
+
+TOLERANCE = (0.8, 1.25)
+YOUNG_BANDS = ("16-24", "25-34")
+
+
+def _icp_residents(conn: Connection) -> dict[str, int]:
+    """Residents of each ICP area (all ages), from the small areas' populations."""
+    rows = conn.execute(select(m.IcpArea.name, func.sum(m.Lsoa.population))
+                        .join(m.Lsoa, m.Lsoa.icp_id == m.IcpArea.id).group_by(m.IcpArea.name)).all()
+    return {name: int(n or 0) for name, n in rows}
+
+
+def covered_areas(areas: list[str], icp: str | None) -> list[str] | None:
+    """The ICP areas a survey's figures refer to: its own areas (None = all), narrowed to the filter's area."""
+    if icp:
+        return [icp] if (not areas or icp in areas) else []
+    return areas or None
+
+
+def survey_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Every survey's respondents (in the filtered area), counted in SQL: responses, with a known small
+    area, of whom in Core20 areas, with a known age (16+), of whom under 35, and the residents of the
+    areas covered. Columns: id, title, opens_on, closes_on, responses, with_area, core20, with_age,
+    under_35, residents."""
+    s, r, L = m.Survey, m.SurveyResponse, m.Lsoa
+    band = age_band(r.birth_year, year_of(r.submitted_at))
+    stmt = (select(r.survey_id.label("id"), func.count().label("responses"),
+                   func.count(L.code).label("with_area"),
+                   func.sum(case((L.imd_decile <= CORE20_MAX_DECILE, 1), else_=0)).label("core20"),
+                   func.sum(case((band.in_(m.AGE_BANDS), 1), else_=0)).label("with_age"),
+                   func.sum(case((band.in_(YOUNG_BANDS), 1), else_=0)).label("under_35"))
+            .select_from(r).outerjoin(L, L.code == r.lsoa_code)
+            .group_by(r.survey_id))
+    stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp).subquery()
+    cols = ["responses", "with_area", "core20", "with_age", "under_35"]
+    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, *[stmt.c[c] for c in cols])
+                        .outerjoin(stmt, stmt.c.id == s.id).order_by(s.opens_on, s.id)).all()
+    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", *cols])
+    frame[cols] = frame[cols].apply(pd.to_numeric).fillna(0).astype(int)
+    per_icp = _icp_residents(conn)
+    areas = survey_areas(conn)
+    residents = []
+    for sid in frame["id"]:
+        names = covered_areas(areas.get(sid, []), filters.icp)
+        residents.append(sum(per_icp.values()) if names is None else sum(per_icp.get(n, 0) for n in names))
+    frame["residents"] = residents
+    return frame
+
+
+def _share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, missing where the denominator is 0 or the numerator is a small count."""
+    share = (numerator / denominator.where(denominator > 0)).astype(float)
+    small = numerator.map(is_small)
+    return share.mask(small)
+
+
+def reach_shares(reach: pd.DataFrame) -> pd.DataFrame:
+    """Add per_1000 (responses per 1,000 residents of the areas covered), core20_share (of respondents
+    with a known small area) and under_35_share (of respondents with a known age 16+); a share whose
+    count is 1-4 is hidden."""
+    out = reach.copy()
+    out["per_1000"] = (out["responses"] / out["residents"].where(out["residents"] > 0) * 1000).astype(float)
+    out["core20_share"] = _share(out["core20"], out["with_area"])
+    out["under_35_share"] = _share(out["under_35"], out["with_age"])
+    return out
+
+
+def surveys_at_a_glance(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """survey_summary with reach: responses per 1,000 residents of the areas covered and the Core20
+    share of respondents (see reach_shares)."""
+    summary = survey_summary(conn, filters)
+    reach = reach_shares(survey_reach(conn, filters))
+    keep = ["id", "residents", "with_area", "core20", "per_1000", "core20_share"]
+    return summary.merge(reach[keep], on="id", how="left")
+
+
+def reach_over_time(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Core20 and under-35 shares of respondents for every survey with responses, oldest first
+    (all dates; the filtered area only). Columns as survey_reach plus the shares."""
+    reach = reach_shares(survey_reach(conn, filters))
+    return reach[reach["responses"] > 0].reset_index(drop=True)
+
+
+# --- Promotional activities ------------------------------------------------------------------------
+
+def promotions(conn: Connection, survey_id: int) -> pd.DataFrame:
+    """Activities that promoted one survey: held_on, kind, title, attendance (by date)."""
+    a = m.Activity
+    rows = conn.execute(select(a.held_on, a.kind, a.title, a.attendance)
+                        .where(a.survey_id == survey_id).order_by(a.held_on, a.id)).all()
+    return pd.DataFrame(rows, columns=["held_on", "kind", "title", "attendance"])
+
+
+# --- Who responded against who lives there, every dimension -----------------------------------------
+
+REPRESENTATION_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
+
+
+def representation_gaps(conn: Connection, survey_id: int, filters: Filters,
+                        icp_names: list[str] | None) -> pd.DataFrame:
+    """Respondents' share against residents' share for every group of every dimension, groups outside
+    the tolerance (ratio below 0.8 or above 1.25) first, the furthest out first.
+    Columns: dimension, group, count, share, residents, resident_share, ratio, gap_pp, outside, suppressed."""
+    frames = []
+    for dim in REPRESENTATION_DIMENSIONS:
+        rep = representation_for(conn, "respondents", dim, filters, survey_id=survey_id, icp_names=icp_names)
+        rep = rep[rep["stated"]].copy()
+        rep.insert(0, "dimension", DIMENSIONS[dim])
+        frames.append(rep)
+    out = pd.concat(frames, ignore_index=True)
+    ratio = pd.to_numeric(out["ratio"], errors="coerce")
+    out["outside"] = ((ratio < TOLERANCE[0]) | (ratio > TOLERANCE[1])).fillna(False).astype(bool)
+    distance = np.abs(np.log(ratio.where(ratio > 0)))
+    out["_d"] = distance.where(ratio > 0, np.inf).where(ratio.notna(), -1.0)
+    out = out.sort_values(["outside", "_d"], ascending=[False, False], kind="stable").drop(columns="_d")
+    cols = ["dimension", "group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "outside",
+            "suppressed"]
+    return out[cols].reset_index(drop=True)

@@ -1,0 +1,262 @@
+"""Question results: shares answering each option (in SQL), breakdowns by group, free-text themes,
+and results reweighted to the resident population."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.engine import Connection
+
+from data_access import models as m
+from data_access.disclosure import is_small, suppress, threshold
+from data_access.filters import Filters, in_icp
+from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
+from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
+
+RAKING_DIMENSIONS = ["age_band", "sex", "imd_quintile"]
+EXAMPLE_LIMIT = 3
+EXAMPLE_LENGTH = 280
+
+
+def survey_questions(conn: Connection, survey_id: int) -> pd.DataFrame:
+    """One survey's questions in order: id, position, text, qtype, options (a list)."""
+    q = m.Question
+    rows = conn.execute(select(q.id, q.position, q.text, q.qtype, q.options)
+                        .where(q.survey_id == survey_id).order_by(q.position, q.id)).all()
+    frame = pd.DataFrame(rows, columns=["id", "position", "text", "qtype", "options"])
+    frame["options"] = [_options(o) for o in frame["options"]]
+    return frame
+
+
+def _options(text: str | None) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _question(conn: Connection, question_id: int) -> tuple[str, list[str]]:
+    row = conn.execute(select(m.Question.qtype, m.Question.options).where(m.Question.id == question_id)).one_or_none()
+    if row is None:
+        raise ValueError(f"There is no question with id {question_id}.")
+    return row[0], _options(row[1])
+
+
+def _answered(question_id: int):
+    """Answers to the question that say something (free text that is blank does not count)."""
+    a = m.Answer
+    return and_(a.question_id == question_id, func.length(func.trim(a.value)) > 0)
+
+
+def _ordered(frame: pd.DataFrame, options: list[str]) -> pd.DataFrame:
+    """Every listed option (0 where nobody chose it) in the listed order, then any others A-Z."""
+    counts = dict(zip(frame["option"], frame["count"])) if len(frame) else {}
+    extra = sorted(o for o in counts if o not in options)
+    names = [*options, *extra]
+    return pd.DataFrame({"option": names, "count": [int(counts.get(o, 0)) for o in names]})
+
+
+def question_results(conn: Connection, question_id: int, filters: Filters) -> pd.DataFrame:
+    """Respondents choosing each option, and their share of the respondents who answered the question
+    (so multiple-choice shares are of respondents, not of answers, and may add up to more than 100%).
+    Columns: option, count, share, n (respondents who answered)."""
+    a, r = m.Answer, m.SurveyResponse
+    _, options = _question(conn, question_id)
+    chosen = (select(a.value, func.count(func.distinct(a.response_id)))
+              .join(r, r.id == a.response_id).where(_answered(question_id)).group_by(a.value))
+    total = select(func.count(func.distinct(a.response_id))).join(r, r.id == a.response_id).where(_answered(question_id))
+    chosen = in_icp(chosen, r.lsoa_code, conn, filters.icp)
+    n = int(conn.execute(in_icp(total, r.lsoa_code, conn, filters.icp)).scalar_one() or 0)
+    frame = _ordered(pd.DataFrame(conn.execute(chosen).all(), columns=["option", "count"]), options)
+    frame["share"] = frame["count"] / n if n else np.nan
+    frame["n"] = n
+    return frame
+
+
+def likert_summary(results: pd.DataFrame) -> dict:
+    """Shares disagreeing (the lower half of the scale), neither, and agreeing (the upper half), with n."""
+    k = len(results)
+    n = int(results["n"].iloc[0]) if k else 0
+    half = k // 2
+    shares = results["share"].fillna(0).to_numpy()
+    return {
+        "disagree": float(shares[:half].sum()) if n else np.nan,
+        "neutral": float(shares[half:k - half].sum()) if n else np.nan,
+        "agree": float(shares[k - half:].sum()) if n else np.nan,
+        "n": n,
+    }
+
+
+def question_by_group(conn: Connection, question_id: int, dimension: str, filters: Filters) -> pd.DataFrame:
+    """A question's results for each group of a dimension, in SQL. A group with 1-4 respondents has
+    every figure hidden, and so does any cell of 1-4. Columns: group, option, count, n, share, suppressed."""
+    a, r = m.Answer, m.SurveyResponse
+    _, options = _question(conn, question_id)
+    group = respondent_group(dimension).label("group")
+    base = with_respondent_areas(select(group, a.value, func.count(func.distinct(a.response_id))).select_from(a)
+                                 .join(r, r.id == a.response_id))
+    cells = in_icp(base.where(_answered(question_id)).group_by(group, a.value), r.lsoa_code, conn, filters.icp)
+    totals = with_respondent_areas(select(group, func.count(func.distinct(a.response_id))).select_from(a)
+                                   .join(r, r.id == a.response_id))
+    totals = in_icp(totals.where(_answered(question_id)).group_by(group), r.lsoa_code, conn, filters.icp)
+    found = pd.DataFrame(conn.execute(cells).all(), columns=["group", "option", "count"])
+    n_by_group = dict(conn.execute(totals).all())
+    order = GROUP_ORDER.get(dimension, [])
+    groups = sorted(n_by_group, key=lambda g: (order.index(g) if g in order else len(order), str(g)))
+    frames = []
+    for g in groups:
+        part = _ordered(found[found["group"] == g][["option", "count"]], options)
+        part.insert(0, "group", g)
+        part["n"] = int(n_by_group[g])
+        frames.append(part)
+    if not frames:
+        return pd.DataFrame(columns=["group", "option", "count", "n", "share", "suppressed"])
+    out = pd.concat(frames, ignore_index=True)
+    out["share"] = out["count"] / out["n"]
+    small_group = out["n"].map(is_small)
+    out = suppress(out, "count", derived=("share",))
+    out["n"] = out["n"].astype("Float64").mask(small_group).astype("Int64")
+    out.loc[small_group, ["count"]] = pd.NA
+    out.loc[small_group, "share"] = np.nan
+    out["suppressed"] = out["suppressed"] | small_group
+    return out[["group", "option", "count", "n", "share", "suppressed"]]
+
+
+# --- Free text ----------------------------------------------------------------------------------------
+
+def themes(conn: Connection) -> pd.DataFrame:
+    """The editable theme list: name and its keywords (a list)."""
+    rows = conn.execute(select(m.Theme.name, m.Theme.keywords).order_by(m.Theme.name)).all()
+    return pd.DataFrame([(name, [k.strip().lower() for k in (kw or "").split(",") if k.strip()])
+                         for name, kw in rows], columns=["theme", "keywords"])
+
+
+def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> dict:
+    """How many answered a free-text question, how many answers mention each theme (an answer mentions a
+    theme when it contains any of its keywords, counted in SQL), and a few recent answers as examples.
+    Keys: answers (int), themes (DataFrame theme, answers, share, suppressed; most frequent first),
+    examples (list of plain strings; none when fewer than the small-number threshold answered)."""
+    a, r = m.Answer, m.SurveyResponse
+    theme_list = themes(conn)
+    text = func.lower(a.value)
+    sums = []
+    for i, kws in enumerate(theme_list["keywords"]):
+        cond = [text.contains(k, autoescape=True) for k in kws]
+        sums.append(func.sum(case((or_(*cond), 1), else_=0)).label(f"t{i}") if cond else func.sum(0).label(f"t{i}"))
+    stmt = select(func.count(), *sums).select_from(a).join(r, r.id == a.response_id).where(_answered(question_id))
+    row = conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).one()
+    answers = int(row[0] or 0)
+    frame = pd.DataFrame({"theme": theme_list["theme"], "answers": [int(v or 0) for v in row[1:]]})
+    frame["share"] = frame["answers"] / answers if answers else np.nan
+    frame = frame.sort_values(["answers", "theme"], ascending=[False, True]).reset_index(drop=True)
+    frame = suppress(frame, "answers", derived=("share",))
+    examples: list[str] = []
+    if answers >= threshold():
+        ex = (select(a.value).join(r, r.id == a.response_id).where(_answered(question_id))
+              .order_by(r.submitted_at.desc(), a.id.desc()).limit(EXAMPLE_LIMIT))
+        examples = [_clip(v) for v in conn.execute(in_icp(ex, r.lsoa_code, conn, filters.icp)).scalars()]
+    return {"answers": answers, "themes": frame, "examples": examples}
+
+
+def _clip(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= EXAMPLE_LENGTH else text[:EXAMPLE_LENGTH - 1].rstrip() + "…"
+
+
+# --- Reweighting to the resident population --------------------------------------------------------------
+
+@dataclass
+class SurveyWeights:
+    """Raking weights for one survey's respondents, by cell of age band x sex x IMD quintile.
+
+    cells: one row per cell with n and weight (mean weight 1 over the people weighted); message says
+    why there are no weights (then cells is empty)."""
+
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)
+    design_effect: float = float("nan")
+    effective_size: float = 0.0
+    weighted: int = 0
+    left_out: int = 0
+    converged: bool = False
+    margins: dict = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when there are weights to use."""
+        return not self.message
+
+
+def survey_weights(conn: Connection, survey_id: int, filters: Filters,
+                   icp_names: list[str] | None) -> SurveyWeights:
+    """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on
+    age band, sex and IMD quintile, using data_access.weighting.rake."""
+    cells = respondent_cells(conn, survey_id, filters, RAKING_DIMENSIONS)
+    margins = {}
+    for dim in RAKING_DIMENSIONS:
+        res = resident_counts(conn, dim, icp_names=icp_names)
+        margins[dim] = res.set_index("group")["residents"].astype(float)
+        if margins[dim].sum() <= 0:
+            return SurveyWeights(message="There is no population data for the areas this survey covers, "
+                                         "so its results cannot be weighted to match residents.")
+    total = int(cells["n"].sum()) if len(cells) else 0
+    if total == 0:
+        return SurveyWeights(message="There are no responses to weight.")
+    known = np.ones(len(cells), dtype=bool)
+    for dim in RAKING_DIMENSIONS:
+        known &= cells[dim].isin(margins[dim].index).to_numpy()
+    usable = cells[known].reset_index(drop=True)
+    left_out = total - int(usable["n"].sum())
+    sample = usable.loc[usable.index.repeat(usable["n"]), RAKING_DIMENSIONS]
+    try:
+        result = rake(sample, margins) if len(sample) else None
+    except RakingError as exc:
+        text = str(exc)
+        for dim in RAKING_DIMENSIONS:
+            text = text.replace(f"({dim})", f"({DIMENSIONS[dim].lower()})")
+        return SurveyWeights(message=f"The results cannot be weighted: {text}", left_out=left_out)
+    if result is None:
+        return SurveyWeights(message="Nobody who responded gave their age, sex and home area, "
+                                     "so the results cannot be weighted.", left_out=left_out)
+    weights = result.weights
+    usable["weight"] = weights.groupby(level=0).first().reindex(usable.index).to_numpy()
+    return SurveyWeights(
+        cells=usable, design_effect=kish_design_effect(weights), effective_size=effective_sample_size(weights),
+        weighted=int(len(weights)), left_out=left_out, converged=result.converged,
+        margins={d: (v / v.sum()).to_dict() for d, v in margins.items()},
+    )
+
+
+def weighted_question_results(conn: Connection, question_id: int, survey_id: int, filters: Filters,
+                              icp_names: list[str] | None) -> tuple[pd.DataFrame, SurveyWeights]:
+    """A question's results unweighted (all who answered) and weighted to residents (those who answered
+    and could be weighted). Columns: option, count, share, n, weighted_share; and the weights used."""
+    weights = survey_weights(conn, survey_id, filters, icp_names)
+    results = question_results(conn, question_id, filters)
+    results["weighted_share"] = np.nan
+    if not weights.ok or results["n"].iloc[0:1].sum() == 0:
+        return results, weights
+    a, r = m.Answer, m.SurveyResponse
+    groups = [respondent_group(d).label(d) for d in RAKING_DIMENSIONS]
+    chosen = with_respondent_areas(select(*groups, a.value, func.count(func.distinct(a.response_id))).select_from(a)
+                                   .join(r, r.id == a.response_id))
+    chosen = in_icp(chosen.where(_answered(question_id)).group_by(*groups, a.value), r.lsoa_code, conn, filters.icp)
+    answered = with_respondent_areas(select(*groups, func.count(func.distinct(a.response_id))).select_from(a)
+                                     .join(r, r.id == a.response_id))
+    answered = in_icp(answered.where(_answered(question_id)).group_by(*groups), r.lsoa_code, conn, filters.icp)
+    by_cell = pd.DataFrame(conn.execute(chosen).all(), columns=[*RAKING_DIMENSIONS, "option", "count"])
+    base = pd.DataFrame(conn.execute(answered).all(), columns=[*RAKING_DIMENSIONS, "answered"])
+    cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
+    by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    denominator = float((base["answered"] * base["weight"]).sum())
+    if denominator <= 0:
+        return results, weights
+    numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
+    results["weighted_share"] = results["option"].map(numerators).fillna(0.0) / denominator
+    return results, weights
