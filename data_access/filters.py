@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access.models import IcpArea, Lsoa
@@ -43,8 +43,15 @@ def icp_id(conn: Connection, name: str | None) -> int | None:
 
 
 def in_icp(statement, lsoa_col, conn: Connection, icp: str | None):
-    """The statement restricted to people whose small area lies in the ICP area (if one is chosen)."""
+    """The statement restricted to people whose small area lies in the ICP area (if one is chosen).
+
+    Records whose small area is not known but whose ICP area is (imported at that level) count too.
+    """
     ident = icp_id(conn, icp)
     if ident is None:
         return statement
-    return statement.where(lsoa_col.in_(select(Lsoa.code).where(Lsoa.icp_id == ident)))
+    in_area = lsoa_col.in_(select(Lsoa.code).where(Lsoa.icp_id == ident))
+    icp_col = lsoa_col.table.c.get("icp_id")
+    if icp_col is not None:
+        in_area = or_(in_area, and_(lsoa_col.is_(None), icp_col == ident))
+    return statement.where(in_area)

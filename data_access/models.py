@@ -130,6 +130,27 @@ class PopulationCount(SQLModel, table=True):
     estimated: bool = Field(default=False, description="True where apportioned from a larger area")
 
 
+# --- Imports ----------------------------------------------------------------------
+
+
+class ImportLog(SQLModel, table=True):
+    """One file loaded by the team: when, by whom, what it added; undone imports keep their entry."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    file_name: str = Field(max_length=255)
+    file_hash: str = Field(max_length=64, index=True, description="SHA-256 of the file's bytes")
+    imported_at: NaiveDatetime
+    imported_by: str = Field(max_length=120)
+    rows_added: int = 0
+    rows_updated: int = 0
+    rows_skipped: int = 0
+    rows_rejected: int = 0
+    columns_dropped: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    undone_at: Optional[NaiveDatetime] = None
+    undone_by: Optional[str] = Field(default=None, max_length=120)
+
+
 # --- Engagement networks ---------------------------------------------------------
 
 
@@ -164,6 +185,11 @@ class NetworkMembership(SQLModel, table=True):
     sex: str = Field(default=NOT_KNOWN, max_length=20)
     ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
     disability: str = Field(default=NOT_KNOWN, max_length=20)
+    lad_code: Optional[str] = Field(default=None, foreign_key="localauthority.code", max_length=9,
+                                    description="District, where only the district is known")
+    icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id",
+                                  description="ICP area, where only the ICP area is known")
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id", index=True)
 
     network: Optional[Network] = Relationship(back_populates="memberships")
 
@@ -224,6 +250,11 @@ class SurveyResponse(SQLModel, table=True):
     sex: str = Field(default=NOT_KNOWN, max_length=20)
     ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
     disability: str = Field(default=NOT_KNOWN, max_length=20)
+    lad_code: Optional[str] = Field(default=None, foreign_key="localauthority.code", max_length=9,
+                                    description="District, where only the district is known")
+    icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id",
+                                  description="ICP area, where only the ICP area is known")
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id", index=True)
 
     survey: Optional[Survey] = Relationship(back_populates="responses")
 
@@ -255,6 +286,11 @@ class PanelMember(SQLModel, table=True):
     sex: str = Field(default=NOT_KNOWN, max_length=20)
     ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)
     disability: str = Field(default=NOT_KNOWN, max_length=20)
+    lad_code: Optional[str] = Field(default=None, foreign_key="localauthority.code", max_length=9,
+                                    description="District, where only the district is known")
+    icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id",
+                                  description="ICP area, where only the ICP area is known")
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id", index=True)
 
 
 # --- Activities and "You said, we did" -----------------------------------------------
@@ -272,6 +308,7 @@ class Activity(SQLModel, table=True):
     attendance: Optional[int] = Field(default=None, ge=0)
     survey_id: Optional[int] = Field(default=None, foreign_key="survey.id")
     network_id: Optional[int] = Field(default=None, foreign_key="network.id")
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id", index=True)
 
 
 class Action(SQLModel, table=True):
@@ -285,6 +322,7 @@ class Action(SQLModel, table=True):
     action_date: dt.date
     survey_id: Optional[int] = Field(default=None, foreign_key="survey.id")
     activity_id: Optional[int] = Field(default=None, foreign_key="activity.id")
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id", index=True)
 
 
 # --- Editable lists and panel participation ---------------------------------------------
@@ -320,9 +358,19 @@ class PanelInvitation(SQLModel, table=True):
     responded: bool = False
 
 
+class ColumnMapping(SQLModel, table=True):
+    """A saved mapping of a survey tool's export columns to the store's fields and questions."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=120)
+    survey_id: int = Field(foreign_key="survey.id")
+    mapping: str = Field(sa_column=Column(Text, nullable=False), description="JSON: column header -> field")
+
+
 # Engagement records, children before parents (the order to delete them in). Themes and measures
 # are settings the team keeps, so they are not among them.
 ENGAGEMENT_TABLES = [
-    PanelInvitation, NetworkMembership, Answer, SurveyResponse, SurveyArea, Question, Action, Activity,
-    Survey, Network, PanelMember,
+    ColumnMapping, PanelInvitation, NetworkMembership, Answer, SurveyResponse, SurveyArea, Question, Action, Activity,
+    Survey, Network, PanelMember, ImportLog,
 ]
+

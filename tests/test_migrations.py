@@ -1,0 +1,38 @@
+"""Schema changes upgrade an existing store in place, keeping its data (SQLite and PostgreSQL)."""
+
+import datetime as dt
+
+from alembic import command
+from sqlalchemy import insert, inspect, select, text
+
+from data_access import models as m
+from data_access.db import make_engine
+from data_access.migrate import alembic_config, upgrade
+
+
+def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO network (id, name, kind) VALUES (1, 'Patient Network', 'County network')"))
+        conn.execute(text("INSERT INTO networkmembership (network_id, member_ref, joined_on, channel, sex, "
+                          "ethnic_group, disability) VALUES (1, 'm1', '2025-01-02', 'Event', 'Female', 'White', "
+                          "'Not disabled')"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(m.NetworkMembership.member_ref, m.NetworkMembership.import_id)).one()
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert tuple(row) == ("m1", None)
+    assert version == "0003"
+    assert {"importlog", "theme", "measure", "panelinvitation", "columnmapping"} <= set(inspect(engine).get_table_names())
+
+
+def test_every_migration_downgrades_and_upgrades_again(engine):
+    command.downgrade(alembic_config(engine), "0001")
+    assert "importlog" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(m.ImportLog.__table__), [dict(kind="memberships", file_name="a.csv", file_hash="x" * 64,
+                                                          imported_at=dt.datetime(2026, 1, 1), imported_by="test",
+                                                          columns_dropped="")])
+    assert "import_id" in [c["name"] for c in inspect(engine).get_columns("surveyresponse")]
