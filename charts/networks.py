@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (
-    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, SERIES_DASHES, Chart, signed, style,
+    NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, SERIES_DASHES, SERIES_SYMBOLS, Chart,
+    signed, style,
 )
 
 
@@ -64,3 +65,317 @@ def joiners_and_leavers(totals: pd.DataFrame, area: str) -> Chart:
         f"{signed(joined - left)}. The most joined in {busiest['month']:%B %Y} ({int(busiest['joiners']):,})."
     )
     return Chart(fig, sentence, data)
+
+
+# --- Growth for the size of each area -----------------------------------------------------------
+
+def _fmt_rate(v) -> str:
+    return "not shown (fewer than 5 people)" if pd.isna(v) else f"{v:,.1f}"
+
+
+def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, which: str) -> Chart:
+    """Net growth and joiners per 1,000 residents per area (growth: from data_access.networks.growth_by_area)."""
+    frame = growth.sort_values("net_per_1000", ascending=True, na_position="first")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=frame["area"], x=frame["joiners_per_1000"], name="Joined per 1,000 residents",
+                         orientation="h", marker=dict(color="white", line=dict(color=NHS_BLUE, width=2)),
+                         marker_pattern_shape="/", hovertemplate="%{y}: %{x:.1f} joined per 1,000<extra></extra>"))
+    fig.add_trace(go.Bar(y=frame["area"], x=frame["net_per_1000"], name="Net growth per 1,000 residents",
+                         orientation="h", marker_color=NHS_BLUE, text=[
+                             "" if pd.isna(v) else f"{v:+.1f}" for v in frame["net_per_1000"]],
+                         textposition="outside", cliponaxis=False,
+                         hovertemplate="%{y}: net %{x:+.1f} per 1,000<extra></extra>"))
+    style(fig, height=max(320, 110 + 60 * len(frame)))
+    fig.update_layout(barmode="group", margin=dict(r=60))
+    fig.update_xaxes(title_text="People per 1,000 residents", zeroline=True, zerolinecolor=NHS_DARK_GREY)
+    data = growth.rename(columns={
+        "area": level_label, "members_start": "Members at start", "members_end": "Members at end",
+        "joiners": "Joined", "leavers": "Left", "net": "Net growth", "residents": "Residents",
+        "members_per_1000": "Members per 1,000", "joiners_per_1000": "Joined per 1,000",
+        "net_per_1000": "Net growth per 1,000"}).round(2)
+    shown = growth.dropna(subset=["net_per_1000"])
+    if shown.empty:
+        return Chart(fig, f"There are too few members of {which} by {level_label.lower()} in {area} to compare.", data)
+    hi, lo = shown.loc[shown["net_per_1000"].idxmax()], shown.loc[shown["net_per_1000"].idxmin()]
+    sentence = (f"For {which} in {area}, net growth for the size of the {level_label.lower()} was highest in "
+                f"{hi['area']} ({hi['net_per_1000']:+.1f} per 1,000 residents, {int(hi['net']):+,} members)")
+    if lo["area"] != hi["area"]:
+        sentence += f" and lowest in {lo['area']} ({lo['net_per_1000']:+.1f} per 1,000, {int(lo['net']):+,})"
+    sentence += "."
+    hidden = int(growth["net_per_1000"].isna().sum())
+    if hidden:
+        sentence += f" {hidden} with fewer than 5 people joining, leaving or in the network are not shown."
+    return Chart(fig, sentence, data)
+
+
+def about(n: int) -> str:
+    """A count as a board report would say it: about 140 (nearest 10 from 100, nearest 5 below)."""
+    step = 10 if abs(n) >= 100 else 5 if abs(n) >= 20 else 1
+    return f"{int(round(n / step) * step):,}"
+
+
+def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
+    """Net growth of each network over the last two months (recent: from data_access.networks.recent_growth)."""
+    frame = recent.sort_values("net", ascending=True, na_position="first")
+    fig = go.Figure(go.Bar(
+        y=frame["network"], x=frame["net"], orientation="h", marker_color=NHS_BLUE,
+        text=["fewer than 5" if pd.isna(v) else f"{v:+,.0f}" for v in frame["net"]], textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}: net %{x:+,}<extra></extra>", name="Net growth"))
+    style(fig, height=max(320, 100 + 55 * len(frame)))
+    fig.update_layout(margin=dict(r=90), showlegend=False)
+    fig.update_xaxes(title_text="Net change in members", zeroline=True, zerolinecolor=NHS_DARK_GREY)
+    data = recent.copy()
+    for col in ("window_start", "window_end"):
+        data[col] = pd.to_datetime(data[col]).dt.strftime("%-d %B %Y")
+    data = data.rename(columns={"network": "Network", "window_start": "From", "window_end": "To",
+                                "members_before": "Members before", "members_end": "Members at end",
+                                "joiners": "Joined", "leavers": "Left", "net": "Net growth"})
+    if recent.empty:
+        return Chart(fig, "There are no networks to report.", data)
+    start, end = pd.Timestamp(recent["window_start"].iloc[0]), pd.Timestamp(recent["window_end"].iloc[0])
+    parts = []
+    for _, r in recent.sort_values("net", ascending=False, na_position="last").iterrows():
+        if pd.isna(r["net"]):
+            parts.append(f"{r['network']}: fewer than 5 people joined or left")
+        elif r["net"] >= 0:
+            parts.append(f"{r['network']} grew by about {about(int(r['net']))} members"
+                         + (f" ({int(r['joiners']):,} joined, {int(r['leavers']):,} left)"
+                            if not (pd.isna(r["joiners"]) or pd.isna(r["leavers"])) else ""))
+        else:
+            parts.append(f"{r['network']} shrank by about {about(-int(r['net']))} members")
+    sentence = f"In the last two months ({start:%-d %B} to {end:%-d %B %Y}) in {area}: " + "; ".join(parts) + "."
+    return Chart(fig, sentence, data)
+
+
+# --- Retention --------------------------------------------------------------------------------------
+
+def retention_chart(retention: pd.DataFrame, area: str, which: str) -> Chart:
+    """Share of each quarter's joiners still members 6 and 12 months on (from data_access.retention)."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=retention["cohort"], y=retention["share_6"] * 100, name="Still a member after 6 months",
+                         marker_color=NHS_BLUE, hovertemplate="%{x}: %{y:.0f}% after 6 months<extra></extra>",
+                         text=["" if pd.isna(v) else f"{v:.0%}" for v in retention["share_6"]], textposition="outside"))
+    fig.add_trace(go.Bar(x=retention["cohort"], y=retention["share_12"] * 100, name="Still a member after 12 months",
+                         marker=dict(color=NHS_DARK_BLUE, pattern_shape="x"),
+                         hovertemplate="%{x}: %{y:.0f}% after 12 months<extra></extra>",
+                         text=["" if pd.isna(v) else f"{v:.0%}" for v in retention["share_12"]], textposition="outside"))
+    style(fig, height=440)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="Share still members", ticksuffix="%", range=[0, 112])
+    fig.update_xaxes(title_text="Quarter joined")
+    data = retention.rename(columns={
+        "cohort": "Quarter joined", "quarter_start": "Quarter starts", "joiners": "Joined",
+        "still_6": "Still members after 6 months", "share_6": "Share after 6 months",
+        "still_12": "Still members after 12 months", "share_12": "Share after 12 months"}).round(3)
+    shown6 = retention.dropna(subset=["share_6"])
+    if shown6.empty:
+        return Chart(fig, f"None of these quarters' joiners to {which} in {area} can be followed for 6 months yet, "
+                          "or there are too few of them.", data)
+    last6 = shown6.iloc[-1]
+    sentence = (f"Of the people who joined {which} in {area} in {last6['cohort']}, {last6['share_6']:.0%} were "
+                f"still members 6 months later")
+    shown12 = retention.dropna(subset=["share_12"])
+    if not shown12.empty:
+        last12 = shown12.iloc[-1]
+        sentence += f"; of those who joined in {last12['cohort']}, {last12['share_12']:.0%} were after 12 months"
+    sentence += (f". Across the quarters shown, 6-month retention ranged from {shown6['share_6'].min():.0%} "
+                 f"to {shown6['share_6'].max():.0%}. Recent quarters cannot be followed up yet.")
+    return Chart(fig, sentence, data)
+
+
+# --- Recruitment channels -----------------------------------------------------------------------------
+
+def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str) -> Chart:
+    """Joiners each month by recruitment channel (frame: month, channel, joiners)."""
+    fig = go.Figure()
+    channels = list(dict.fromkeys(frame["channel"]))
+    for i, channel in enumerate(channels):
+        part = frame[frame["channel"] == channel]
+        fig.add_trace(go.Scatter(
+            x=part["month"], y=part["joiners"], name=channel, mode="lines+markers",
+            line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], width=3, dash=SERIES_DASHES[i % len(SERIES_DASHES)]),
+            marker=dict(symbol=SERIES_SYMBOLS[i % len(SERIES_SYMBOLS)], size=9),
+            hovertemplate="%{x|%B %Y}: %{y:,} joined<extra>" + channel + "</extra>"))
+    style(fig, height=460)
+    fig.update_yaxes(title_text="People joining", rangemode="tozero")
+    data = frame.assign(month=frame["month"].dt.strftime("%B %Y")).rename(
+        columns={"month": "Month", "channel": "Channel", "joiners": "Joined"})
+    if frame.empty:
+        return Chart(fig, f"No one joined {which} in {area} in this period.", data)
+    totals = frame.groupby("channel")["joiners"].sum(min_count=1).dropna().sort_values(ascending=False)
+    total = totals.sum()
+    top = totals.index[0]
+    sentence = (f"Of the people who joined {which} in {area} in this period, the most came through "
+                f"{top.lower()} ({int(totals.iloc[0]):,}, {totals.iloc[0] / total:.0%})")
+    if len(totals) > 1:
+        sentence += f" and the fewest through {totals.index[-1].lower()} ({int(totals.iloc[-1]):,})"
+    return Chart(fig, sentence + ". Months with fewer than 5 joiners by a channel are left out.", data)
+
+
+def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Chart:
+    """Representation ratio of each channel's joiners against residents, by group, as a labelled grid."""
+    known = mix[mix["stated"]]
+    channels = list(dict.fromkeys(known["channel"]))
+    groups = list(dict.fromkeys(known["group"]))
+    grid = known.pivot(index="channel", columns="group", values="ratio").reindex(index=channels, columns=groups)
+    share = known.pivot(index="channel", columns="group", values="share").reindex(index=channels, columns=groups)
+    text = [[("fewer than 5" if pd.isna(grid.iloc[i, j]) else f"×{grid.iloc[i, j]:.2f}<br>{share.iloc[i, j]:.0%}")
+             for j in range(len(groups))] for i in range(len(channels))]
+    fig = go.Figure(go.Heatmap(
+        z=grid.clip(upper=2).values, x=groups, y=channels, text=text, texttemplate="%{text}",
+        textfont=dict(size=15), zmin=0, zmax=2, zmid=1,
+        colorscale=[[0, NHS_DARK_PINK], [0.5, "#ffffff"], [1, NHS_BLUE]],
+        colorbar=dict(title="Ratio", tickvals=[0, 0.5, 1, 1.5, 2], ticktext=["0", "0.5", "1", "1.5", "2+"]),
+        hovertemplate="%{y}, %{x}: %{text}<extra></extra>"))
+    style(fig, height=max(340, 120 + 62 * len(channels)))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(side="top", title_text=f"{dimension_label}: ratio of share of joiners to share of residents")
+    data = mix.rename(columns={"channel": "Channel", "group": dimension_label, "count": "Joined",
+                               "share": "Share of channel's joiners", "residents": "Residents",
+                               "resident_share": "Share of residents", "ratio": "Representation ratio",
+                               "gap_pp": "Gap (percentage points)"}).drop(columns=["stated", "suppressed"]).round(3)
+    shown = known.dropna(subset=["ratio"])
+    if shown.empty:
+        return Chart(fig, f"There are too few joiners in {area} to compare channels by {dimension_label.lower()}.", data)
+    low = shown.loc[shown["ratio"].idxmin()]
+    high = shown.loc[shown["ratio"].idxmax()]
+    sentence = (f"By {dimension_label.lower()} in {area}: {high['channel'].lower()} brought the most over-represented "
+                f"group, {high['group']} ({high['share']:.0%} of its joiners against {high['resident_share']:.0%} of "
+                f"residents, ratio {high['ratio']:.2f}); {low['channel'].lower()} the least represented, {low['group']} "
+                f"({low['share']:.0%} against {low['resident_share']:.0%}, ratio {low['ratio']:.2f}). A ratio of 1 "
+                "means a channel's joiners match residents.")
+    return Chart(fig, sentence, data)
+
+
+# --- Activities on the timeline -------------------------------------------------------------------
+
+def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) -> Chart:
+    """Members over time with the networks' activities (campaigns, events) marked, so a jump can be tied
+    to its cause (frame: network, month, joiners, members; activities: held_on, kind, title, network)."""
+    chart = members_over_time(frame, area)
+    fig = chart.figure
+    if not activities.empty:
+        for day in activities["held_on"].drop_duplicates():
+            fig.add_vline(x=day, line=dict(color="#8a8a8a", width=1, dash="dot"))
+        fig.add_trace(go.Scatter(
+            x=activities["held_on"], y=[0] * len(activities), mode="markers", name="Activity (campaign, event)",
+            marker=dict(symbol="triangle-up", size=16, color="#FFB81C", line=dict(color="#212B32", width=1.5)),
+            customdata=activities[["title", "kind"]].values,
+            hovertemplate="%{x|%-d %B %Y}: %{customdata[0]}<extra>%{customdata[1]}</extra>"))
+    sentence = chart.sentence
+    if frame.empty:
+        return Chart(fig, sentence, chart.data)
+    totals = frame.groupby("month", as_index=False)["joiners"].sum()
+    busiest = totals.loc[totals["joiners"].idxmax()]
+    month = pd.Timestamp(busiest["month"])
+    near = activities[(activities["held_on"] >= month - pd.DateOffset(months=1))
+                      & (activities["held_on"] < month + pd.DateOffset(months=1))] if not activities.empty else activities
+    sentence += f" {len(activities):,} network activities are marked (triangles)."
+    if int(busiest["joiners"]) > 0:
+        sentence += f" The most people joined in {month:%B %Y} ({int(busiest['joiners']):,})"
+        if len(near):
+            first = near.iloc[0]
+            sentence += f", around the {first['title'].lower()} ({first['kind'].lower()}, {first['held_on']:%-d %B %Y})"
+        else:
+            sentence += ", with no network activity recorded that month or the month before"
+        sentence += "."
+    data = chart.data
+    if not activities.empty:
+        acts = activities.assign(held_on=activities["held_on"].dt.strftime("%-d %B %Y")).rename(columns={
+            "held_on": "month", "kind": "activity", "title": "title"})
+        data = pd.concat([data.assign(activity="", title=""), acts[["month", "network", "activity", "title"]]],
+                         ignore_index=True)
+    return Chart(fig, sentence, data)
+
+
+# --- Projection -------------------------------------------------------------------------------------------
+
+def project_sizes(monthly: pd.DataFrame, complete: pd.DataFrame, targets: dict, end, horizon: int = 12) -> pd.DataFrame:
+    """Each network's size `horizon` months ahead at its current rate, with a 95% band, and when its target
+    would be reached.
+
+    monthly: network, month, members (members at the period end in the last row of each network);
+    complete: the same for complete months only (their net changes give the rate). The band treats size as a
+    random walk with drift: +/- 1.96 x sd x sqrt(h x (1 + h / n)) after h months, sd and n from the monthly
+    net changes. Columns: network, members, rate, sd, months_used, projected, low, high, target, target_date,
+    target_status ("reached", "on course", "not at this rate", "no target").
+    """
+    rows = []
+    end = pd.Timestamp(end)
+    for name, part in monthly.groupby("network", sort=False):
+        nets = complete.loc[complete["network"] == name, "net"].astype(float)
+        n = len(nets)
+        current = float(part["members"].iloc[-1])
+        rate = float(nets.mean()) if n else float("nan")
+        sd = float(nets.std(ddof=1)) if n >= 2 else float("nan")
+        half = 1.96 * sd * (horizon * (1 + horizon / n)) ** 0.5 if n >= 2 else float("nan")
+        projected = current + horizon * rate if n else float("nan")
+        target = targets.get(name)
+        status, when = "no target", None
+        if target is not None and not pd.isna(target):
+            if current >= target:
+                status = "reached"
+            elif n and rate > 0:
+                months = int(-(-(target - current) // rate))
+                status, when = "on course", (end + pd.DateOffset(months=months)).date()
+            else:
+                status = "not at this rate"
+        rows.append(dict(network=name, members=int(current), rate=rate, sd=sd, months_used=n, projected=projected,
+                         low=max(projected - half, 0) if not pd.isna(half) else float("nan"),
+                         high=projected + half if not pd.isna(half) else float("nan"),
+                         target=None if target is None or pd.isna(target) else int(target), target_date=when,
+                         target_status=status))
+    return pd.DataFrame(rows, columns=["network", "members", "rate", "sd", "months_used", "projected", "low", "high",
+                                       "target", "target_date", "target_status"])
+
+
+def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area: str, horizon: int = 12,
+                     show_targets: bool = True) -> Chart:
+    """History and a dashed projection with its 95% band for each network."""
+    end = pd.Timestamp(end)
+    ahead = end + pd.DateOffset(months=horizon)
+    fig = go.Figure()
+    for i, row in projection.reset_index(drop=True).iterrows():
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        hist = monthly[monthly["network"] == row["network"]]
+        fig.add_trace(go.Scatter(x=hist["month"], y=hist["members"], mode="lines", name=row["network"],
+                                 legendgroup=row["network"], line=dict(color=colour, width=3),
+                                 hovertemplate="%{x|%B %Y}: %{y:,}<extra>" + row["network"] + "</extra>"))
+        if pd.isna(row["projected"]):
+            continue
+        if not pd.isna(row["low"]):
+            fig.add_trace(go.Scatter(x=[end, ahead, ahead, end], y=[row["members"], row["high"], row["low"], row["members"]],
+                                     fill="toself", mode="lines", line=dict(width=0), fillcolor=colour, opacity=0.15,
+                                     legendgroup=row["network"], showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[end, ahead], y=[row["members"], row["projected"]], mode="lines+markers",
+                                 line=dict(color=colour, width=3, dash="dash"), marker=dict(size=8),
+                                 legendgroup=row["network"], showlegend=False,
+                                 hovertemplate="%{x|%B %Y}: about %{y:,.0f}<extra>projected</extra>"))
+        if show_targets and row["target"] is not None and not pd.isna(row["target"]) and len(projection) == 1:
+            fig.add_hline(y=row["target"], line=dict(color="#de1b1b", width=2, dash="dot"),
+                          annotation_text=f"Target {int(row['target']):,}", annotation_position="top left")
+    style(fig, height=500)
+    fig.update_yaxes(title_text="Members", rangemode="tozero")
+    data = projection.copy()
+    data["target_date"] = [("" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%B %Y}") for d in data["target_date"]]
+    data = data.round(1).rename(columns={
+        "network": "Network", "members": "Members now", "rate": "Mean net change a month", "sd": "Standard deviation",
+        "months_used": "Months used", "projected": f"Projected in {horizon} months", "low": "Low (95%)",
+        "high": "High (95%)", "target": "Target", "target_date": "Target reached by", "target_status": "Target status"})
+    if projection.empty or projection["projected"].isna().all():
+        return Chart(fig, f"There are not enough complete months in {area} to project from.", data)
+    parts = []
+    for _, r in projection.dropna(subset=["projected"]).iterrows():
+        text = (f"{r['network']}: about {r['projected']:,.0f} by {ahead:%B %Y}"
+                + (f" (95% range {r['low']:,.0f} to {r['high']:,.0f})" if not pd.isna(r["low"]) else "")
+                + f", from {r['members']:,} at {r['rate']:+,.1f} a month")
+        if show_targets:
+            if r["target_status"] == "on course":
+                text += f"; target {r['target']:,} reached by about {pd.Timestamp(r['target_date']):%B %Y}"
+            elif r["target_status"] == "reached":
+                text += f"; target {r['target']:,} already reached"
+            elif r["target_status"] == "not at this rate":
+                text += f"; target {r['target']:,} not reached at this rate"
+        parts.append(text)
+    return Chart(fig, "At the current rate (mean monthly net change over the last complete months): "
+                 + "; ".join(parts) + ".", data)

@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.filters import Filters, in_icp
+from data_access.filters import Filters, icp_id, in_icp
 from data_access.sql import month_start
 
 
@@ -131,3 +131,110 @@ def complete_months(totals: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     last_day = first_day + pd.offsets.MonthEnd(0)
     keep = (first_day >= pd.Timestamp(filters.start)) & (last_day <= pd.Timestamp(filters.end))
     return totals[keep].reset_index(drop=True)
+
+
+def _active_on(t, day):
+    """1 for a membership active on the day (joined on or before it, not yet left), else 0."""
+    return case((and_(t.joined_on <= day, or_(t.left_on.is_(None), t.left_on > day)), 1), else_=0)
+
+
+def _hide_small(out: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
+    """Hide derived columns where any of their source counts is 1 to threshold-1 (zero is shown)."""
+    from data_access.disclosure import threshold
+
+    small = {c: (out[c] > 0) & (out[c] < threshold()) for srcs in rules.values() for c in srcs}
+    out = out.copy()
+    for col, sources in rules.items():
+        mask = pd.Series(False, index=out.index)
+        for s in sources:
+            mask |= small[s]
+        out[col] = out[col].astype(float).mask(mask)
+    return out
+
+
+def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", network_id: int | None = None) -> pd.DataFrame:
+    """Members at the period start and end, joiners, leavers and net growth per ICP area or district,
+    with residents and rates per 1,000 residents.
+
+    ICP level lists every ICP area (for comparison); district level lists the districts of the filtered ICP
+    area (a split district counts only its small areas in that ICP area). Counts of 1-4 people, and the
+    rates from them, are hidden (missing). Columns: area, members_start, members_end, joiners, leavers, net,
+    residents, members_per_1000, joiners_per_1000, net_per_1000.
+    """
+    t = m.NetworkMembership
+    if level == "icp":
+        area = m.IcpArea.name
+        join_cond = m.IcpArea.id == m.Lsoa.icp_id
+        area_table = m.IcpArea
+    elif level == "district":
+        area = m.LocalAuthority.name
+        join_cond = m.LocalAuthority.code == m.Lsoa.lad_code
+        area_table = m.LocalAuthority
+    else:
+        raise ValueError(f"Unknown level {level!r}: expected icp or district.")
+    before = filters.start - dt.timedelta(days=1)
+    stmt = (select(area.label("area"),
+                   func.sum(_active_on(t, before)).label("members_start"),
+                   func.sum(_active_on(t, filters.end)).label("members_end"),
+                   func.sum(case((and_(t.joined_on >= filters.start, t.joined_on <= filters.end), 1), else_=0)),
+                   func.sum(case((and_(t.left_on >= filters.start, t.left_on <= filters.end), 1), else_=0)))
+            .select_from(t).join(m.Lsoa, m.Lsoa.code == t.lsoa_code).join(area_table, join_cond)
+            .where(t.joined_on <= filters.end)
+            .group_by(area))
+    res_stmt = (select(area.label("area"), func.sum(m.Lsoa.population)).select_from(m.Lsoa)
+                .join(area_table, join_cond).group_by(area))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    if level == "district":
+        stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+        ident = icp_id(conn, filters.icp)
+        if ident is not None:
+            res_stmt = res_stmt.where(m.Lsoa.icp_id == ident)
+    counts = pd.DataFrame(conn.execute(stmt).all(),
+                          columns=["area", "members_start", "members_end", "joiners", "leavers"])
+    res = pd.DataFrame(conn.execute(res_stmt).all(), columns=["area", "residents"])
+    out = res.merge(counts, on="area", how="left")
+    for col in ("members_start", "members_end", "joiners", "leavers", "residents"):
+        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
+    out["net"] = out["members_end"] - out["members_start"]
+    per = out["residents"].where(out["residents"] > 0)
+    out["members_per_1000"] = out["members_end"] / per * 1000
+    out["joiners_per_1000"] = out["joiners"] / per * 1000
+    out["net_per_1000"] = out["net"] / per * 1000
+    out = _hide_small(out, {
+        "members_per_1000": ["members_end"], "joiners_per_1000": ["joiners"],
+        "net_per_1000": ["members_start", "members_end", "joiners", "leavers"],
+        "net": ["members_start", "members_end", "joiners", "leavers"],
+        "members_start": ["members_start"], "members_end": ["members_end"],
+        "joiners": ["joiners"], "leavers": ["leavers"]})
+    cols = ["area", "members_start", "members_end", "joiners", "leavers", "net", "residents",
+            "members_per_1000", "joiners_per_1000", "net_per_1000"]
+    return out[cols].sort_values("area").reset_index(drop=True)
+
+
+def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.DataFrame:
+    """Net growth of each network over the last `months` months to the period end, in the filtered area.
+
+    The window runs from the day after the same date `months` months before the end, to the end.
+    Columns: network, window_start, window_end, members_before, members_end, joiners, leavers, net.
+    Counts of 1-4 people (and a net change from them) are hidden (missing).
+    """
+    t = m.NetworkMembership
+    before = (pd.Timestamp(filters.end) - pd.DateOffset(months=months)).date()
+    stmt = (select(m.Network.name, func.sum(_active_on(t, before)), func.sum(_active_on(t, filters.end)),
+                   func.sum(case((and_(t.joined_on > before, t.joined_on <= filters.end), 1), else_=0)),
+                   func.sum(case((and_(t.left_on > before, t.left_on <= filters.end), 1), else_=0)))
+            .select_from(t).join(m.Network, m.Network.id == t.network_id)
+            .where(t.joined_on <= filters.end).group_by(m.Network.name))
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    counts = pd.DataFrame(conn.execute(stmt).all(),
+                          columns=["network", "members_before", "members_end", "joiners", "leavers"])
+    out = networks(conn)[["name"]].rename(columns={"name": "network"}).merge(counts, on="network", how="left")
+    for col in ("members_before", "members_end", "joiners", "leavers"):
+        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
+    out["net"] = out["members_end"] - out["members_before"]
+    out.insert(1, "window_start", before + dt.timedelta(days=1))
+    out.insert(2, "window_end", filters.end)
+    return _hide_small(out, {"net": ["members_before", "members_end", "joiners", "leavers"], "joiners": ["joiners"],
+                             "leavers": ["leavers"], "members_before": ["members_before"],
+                             "members_end": ["members_end"]})

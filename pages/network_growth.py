@@ -1,19 +1,26 @@
-"""Network growth: size over time, SPC of joiners and net change, fair comparison between areas,
-retention, recruitment channels, who the networks reach, and projections."""
+"""Network growth: size over time with activities, SPC of joiners and net change, growth for the size of
+each area, recent growth, retention, recruitment channels, who the networks reach, and projections."""
 
 import pandas as pd
 import streamlit as st
 
-from charts.networks import joiners_and_leavers, members_over_time
+from charts.networks import (
+    channel_joiners_chart, channel_mix_chart, growth_per_1000_chart, growth_timeline, joiners_and_leavers,
+    project_sizes, projection_chart, recent_growth_chart, retention_chart,
+)
+from charts.representation import representation_chart
 from charts.spc import spc, xmr_chart
 from data_access.cached import query
 from data_access.filters import Filters
 from data_access.geography import geography_status
 from data_access.networks import (
-    complete_months, measure_settings, membership_by_icp, membership_by_month, membership_totals_by_month, networks,
+    complete_months, growth_by_area, measure_settings, membership_by_month, membership_totals_by_month, networks,
+    recent_growth,
 )
+from data_access.profiles import DIMENSIONS, representation_for
+from data_access.retention import channel_mix, joiners_by_channel, network_activities, retention_by_quarter
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
+from ui.render import icp_caveat, show_chart, synthetic_notice
 
 filters = current_filters()
 st.title("Network growth")
@@ -24,14 +31,25 @@ nets = query(networks)
 choice = st.selectbox("Network", ["All networks", *nets["name"]], key="network_choice")
 network_id = None if choice == "All networks" else int(nets.loc[nets["name"] == choice, "id"].iloc[0])
 which = "all networks" if network_id is None else f"the {choice}"
+area = filters.area_label
 
-# --- Size over time, joiners and leavers ---------------------------------------------------
+
+def months_back(months: int) -> Filters:
+    """The filters widened to the `months` whole months before the period end (and the part month to it)."""
+    month_after = (pd.Timestamp(filters.end) + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    return Filters(filters.icp, (month_after - pd.DateOffset(months=months)).date(), filters.end)
+
+
+# --- Size over time, with activities; joiners and leavers --------------------------------------------
 monthly = query(membership_by_month, filters, network_id=network_id)
-show_chart(members_over_time(monthly, filters.area_label), "members_over_time", "Members over time")
-show_chart(joiners_and_leavers(membership_totals_by_month(monthly), filters.area_label),
-           "joiners_leavers", "Joiners and leavers each month")
+activities = query(network_activities, filters, network_id=network_id)
+show_chart(growth_timeline(monthly, activities, area), "members_over_time", "Members over time")
+show_chart(joiners_and_leavers(membership_totals_by_month(monthly), area), "joiners_leavers",
+           "Joiners and leavers each month")
+show_chart(recent_growth_chart(query(recent_growth, filters), area), "recent_growth",
+           "Growth in the last two months, by network")
 
-# --- Statistical process control -----------------------------------------------------------
+# --- Statistical process control ---------------------------------------------------------------------
 st.header("Is the change more than everyday variation?")
 with st.expander("How these charts are worked out, and settings"):
     st.markdown(
@@ -47,10 +65,7 @@ with st.expander("How these charts are worked out, and settings"):
                                    help="Fewer points than this since the limits were set gives trial limits."))
     screen = st.checkbox("Screen out very large moving ranges (3.267 × the mean or more)", value=True,
                          key="spc_screen", help="Off reproduces the NHS England Excel tool.")
-spc_filters = filters
-if window.startswith("24"):
-    month_after = (pd.Timestamp(filters.end) + pd.Timedelta(days=1)).to_period("M").to_timestamp()
-    spc_filters = Filters(filters.icp, (month_after - pd.DateOffset(months=24)).date(), filters.end)
+spc_filters = months_back(24) if window.startswith("24") else filters
 series = complete_months(membership_totals_by_month(query(membership_by_month, spc_filters, network_id=network_id)),
                          spc_filters)
 month_labels = [f"{mo:%B %Y}" for mo in series["month"]]
@@ -62,23 +77,51 @@ for key, column, y_title in (("network_joiners", "joiners", "People joining"),
     measure = query(measure_settings, key)
     result = spc(series[column], x=series["month"], improvement=measure["improvement"], target=measure["target"],
                  baseline=baseline, screen=screen, recalculate_from=recalc)
-    label = f"{measure['label']} ({which}, {filters.area_label})"
-    show_chart(xmr_chart(result, label, y_title), f"spc_{key}", measure["label"])
+    show_chart(xmr_chart(result, f"{measure['label']} ({which}, {area})", y_title), f"spc_{key}", measure["label"])
     for note in result.notes:
         st.caption(note)
 
-# --- Fair comparison between areas ---------------------------------------------------------
+# --- Growth for the size of each area -----------------------------------------------------------------
 st.header("Growth for the size of each area")
-by_icp = query(membership_by_icp, filters)
-best = by_icp.loc[by_icp["members_per_1000"].idxmax()] if len(by_icp) else None
-if best is not None:
-    st.markdown(
-        f"<p class='chart-sentence'>All networks together: {best['icp']} has the most members for its size, "
-        f"{best['members_per_1000']:.1f} per 1,000 residents ({int(best['members']):,} members).</p>",
-        unsafe_allow_html=True)
-show_table(by_icp.round(1).rename(columns={
-    "icp": "ICP area", "members": "Members at period end", "joiners": "Joined in period", "residents": "Residents",
-    "members_per_1000": "Members per 1,000 residents", "joiners_per_1000": "Joiners per 1,000 residents"}),
-    "members_by_icp", label="Table: members by ICP area")
-st.caption("Members whose small area is not known are counted in Kent and Medway totals but not in an ICP area.")
+show_chart(growth_per_1000_chart(query(growth_by_area, filters, "icp", network_id=network_id), "ICP area",
+                                 "Kent and Medway", which), "growth_by_icp", "Per 1,000 residents, by ICP area")
+show_chart(growth_per_1000_chart(query(growth_by_area, filters, "district", network_id=network_id), "District",
+                                 area, which), "growth_by_district", "Per 1,000 residents, by district")
+st.caption("Members whose small area is not known are counted in the totals above but not in any area.")
 icp_caveat()
+
+# --- Retention ------------------------------------------------------------------------------------------
+st.header("Do people stay?")
+show_chart(retention_chart(query(retention_by_quarter, filters, network_id=network_id), area, which),
+           "retention", "Still members 6 and 12 months after joining")
+
+# --- Recruitment channels ---------------------------------------------------------------------------------
+st.header("Recruitment channels")
+show_chart(channel_joiners_chart(query(joiners_by_channel, filters, network_id=network_id), area, which),
+           "channel_joiners", "People joining by channel")
+st.subheader("Who each channel brings, against who lives here")
+for tab, dim in zip(st.tabs(["Age band", "Deprivation (IMD quintile)"]), ["age_band", "imd_quintile"]):
+    with tab:
+        show_chart(channel_mix_chart(query(channel_mix, filters, dim, network_id=network_id), DIMENSIONS[dim], area),
+                   f"channel_mix_{dim}")
+
+# --- Who the networks reach ----------------------------------------------------------------------------------
+st.header("Who the networks reach")
+dims = ["age_band", "sex", "ethnic_group", "imd_quintile"]
+for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
+    with tab:
+        rep = query(representation_for, "members", dim, filters, network_id=network_id)
+        show_chart(representation_chart(rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
+
+# --- Projection ---------------------------------------------------------------------------------------------
+st.header("Where each network is heading")
+lookback = months_back(12)
+recent = query(membership_by_month, lookback, network_id=network_id)
+targets = dict(zip(nets["name"], nets["target_members"]))
+projection = project_sizes(recent, complete_months(recent, lookback), targets, filters.end)
+show_chart(projection_chart(recent, projection, filters.end, area, show_targets=filters.icp is None),
+           "projection", "Size in 12 months at the current rate")
+if filters.icp:
+    st.caption("Membership targets are for whole networks, so target dates are shown for all of Kent and Medway only.")
+st.caption("The projection carries on the mean monthly net change of the last 12 complete months; the shaded band "
+           "is a 95% range from how much that change varied month to month. It is a guide, not a forecast.")

@@ -1,0 +1,156 @@
+"""Network retention and recruitment channels: who stays, and who each channel brings, in SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy.engine import Connection
+
+from data_access import models as m
+from data_access.disclosure import threshold
+from data_access.filters import Filters, in_icp
+from data_access.profiles import representation, resident_counts
+from data_access.sql import age_band, imd_quintile, month_start, year_of
+
+
+def _day_key(col):
+    """A date as a whole number (months since year 0) * 100 + day, so that adding 600 adds six months."""
+    month = cast(extract("month", col), Integer)
+    day = cast(extract("day", col), Integer)
+    return (year_of(col) * 12 + month - 1) * 100 + day
+
+
+def _quarter(col):
+    month = cast(extract("month", col), Integer)
+    return case((month <= 3, literal(1)), (month <= 6, literal(2)), (month <= 9, literal(3)), else_=literal(4))
+
+
+def retention_by_quarter(conn: Connection, filters: Filters, network_id: int | None = None,
+                         quarters: int = 8) -> pd.DataFrame:
+    """Of those who joined in each of the `quarters` calendar quarters to the period end, how many were
+    still members 6 and 12 months after joining (a member on the day 6 or 12 months after their join date).
+
+    A quarter is shown only once all its joiners have reached the mark by the period end ("too recent"
+    otherwise, missing). Counts of 1-4 people, and the shares from them, are hidden (missing).
+    Columns: cohort, quarter_start, joiners, still_6, share_6, still_12, share_12.
+    """
+    t = m.NetworkMembership
+    end_q = pd.Timestamp(filters.end).to_period("Q")
+    first_q = end_q - (quarters - 1)
+    first_day = first_q.start_time.date()
+    joined, left = _day_key(t.joined_on), _day_key(t.left_on)
+
+    def still(months: int):
+        return func.sum(case((or_(t.left_on.is_(None), left > joined + months * 100), 1), else_=0))
+
+    year, quarter = year_of(t.joined_on).label("year"), _quarter(t.joined_on).label("quarter")
+    stmt = (select(year, quarter, func.count(), still(6), still(12)).select_from(t)
+            .where(and_(t.joined_on >= first_day, t.joined_on <= filters.end))
+            .group_by(year, quarter))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    counts = {(int(y), int(q)): (int(n), int(s6), int(s12)) for y, q, n, s6, s12 in conn.execute(stmt).all()}
+    rows = []
+    as_of = pd.Timestamp(filters.end)
+    for k in range(quarters):
+        period = first_q + k
+        n, s6, s12 = counts.get((period.year, period.quarter), (0, 0, 0))
+        row = {"cohort": f"{period.year} Q{period.quarter}", "quarter_start": period.start_time.date(),
+               "joiners": n, "still_6": s6, "still_12": s12}
+        quarter_end = period.end_time.normalize()
+        for months, col in ((6, "6"), (12, "12")):
+            ready = quarter_end + pd.DateOffset(months=months) <= as_of
+            if not ready:
+                row[f"still_{col}"] = None
+            row[f"share_{col}"] = (row[f"still_{col}"] / n) if ready and n else None
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    small = lambda s: s.notna() & (s > 0) & (s < threshold())  # noqa: E731
+    for col in ("6", "12"):
+        stillc = pd.to_numeric(out[f"still_{col}"], errors="coerce")
+        hide = small(out["joiners"]) | small(stillc)
+        out[f"share_{col}"] = pd.to_numeric(out[f"share_{col}"], errors="coerce").mask(hide)
+        out[f"still_{col}"] = stillc.mask(hide).astype("Int64")
+    out["joiners"] = out["joiners"].astype("Int64").mask(small(out["joiners"]))
+    return out[["cohort", "quarter_start", "joiners", "still_6", "share_6", "still_12", "share_12"]]
+
+
+def _joined_in(t, filters: Filters):
+    return and_(t.joined_on >= filters.start, t.joined_on <= filters.end)
+
+
+def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """People joining each month by recruitment channel; counts of 1-4 hidden (missing).
+
+    Columns: month (Timestamp), channel, joiners.
+    """
+    t = m.NetworkMembership
+    month = month_start(t.joined_on).label("month")
+    stmt = (select(month, t.channel, func.count()).select_from(t).where(_joined_in(t, filters))
+            .group_by(month, t.channel).order_by(month, t.channel))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    out = pd.DataFrame(conn.execute(stmt).all(), columns=["month", "channel", "joiners"])
+    out["month"] = pd.to_datetime(out["month"])
+    out["joiners"] = pd.to_numeric(out["joiners"]).astype("Int64")
+    return out.assign(joiners=out["joiners"].mask((out["joiners"] > 0) & (out["joiners"] < threshold())))
+
+
+def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:
+    """Who each channel brings: joiners in the period by channel and age band (at joining) or IMD quintile,
+    against residents of the filtered area (see data_access.profiles.representation; small counts hidden).
+
+    Columns: channel, group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
+    """
+    t = m.NetworkMembership
+    if dimension == "age_band":
+        group = age_band(t.birth_year, year_of(t.joined_on))
+    elif dimension == "imd_quintile":
+        group = imd_quintile(m.Lsoa.imd_decile)
+    else:
+        raise ValueError(f"Unknown dimension {dimension!r}: expected age_band or imd_quintile.")
+    group = group.label("group")
+    stmt = (select(t.channel, group, func.count()).select_from(t)
+            .outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code).where(_joined_in(t, filters))
+            .group_by(t.channel, group))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    counts = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "group", "count"])
+    residents = resident_counts(conn, dimension, icp=filters.icp)
+    parts = []
+    for channel in [c for c in m.CHANNELS_NETWORK if c in set(counts["channel"])] + sorted(
+            set(counts["channel"]) - set(m.CHANNELS_NETWORK)):
+        rep = representation(counts.loc[counts["channel"] == channel, ["group", "count"]], residents, dimension)
+        parts.append(rep.assign(channel=channel))
+    cols = ["channel", "group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated",
+            "suppressed"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def network_activities(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Engagement activities tied to a network (recruitment campaigns, events) in the period.
+
+    With an ICP area chosen, activities held in another ICP area are left out. Columns: held_on, kind,
+    title, network.
+    """
+    a = m.Activity
+    stmt = (select(a.held_on, a.kind, a.title, m.Network.name).select_from(a)
+            .join(m.Network, m.Network.id == a.network_id)
+            .where(and_(a.held_on >= filters.start, a.held_on <= filters.end)).order_by(a.held_on, a.id))
+    if network_id is not None:
+        stmt = stmt.where(a.network_id == network_id)
+    if filters.icp:
+        from data_access.filters import icp_id
+
+        ident = icp_id(conn, filters.icp)
+        stmt = stmt.where(or_(a.icp_id.is_(None), a.icp_id == ident))
+    out = pd.DataFrame(conn.execute(stmt).all(), columns=["held_on", "kind", "title", "network"])
+    out["held_on"] = pd.to_datetime(out["held_on"])
+    return out

@@ -1,0 +1,182 @@
+"""Network growth queries on a small hand-made store (SQLite and PostgreSQL), with answers worked by hand:
+growth per 1,000 residents, the last two months' growth, retention, and recruitment channel mix.
+
+The store is tests/factories.py's tiny store (see there for networks 1 and 2) plus network 3 below.
+"""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert
+
+from data_access import models as m
+from data_access.filters import Filters
+from data_access.networks import complete_months, growth_by_area, measure_settings, recent_growth
+from data_access.retention import channel_mix, joiners_by_channel, network_activities, retention_by_quarter
+from tests.factories import build_tiny_store
+
+D = dt.date
+Q1 = Filters(None, D(2025, 1, 1), D(2025, 3, 31))
+Q1_EAST = Filters("East Kent", D(2025, 1, 1), D(2025, 3, 31))
+
+# Network 3: ref, joined, left, lsoa, birth year, channel
+NETWORK_3 = [
+    ("a", D(2025, 1, 10), None, "A1", 2000, "Social media"),            # still a member at 6 and 12 months
+    ("b", D(2025, 1, 10), D(2025, 7, 10), "A1", 2005, "Social media"),  # leaves on the 6-month day: not retained
+    ("c", D(2025, 1, 10), D(2025, 7, 11), "B2", 2001, "Social media"),  # the day after: retained at 6, not 12
+    ("d", D(2025, 2, 28), D(2026, 2, 28), "A2", 1960, "GP practice"),   # retained at 6, leaves on the 12-month day
+    ("e", D(2025, 3, 31), D(2026, 4, 1), None, 1970, "GP practice"),    # retained at 6 and 12
+    ("f", D(2025, 8, 31), D(2026, 2, 28), "A1", 1980, "Event"),         # 6 months on is "31 February": left before
+    ("g", D(2025, 8, 31), D(2026, 3, 1), "A1", 1980, "Event"),          # ... and after it
+]
+
+
+@pytest.fixture
+def conn(engine):
+    build_tiny_store(engine)
+    with engine.begin() as c:
+        c.execute(insert(m.Network.__table__), [dict(id=3, name="Channel Network", kind="Test", target_members=10)])
+        c.execute(insert(m.NetworkMembership.__table__), [
+            dict(member_ref=r, network_id=3, joined_on=j, left_on=lft, lsoa_code=a, channel=ch, birth_year=b,
+                 sex="Female", ethnic_group="White", disability="Not disabled")
+            for r, j, lft, a, b, ch in NETWORK_3])
+        c.execute(insert(m.Activity.__table__), [
+            dict(id=1, kind="Campaign", title="Recruitment campaign", held_on=D(2025, 2, 1), icp_id=None, network_id=3),
+            dict(id=2, kind="Event", title="West Kent event", held_on=D(2025, 3, 1), icp_id=4, network_id=1),
+            dict(id=3, kind="Event", title="Not a network's", held_on=D(2025, 3, 2), icp_id=None, network_id=None)])
+        c.execute(insert(m.Measure.__table__), [
+            dict(key="network_net_change", label="Net change", improvement="increase", target=0.0)])
+    with engine.connect() as c:
+        yield c
+
+
+@pytest.fixture
+def no_suppression(monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+
+
+def rows(frame, *cols):
+    return [tuple(None if pd.isna(v) else v for v in r) for r in frame[list(cols)].itertuples(index=False)]
+
+
+# --- growth per 1,000 residents ---------------------------------------------------------------
+
+def test_growth_per_1000_by_icp_area(conn, no_suppression):
+    g = growth_by_area(conn, Q1, "icp", network_id=1).set_index("area")
+    assert list(g.index) == ["East Kent", "West Kent"]  # the ICP areas with residents
+    # East Kent: m1 at the start; m1, m3 at the end; m3 joined. West Kent: m2 at the start; m5 at the end;
+    # m4, m5 joined; m2, m4 left.
+    assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers", "net", "residents") == [
+        (1, 2, 1, 0, 1, 3000), (1, 1, 2, 2, 0, 3000)]
+    assert g.loc["East Kent", "members_per_1000"] == pytest.approx(2 / 3000 * 1000)
+    assert g.loc["East Kent", "net_per_1000"] == pytest.approx(1 / 3000 * 1000)
+    assert g.loc["West Kent", "joiners_per_1000"] == pytest.approx(2 / 3000 * 1000)
+
+
+def test_growth_per_1000_by_district_in_one_icp_area(conn, no_suppression):
+    g = growth_by_area(conn, Q1_EAST, "district", network_id=1).set_index("area")
+    assert list(g.index) == ["Canterbury", "Thanet"]
+    assert rows(g.reset_index(), "members_end", "net", "residents") == [(1, 1, 2000), (1, 0, 1000)]
+    assert g.loc["Canterbury", "net_per_1000"] == pytest.approx(0.5)
+    assert g.loc["Thanet", "members_per_1000"] == pytest.approx(1.0)
+
+
+def test_growth_by_area_all_networks_hides_small_counts(conn):
+    g = growth_by_area(conn, Q1, "icp").set_index("area")
+    # East Kent, all networks: m1, m3, m6 (net 2), a, b, d (net 3) at the end: 6 members; joiners m3, m6, a, b, d
+    assert g.loc["East Kent", "members_end"] == 6 and g.loc["East Kent", "joiners"] == 5
+    assert g.loc["East Kent", "members_per_1000"] == pytest.approx(6 / 3000 * 1000)
+    assert pd.isna(g.loc["East Kent", "members_start"])  # m1 alone: fewer than 5
+    assert pd.isna(g.loc["East Kent", "net_per_1000"])  # the net change would give the start away
+    assert g.loc["East Kent", "residents"] == 3000
+
+
+def test_recent_growth_last_two_months(conn, no_suppression):
+    r = recent_growth(conn, Q1).set_index("network")
+    assert r.loc["Patient Network", "window_start"] == D(2025, 2, 1)
+    # network 1: 4 on 31 January (m1-m4), 3 on 31 March; m5 joined, m2 and m4 left
+    assert rows(r.reset_index(), "members_before", "members_end", "joiners", "leavers", "net") == [
+        (4, 3, 1, 2, -1), (0, 2, 2, 0, 2), (3, 5, 2, 0, 2)]
+    east = recent_growth(conn, Q1_EAST).set_index("network")
+    assert east.loc["Patient Network", "net"] == 0 and east.loc["Channel Network", "net"] == 1  # d (A2); e unknown
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+def test_retention_at_6_and_12_months(conn, no_suppression):
+    r = retention_by_quarter(conn, Filters(None, D(2025, 7, 1), D(2026, 6, 30)), network_id=3, quarters=6)
+    assert list(r["cohort"]) == ["2025 Q1", "2025 Q2", "2025 Q3", "2025 Q4", "2026 Q1", "2026 Q2"]
+    q1 = r.iloc[0]
+    assert (q1["joiners"], q1["still_6"], q1["still_12"]) == (5, 4, 2)  # a, c, d, e at 6; a, e at 12
+    assert q1["share_6"] == pytest.approx(0.8) and q1["share_12"] == pytest.approx(0.4)
+    q3 = r.iloc[2]
+    assert (q3["joiners"], q3["still_6"]) == (2, 1) and q3["share_6"] == pytest.approx(0.5)
+    assert pd.isna(q3["share_12"])  # 12 months after 30 September 2025 is after the period end
+    assert r.iloc[1]["joiners"] == 0 and pd.isna(r.iloc[1]["share_6"])
+    assert pd.isna(r.iloc[4]["share_6"])  # 2026 Q1: too recent
+
+
+def test_retention_hides_small_counts(conn):
+    r = retention_by_quarter(conn, Filters(None, D(2025, 7, 1), D(2026, 6, 30)), network_id=3, quarters=6)
+    q1 = r.iloc[0]
+    assert q1["joiners"] == 5 and pd.isna(q1["still_6"]) and pd.isna(q1["share_6"])  # 4 is fewer than 5
+
+
+# --- recruitment channels ------------------------------------------------------------------------
+
+def test_joiners_by_channel(conn, no_suppression):
+    j = joiners_by_channel(conn, Q1, network_id=3)
+    assert rows(j.assign(month=j["month"].dt.strftime("%Y-%m")), "month", "channel", "joiners") == [
+        ("2025-01", "Social media", 3), ("2025-02", "GP practice", 1), ("2025-03", "GP practice", 1)]
+    east = joiners_by_channel(conn, Q1_EAST, network_id=3)
+    assert rows(east, "channel", "joiners") == [("Social media", 2), ("GP practice", 1)]
+    allnets = joiners_by_channel(conn, Q1)
+    jan = allnets[allnets["month"] == "2025-01-01"].set_index("channel")["joiners"]
+    assert jan["Event"] == 2 and jan["Social media"] == 3  # m3, m4 joined by "Event"
+
+
+def test_channel_mix_by_age_band_against_residents(conn, no_suppression):
+    mix = channel_mix(conn, Q1, "age_band", network_id=3).set_index(["channel", "group"])
+    # residents 16+: 16-24 800, 25-34 900, 65+ 900, of 4,800
+    assert mix.loc[("Social media", "16-24"), "count"] == 2
+    assert mix.loc[("Social media", "16-24"), "share"] == pytest.approx(2 / 3)
+    assert mix.loc[("Social media", "16-24"), "ratio"] == pytest.approx((2 / 3) / (800 / 4800))
+    assert mix.loc[("Social media", "25-34"), "ratio"] == pytest.approx((1 / 3) / (900 / 4800))
+    assert mix.loc[("GP practice", "65+"), "ratio"] == pytest.approx(0.5 / (900 / 4800))
+    assert mix.loc[("GP practice", "16-24"), "count"] == 0
+
+
+def test_channel_mix_by_imd_quintile(conn, no_suppression):
+    mix = channel_mix(conn, Q1, "imd_quintile", network_id=3).set_index(["channel", "group"])
+    # residents: quintile 1 = A1 + B1 = 2,500, quintile 3 = A2 = 2,000, quintile 5 = B2 = 1,500, of 6,000
+    assert mix.loc[("Social media", "1 (most deprived)"), "ratio"] == pytest.approx((2 / 3) / (2500 / 6000))
+    assert mix.loc[("GP practice", "3"), "share"] == pytest.approx(1.0)  # e's area is not known
+    assert not mix.loc[("GP practice", "Not known"), "stated"]
+
+
+def test_channel_mix_hides_small_counts(conn):
+    mix = channel_mix(conn, Q1, "age_band", network_id=3).set_index(["channel", "group"])
+    assert pd.isna(mix.loc[("Social media", "16-24"), "count"])
+    assert pd.isna(mix.loc[("Social media", "16-24"), "share"])
+
+
+# --- activities, measures and months ----------------------------------------------------------------
+
+def test_network_activities(conn):
+    a = network_activities(conn, Q1)
+    assert list(a["title"]) == ["Recruitment campaign", "West Kent event"]
+    assert list(network_activities(conn, Q1_EAST)["title"]) == ["Recruitment campaign"]
+    assert list(network_activities(conn, Q1, network_id=1)["network"]) == ["Patient Network"]
+
+
+def test_measure_settings_from_the_store(conn):
+    assert measure_settings(conn, "network_net_change") == {
+        "key": "network_net_change", "label": "Net change", "improvement": "increase", "target": 0.0}
+    assert measure_settings(conn, "network_joiners")["improvement"] == "increase"  # not in the store: default
+
+
+def test_complete_months_only():
+    totals = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]), "joiners": [1, 2, 3]})
+    kept = complete_months(totals, Filters(None, D(2025, 1, 2), D(2025, 3, 31)))
+    assert list(kept["joiners"]) == [2, 3]
