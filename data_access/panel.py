@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Float, and_, case, cast, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from data_access import models as m
-from data_access.filters import Filters, in_icp
+from data_access.filters import Filters, icp_id, in_icp
+from data_access.areas import ICP_NAMES
+from data_access.profiles import GROUP_ORDER, _group_expr, resident_counts
+from data_access.representativeness import compare, rake_cells
+from data_access.sql import imd_quintile
 
 PANEL_TARGET = 2000
 
@@ -33,3 +38,136 @@ def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
     frame["serving"] = frame["serving"].fillna(0).astype(int)
     return frame
 
+
+
+# --- Composition and the residents to compare with ---------------------------------------------
+
+PANEL_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "district", "imd_quintile"]
+GEOGRAPHY = ("icp_area", "district", "imd_quintile")
+
+
+def panel_group(dimension: str, at_year):
+    """SQL expression for a panel member's group on a dimension, age as in at_year (the statement must
+    outer-join Lsoa, IcpArea and LocalAuthority on the member's small area)."""
+    return _group_expr(dimension, m.PanelMember, at_year)
+
+
+def _with_areas(stmt):
+    p = m.PanelMember
+    return (stmt.outerjoin(m.Lsoa, m.Lsoa.code == p.lsoa_code)
+            .outerjoin(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
+            .outerjoin(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code))
+
+
+def panel_cells(conn: Connection, day: dt.date, icp: str | None, dimensions: list[str]) -> pd.DataFrame:
+    """Members serving on a day counted by every combination of groups on the dimensions (age as in that
+    year), in SQL: one column per dimension, and n."""
+    p = m.PanelMember
+    groups = [panel_group(d, day.year).label(d) for d in dimensions]
+    stmt = _with_areas(select(*groups, func.count().label("n")).select_from(p))
+    stmt = stmt.where(p.term_start <= day, p.term_end >= day).group_by(*groups)
+    stmt = in_icp(stmt, p.lsoa_code, conn, icp)
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=[*dimensions, "n"])
+    frame["n"] = pd.to_numeric(frame["n"]).astype(int)
+    return frame
+
+
+def panel_counts(conn: Connection, dimension: str, day: dt.date, icp: str | None = None) -> pd.DataFrame:
+    """Members serving on a day by group on one dimension: group, count."""
+    cells = panel_cells(conn, day, icp, [dimension])
+    return cells.rename(columns={dimension: "group", "n": "count"})
+
+
+def adult_residents(conn: Connection, icp: str | None = None) -> pd.DataFrame:
+    """Residents aged 16 and over by ICP area, district, IMD quintile and age band, from the census
+    age counts of each small area: icp_area, district, imd_quintile, age_band, residents.
+    Where no age counts are loaded, each small area's whole population is used (age_band 'All ages')."""
+    pc, L = m.PopulationCount, m.Lsoa
+    cols = [m.IcpArea.name.label("icp_area"), m.LocalAuthority.name.label("district"),
+            imd_quintile(L.imd_decile).label("imd_quintile")]
+    ident = icp_id(conn, icp)
+    stmt = (select(*cols, pc.group_name.label("age_band"), func.sum(pc.count).label("residents"))
+            .select_from(pc).join(L, L.code == pc.lsoa_code)
+            .join(m.IcpArea, m.IcpArea.id == L.icp_id).join(m.LocalAuthority, m.LocalAuthority.code == L.lad_code)
+            .where(pc.dimension == "age_band", pc.group_name != "0-15")
+            .group_by(*cols, pc.group_name))
+    if ident is not None:
+        stmt = stmt.where(L.icp_id == ident)
+    frame = pd.DataFrame(conn.execute(stmt).all(),
+                         columns=["icp_area", "district", "imd_quintile", "age_band", "residents"])
+    if frame.empty:
+        stmt = (select(*cols, func.sum(L.population).label("residents")).select_from(L)
+                .join(m.IcpArea, m.IcpArea.id == L.icp_id)
+                .join(m.LocalAuthority, m.LocalAuthority.code == L.lad_code).group_by(*cols))
+        if ident is not None:
+            stmt = stmt.where(L.icp_id == ident)
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=["icp_area", "district", "imd_quintile", "residents"])
+        frame["age_band"] = "All ages"
+    frame["residents"] = pd.to_numeric(frame["residents"]).fillna(0).astype(float)
+    return frame
+
+
+def panel_residents(conn: Connection, dimension: str, icp: str | None = None) -> pd.DataFrame:
+    """The residents the panel is compared with, by group: group, residents. Adults (16+) for age band,
+    ICP area, district and IMD quintile; all ages for sex, ethnic group and disability (the census does
+    not publish those by age for small areas)."""
+    if dimension in GEOGRAPHY:
+        adults = adult_residents(conn, icp)
+        frame = adults.groupby(dimension, as_index=False)["residents"].sum()
+        return frame.rename(columns={dimension: "group"})
+    frame = resident_counts(conn, dimension, icp=icp)
+    frame["residents"] = frame["residents"].astype(float)
+    return frame
+
+
+def resident_age_sex(conn: Connection, icp: str | None = None) -> pd.DataFrame:
+    """Residents aged 16+ by age band and sex, apportioned: in each small area the age band counts are
+    split by that area's female/male shares (the census does not publish age by sex for small areas, and
+    the sex split itself is estimated from the district). Columns age_band, sex, residents."""
+    age, sex = aliased(m.PopulationCount), aliased(m.PopulationCount)
+    sex_total = (select(m.PopulationCount.lsoa_code.label("code"), func.sum(m.PopulationCount.count).label("total"))
+                 .where(m.PopulationCount.dimension == "sex").group_by(m.PopulationCount.lsoa_code).subquery())
+    share = cast(sex.count, Float) / sex_total.c.total
+    stmt = (select(age.group_name, sex.group_name, func.sum(age.count * share))
+            .select_from(age)
+            .join(sex, and_(sex.lsoa_code == age.lsoa_code, sex.dimension == "sex"))
+            .join(sex_total, sex_total.c.code == age.lsoa_code)
+            .join(m.Lsoa, m.Lsoa.code == age.lsoa_code)
+            .where(age.dimension == "age_band", age.group_name != "0-15", sex_total.c.total > 0)
+            .group_by(age.group_name, sex.group_name))
+    ident = icp_id(conn, icp)
+    if ident is not None:
+        stmt = stmt.where(m.Lsoa.icp_id == ident)
+    frame = pd.DataFrame(conn.execute(stmt).all(), columns=["age_band", "sex", "residents"])
+    frame["residents"] = pd.to_numeric(frame["residents"]).astype(float)
+    return frame
+
+
+def group_order(dimension: str) -> list[str]:
+    """The order groups of a dimension are shown in (districts alphabetically)."""
+    if dimension == "icp_area":
+        return list(ICP_NAMES)
+    return list(GROUP_ORDER.get(dimension, []))
+
+
+def coverage(conn: Connection, day: dt.date, icp: str | None = None) -> dict[str, pd.DataFrame]:
+    """For every dimension, the panel serving on a day against residents (unsuppressed; see
+    representativeness.compare): dimension -> table."""
+    return {dim: compare(panel_counts(conn, dim, day, icp), panel_residents(conn, dim, icp), group_order(dim))
+            for dim in PANEL_DIMENSIONS}
+
+
+def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd.DataFrame:
+    """Kish design effect and effective sample size of weights raking the panel serving on a day to the
+    resident margins, for each dimension alone and for all at once ('all'): dimension, design_effect,
+    effective_n, weighted, left_out, note."""
+    dims = [d for d in PANEL_DIMENSIONS if not (icp and d == "icp_area")]
+    cells = panel_cells(conn, day, icp, dims)
+    margins = {d: panel_residents(conn, d, icp).set_index("group")["residents"] for d in dims}
+    rows = []
+    for key, use in [*((d, [d]) for d in dims), ("all", dims)]:
+        part = cells.groupby(use, as_index=False)["n"].sum() if len(cells) else cells
+        res = rake_cells(part, {d: margins[d] for d in use})
+        rows.append(dict(dimension=key, design_effect=res.design_effect, effective_n=res.effective_n,
+                         weighted=res.weighted, left_out=res.left_out, note=res.note))
+    return pd.DataFrame(rows)

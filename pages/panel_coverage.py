@@ -1,67 +1,69 @@
-"""Citizens' panel coverage: is the panel representative, and where are the gaps?"""
+"""Citizens' panel coverage: is the panel representative, where are the gaps, and whom must the next wave find?"""
 
-import pandas as pd
 import streamlit as st
 
-from charts.representation import TOLERANCE, representation_chart
-from charts.theme import pct
+from charts.panel import dimension_chart, gaps_data, gaps_sentence, summary_data, summary_sentences
 from data_access.cached import query
 from data_access.geography import geography_status
 from data_access.overview import panel_target
-from data_access.panel import panel_by_wave, panel_size
-from data_access.profiles import DIMENSIONS, representation_for
+from data_access.panel import coverage, design_effects, panel_size
+from data_access.profiles import DIMENSIONS
+from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
 from ui.context import current_filters
 from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
 
 filters = current_filters()
+as_at = filters.end
 st.title("Citizens' panel coverage")
-st.markdown(f"**{filters.area_label}**, the panel as at {filters.end:%-d %B %Y}.")
+st.markdown(f"**{filters.area_label}**, the panel as at {as_at:%-d %B %Y} (the last day of the period).")
 synthetic_notice(query(geography_status))
 
-size = query(panel_size, filters.end, filters.icp)
+size = query(panel_size, as_at, filters.icp)
 target = query(panel_target, filters.icp)
 c1, c2 = st.columns(2)
 c1.metric("Panel members serving", f"{size:,}", f"{size - target:+,} against target",
-          help="Members whose term had started and not ended on the last day of the period.")
+          help="Members whose term had started and not ended on the as-at date.")
 c2.metric("Target", f"{target:,}", help="2,000 for Kent and Medway; an ICP area's share of it by population.")
+if size == 0:
+    st.info(f"No panel members were serving in {filters.area_label} on {as_at:%-d %B %Y}. "
+            "Choose a later period end in the sidebar.")
+    st.stop()
 
-reps = {dim: query(representation_for, "panel", dim, filters)
-        for dim in ("age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile")}
+st.subheader("Tolerance")
+t1, t2, t3 = st.columns(3)
+low = t1.number_input("Lowest acceptable ratio", 0.1, 1.0, 0.8, 0.05, key="tol_low",
+                      help="Representation ratio = share of the panel ÷ share of residents.")
+high = t2.number_input("Highest acceptable ratio", 1.0, 10.0, 1.25, 0.05, key="tol_high")
+gap_pp = t3.number_input("Largest acceptable gap (percentage points)", 0.5, 100.0, 5.0, 0.5, key="tol_pp",
+                         help="A group is outside tolerance when its ratio is outside the band OR its share "
+                              "differs from residents' by more than this.")
+tolerance = Tolerance(low, high, gap_pp)
+
+tables = {dim: assess(t, tolerance) for dim, t in query(coverage, as_at, filters.icp).items()}
+display = {dim: for_display(t) for dim, t in tables.items()}
 
 st.subheader("Gaps to close")
-rows = []
-for dim, rep in reps.items():
-    known = rep[rep["stated"] & rep["ratio"].notna()]
-    for r in known.itertuples():
-        if r.ratio < TOLERANCE[0] or r.ratio > TOLERANCE[1]:
-            rows.append({"Dimension": DIMENSIONS[dim], "Group": r.group, "Share of panel": pct(r.share, 1),
-                         "Share of residents": pct(r.resident_share, 1), "Representation ratio": round(r.ratio, 2),
-                         "Under or over": "under-represented" if r.ratio < 1 else "over-represented",
-                         "_gap": abs(r.ratio - 1)})
-gaps = pd.DataFrame(rows)
-if gaps.empty:
-    st.markdown("Every group is within tolerance (a representation ratio between 0.8 and 1.25).")
-else:
-    gaps = gaps.sort_values("_gap", ascending=False).drop(columns="_gap")
-    worst = gaps.iloc[0]
-    st.markdown(
-        f"<p class='chart-sentence'>{len(gaps)} groups are outside tolerance (a ratio below 0.8 or above 1.25). "
-        f"The biggest gap: {worst['Group']} ({worst['Dimension'].lower()}) are {worst['Share of residents']} of "
-        f"residents but {worst['Share of panel']} of the panel (ratio {worst['Representation ratio']:.2f}).</p>",
-        unsafe_allow_html=True)
-    st.dataframe(gaps, hide_index=True, width="stretch")
+gaps = gaps_to_close(display, DIMENSIONS)
+too_few = sum(int((t["status"] == TOO_FEW).sum()) for t in tables.values())
+st.markdown(f"<p class='chart-sentence'>{gaps_sentence(gaps, too_few, tolerance)}</p>", unsafe_allow_html=True)
+if not gaps.empty:
+    st.dataframe(gaps_data(gaps), hide_index=True, width="stretch", key="gaps_table")
+
+st.subheader("How representative is the panel?")
+summary = summary_table(tables, query(design_effects, as_at, filters.icp), DIMENSIONS)
+for sentence in summary_sentences(summary.iloc[-1]):
+    st.markdown(f"- {sentence}")
+show_table(summary_data(summary), "panel_summary", label="Table: the measures for each dimension")
 
 st.subheader("Panel against residents, by group")
-tabs = st.tabs([DIMENSIONS[d] for d in reps])
-for tab, (dim, rep) in zip(tabs, reps.items()):
+tabs = st.tabs([DIMENSIONS[d] for d in display])
+for tab, (dim, table) in zip(tabs, display.items()):
     with tab:
-        show_chart(representation_chart(rep, "panel members", DIMENSIONS[dim], filters.area_label), f"panel_{dim}")
+        show_chart(dimension_chart(table, DIMENSIONS[dim], filters.area_label, tolerance), f"panel_{dim}")
 
-st.subheader("Recruitment waves")
-waves = query(panel_by_wave, filters)
-show_table(waves.rename(columns={"wave": "Wave", "started": "Terms started", "recruited": "Recruited",
-                                 "serving": "Still serving"}), "panel_waves", label="Table: members by recruitment wave")
-st.caption("Age bands are computed at the date viewed from the birth year recorded at joining. "
-           "Residents' shares are of residents aged 16 and over for age; of all residents otherwise. "
-           "Sex by small area is estimated from each district's census split.")
+st.caption("Demographics are as recorded when members joined; age bands are computed in the year viewed from "
+           "the recorded birth year. Residents are those aged 16 and over for age band, ICP area, district and "
+           "deprivation; all ages for sex, ethnic group and disability (the census does not publish these by age "
+           "for small areas). Sex by small area is estimated from each district's census split. Bars show the "
+           "panel share with its 95% interval (Wilson).")
 icp_caveat()

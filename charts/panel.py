@@ -1,0 +1,239 @@
+"""Citizens' panel charts: panel against residents with 95% intervals, the gaps to close, summary
+measures, heatmaps of the representation ratio, the panel over time, quotas and response rates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.theme import (NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, SERIES_COLOURS, SERIES_DASHES,
+                          SERIES_SYMBOLS, Chart, pct, style)
+from data_access.disclosure import format_count, threshold
+from data_access.representativeness import NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance
+
+STATUS_MARK = {UNDER: "▼ under", OVER: "▲ over", TOO_FEW: "? too few to tell", WITHIN: "✓ within"}
+
+
+def _lower_first(text: str) -> str:
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _num(value, digits: int = 2) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _pp(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:+.1f}"
+
+
+def comparison_data(table: pd.DataFrame, dimension_label: str) -> pd.DataFrame:
+    """The table behind a dimension chart, in words (small counts shown as 'fewer than 5')."""
+    return pd.DataFrame({
+        dimension_label: table["group"],
+        "Panel members": table["count"].map(format_count),
+        "Share of panel": [pct(v, 1) if not pd.isna(v) else "—" for v in table["share"]],
+        "95% interval": [f"{pct(lo, 1)} to {pct(hi, 1)}" if not pd.isna(lo) else "—"
+                         for lo, hi in zip(table["low"], table["high"])],
+        "Share of residents": [pct(v, 1) if not pd.isna(v) else "—" for v in table["resident_share"]],
+        "Representation ratio": [_num(v) for v in table["ratio"]],
+        "Gap (points)": [_pp(v) for v in table["gap_pp"]],
+        "Members short (−) or over (+)": ["—" if pd.isna(v) else f"{v:+.0f}" for v in table["short_over"]],
+        "Status": table["status"],
+    })
+
+
+def dimension_chart(table: pd.DataFrame, dimension_label: str, area: str, tolerance: Tolerance) -> Chart:
+    """Panel share (with its 95% interval) beside resident share for each stated group, each bar labelled
+    with its ratio and status (table: representativeness.for_display of an assessed comparison)."""
+    known = table[table["stated"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        y=known["group"], x=known["resident_share"] * 100, name="Residents", orientation="h",
+        marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2)), marker_pattern_shape=".",
+        hovertemplate="%{y}: %{x:.1f}% of residents<extra></extra>"))
+    share = known["share"] * 100
+    fig.add_trace(go.Bar(
+        y=known["group"], x=share, name="Panel (with 95% interval)", orientation="h", marker_color=NHS_BLUE,
+        error_x=dict(type="data", symmetric=False, array=(known["high"] * 100 - share).fillna(0),
+                     arrayminus=(share - known["low"] * 100).fillna(0), color=NHS_DARK_GREY, thickness=2),
+        text=[_bar_label(r, s, c) for r, s, c in zip(known["ratio"], known["status"], known["count"])],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f}% of the panel<extra></extra>"))
+    style(fig, height=max(320, 100 + 75 * len(known)))
+    fig.update_layout(barmode="group", bargap=0.25, margin=dict(r=220))
+    fig.update_yaxes(autorange="reversed")
+    top = np.nanmax([known["high"].max(), known["resident_share"].max(), 0.01]) if len(known) else 0.01
+    fig.update_xaxes(title_text="Share (%)", ticksuffix="%", range=[0, top * 100 * 1.15 + 1])
+    return Chart(fig, dimension_sentence(table, dimension_label, area, tolerance),
+                 comparison_data(table, dimension_label))
+
+
+def _bar_label(ratio, status, count) -> str:
+    mark = STATUS_MARK.get(status, "")
+    if pd.isna(count):
+        return f"fewer than {threshold()} · {mark}"
+    return f"×{ratio:.2f} {mark}" if not pd.isna(ratio) else mark
+
+
+def dimension_sentence(table: pd.DataFrame, dimension_label: str, area: str, tolerance: Tolerance) -> str:
+    """Which groups are outside tolerance on this dimension, with the numbers, and who did not say."""
+    known = table[table["stated"]]
+    unstated = table[~table["stated"]]
+    dim = _lower_first(dimension_label)
+    if known["count"].fillna(0).sum() == 0 and known["count"].notna().all():
+        return f"No panel members in {area} have a known {dim}."
+    parts = []
+    for status, word in ((UNDER, "under-represented"), (OVER, "over-represented")):
+        rows = known[known["status"] == status]
+        if len(rows):
+            items = [f"{r.group} ({_share_words(r)})" for r in rows.itertuples()]
+            parts.append(f"{word}: " + "; ".join(items))
+    few = known[known["status"] == TOO_FEW]
+    text = f"By {dim} in {area}, " + (" — ".join(parts) if parts else
+                                      "every group is within tolerance") + "."
+    if len(few):
+        text += (f" Too few to tell for {', '.join(few['group'])}: outside tolerance, but the 95% interval "
+                 "of the panel share still includes the resident share.")
+    if len(unstated):
+        counts = ", ".join(f"{format_count(r.count)} {r.group.lower()}" for r in unstated.itertuples())
+        text += f" Left out of the shares: {counts}."
+    return text
+
+
+def _share_words(r) -> str:
+    if pd.isna(r.share):
+        return f"fewer than {threshold()} panel members, against {pct(r.resident_share)} of residents"
+    return f"{pct(r.share)} of the panel against {pct(r.resident_share)} of residents, ratio {r.ratio:.2f}"
+
+
+def gaps_data(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The gaps-to-close table in words, worst first."""
+    if gaps.empty:
+        return pd.DataFrame(columns=["Rank", "Dimension", "Group", "Status"])
+    data = comparison_data(gaps, "Group")
+    data.insert(0, "Dimension", gaps["dimension"].to_numpy())
+    data.insert(0, "Rank", range(1, len(data) + 1))
+    return data
+
+
+def gaps_sentence(gaps: pd.DataFrame, too_few: int, tolerance: Tolerance) -> str:
+    """How many groups are outside tolerance, and the worst, in words."""
+    if gaps.empty:
+        text = f"Every group is within tolerance ({tolerance.label})."
+    else:
+        w = gaps.iloc[0]
+        n_under = int((gaps["status"] == UNDER).sum())
+        text = (f"{len(gaps)} groups are outside tolerance ({tolerance.label}): {n_under} under-represented and "
+                f"{len(gaps) - n_under} over-represented. The worst: {w['group']} ({_lower_first(w['dimension'])}), "
+                f"{_share_words(w)}.")
+    if too_few:
+        text += f" {too_few} more are outside tolerance but too few to tell apart from chance."
+    return text
+
+
+# --- Summary measures ---------------------------------------------------------------------------
+
+
+def summary_data(rows: pd.DataFrame) -> pd.DataFrame:
+    """Summary measures per dimension and overall, in words."""
+    return pd.DataFrame({
+        "Dimension": rows["label"],
+        "Proportional similarity": [pct(v, 1) for v in rows["similarity"]],
+        "Representativeness score": [_num(v) for v in rows["score"]],
+        "Lowest / highest participation": [f"{lo} / {hi}" if lo else "—"
+                                           for lo, hi in zip(rows["lowest_rate_group"], rows["highest_rate_group"])],
+        "Largest gap (points)": [_pp(v) for v in rows["largest_gap_signed"]],
+        "Largest gap in": rows["largest_gap_group"].fillna("—"),
+        "Design effect": [_num(v) for v in rows["design_effect"]],
+        "Effective sample size": ["—" if pd.isna(v) else f"{v:,.0f}" for v in rows["effective_n"]],
+        "Not stated": ["—" if pd.isna(v) else format_count(v) for v in rows["not_stated"]],
+    })
+
+
+def summary_sentences(overall: pd.Series) -> list[str]:
+    """One plain sentence for each summary measure, with the overall figures."""
+    return [
+        f"**Proportional similarity {pct(overall['similarity'])}** (average over the dimensions): the share of "
+        "the panel already \"in the right place\" — the sum over groups of the smaller of the panel's share and "
+        "residents' share. 100% would be a perfect match.",
+        f"**Representativeness score {_num(overall['score'])}** (the lowest of the dimensions, "
+        f"{overall['score_dimension']}): the lowest participation rate divided by the highest, where a group's "
+        f"participation rate is its panel members per resident. 1 means every group is equally likely to be "
+        f"on the panel; here {overall['lowest_rate_group']} residents are the least likely, "
+        f"{overall['highest_rate_group']} the most.",
+        f"**Largest gap {_pp(overall['largest_gap_signed'])} percentage points** ({overall['largest_gap_group']}, "
+        f"{_lower_first(str(overall['gap_dimension']))}): the biggest difference between a group's share of the "
+        "panel and its share of residents.",
+        f"**Design effect {_num(overall['design_effect'])}, effective sample size "
+        f"{'—' if pd.isna(overall['effective_n']) else format(overall['effective_n'], ',.0f')}**: weighting the "
+        f"panel to match residents on every dimension at once makes its {overall['weighted']:,} members "
+        f"(those who stated every characteristic) worth about that many equally weighted people — the "
+        "further from 1, the more the panel leans on a few under-represented members.",
+    ]
+
+
+# --- Heatmaps ---------------------------------------------------------------------------------------
+
+
+def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_label: str, area: str,
+                  row_order: list[str], col_order: list[str], caveat: str = "") -> Chart:
+    """Representation ratio of each cell (panel share ÷ resident share) coloured from pink (under) through
+    white (1) to blue (over), each cell labelled; cells with 1-4 members are not shown.
+    cells: row, col, count, residents, share, resident_share, ratio, suppressed."""
+    rows = [r for r in row_order if r in set(cells[row])]
+    cols = [c for c in col_order if c in set(cells[col])]
+    grid = cells.set_index([row, col])
+    z, text = [], []
+    for r in rows:
+        zr, tr = [], []
+        for c in cols:
+            if (r, c) not in grid.index:
+                zr.append(None)
+                tr.append("")
+                continue
+            cell = grid.loc[(r, c)]
+            if cell["suppressed"]:
+                zr.append(None)
+                tr.append(f"<{threshold()}")
+            elif pd.isna(cell["ratio"]):
+                zr.append(None)
+                tr.append("—")
+            else:
+                zr.append(math.log2(max(cell["ratio"], 0.25)))
+                tr.append(f"{cell['ratio']:.2f}")
+        z.append(zr)
+        text.append(tr)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=rows, text=text, texttemplate="%{text}", textfont=dict(size=18),
+        zmin=-2, zmax=2, zmid=0, xgap=3, ygap=3,
+        colorscale=[[0, NHS_DARK_PINK], [0.35, "#E4B7CF"], [0.5, "#FFFFFF"], [0.65, "#A7C7EA"], [1, NHS_BLUE]],
+        colorbar=dict(title="Ratio", tickvals=[-2, -1, 0, 1, 2], ticktext=["¼ or less", "½", "1", "2", "4 or more"]),
+        hovertemplate=f"{row_label} %{{y}}, {col_label} %{{x}}: ratio %{{text}}<extra></extra>"))
+    style(fig, height=max(320, 110 + 60 * len(rows)))
+    fig.update_yaxes(autorange="reversed", title_text=row_label)
+    fig.update_xaxes(title_text=col_label, side="top")
+    shown = cells[~cells["suppressed"] & cells["ratio"].notna()]
+    if shown.empty:
+        sentence = f"There are too few panel members in {area} to compare {row_label.lower()} by {col_label.lower()}."
+    else:
+        lo = shown.loc[shown["ratio"].idxmin()]
+        hi = shown.loc[shown["ratio"].idxmax()]
+        sentence = (f"{row_label} by {_lower_first(col_label)} in {area}: the least well represented cell is "
+                    f"{lo[row]}, {lo[col]} ({pct(lo['share'], 1)} of the panel against {pct(lo['resident_share'], 1)} "
+                    f"of residents, ratio {lo['ratio']:.2f}); the most over-represented is {hi[row]}, {hi[col]} "
+                    f"(ratio {hi['ratio']:.2f}).")
+        n_small = int(cells["suppressed"].sum())
+        if n_small:
+            sentence += f" {n_small} cells with fewer than {threshold()} panel members are not shown."
+    if caveat:
+        sentence += " " + caveat
+    data = pd.DataFrame({
+        row_label: cells[row], col_label: cells[col], "Panel members": cells["count"].map(format_count),
+        "Share of panel": [pct(v, 1) if not pd.isna(v) else "—" for v in cells["share"]],
+        "Residents": [f"{v:,.0f}" for v in cells["residents"]],
+        "Share of residents": [pct(v, 1) for v in cells["resident_share"]],
+        "Representation ratio": [_num(v) for v in cells["ratio"]]})
+    return Chart(fig, sentence, data)
