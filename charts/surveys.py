@@ -5,12 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.theme import NHS_BLUE, NHS_DARK_GREY, NHS_PALE_GREY, SERIES_COLOURS, Chart, pct, style
+from charts.theme import (
+    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, pct, style,
+)
 
 
-def progress_chart(progress: pd.DataFrame, verdict: dict, title: str) -> Chart:
+def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
+                   activities: pd.DataFrame | None = None) -> Chart:
     """Cumulative responses against the straight line to the target (progress: day, responses,
-    cumulative, trajectory), with daily responses as bars."""
+    cumulative, trajectory), with daily responses as bars and promotional activities (held_on, kind,
+    title) marked as triangles on the cumulative line."""
     fig = go.Figure()
     fig.add_trace(go.Bar(x=progress["day"], y=progress["responses"], name="Responses that day",
                          marker=dict(color=NHS_PALE_GREY, line=dict(color=NHS_DARK_GREY, width=0.5)), opacity=0.7,
@@ -22,14 +26,39 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str) -> Chart:
         fig.add_trace(go.Scatter(x=progress["day"], y=progress["trajectory"], name="Needed to reach target",
                                  mode="lines", line=dict(color=NHS_DARK_GREY, width=3, dash="dash"),
                                  hovertemplate="%{x|%-d %b %Y}: %{y:,.0f} needed<extra></extra>"))
-    style(fig, height=440)
+    promo = _promotions_in(progress, activities)
+    if len(promo):
+        fig.add_trace(go.Scatter(
+            x=promo["day"], y=promo["y"], name="Promotion (event, roadshow…)", mode="markers+text",
+            marker=dict(symbol="triangle-down", size=18, color=NHS_DARK_PINK, line=dict(color="white", width=1)),
+            text=promo["kind"], textposition="top center", textfont=dict(size=14, color=NHS_DARK_PINK),
+            customdata=promo["title"], hovertemplate="%{x|%-d %b %Y}: %{customdata}<extra></extra>"))
+    style(fig, height=460)
     fig.update_layout(yaxis=dict(title_text="Responses so far", rangemode="tozero"),
                       yaxis2=dict(title_text="Per day", overlaying="y", side="right", showgrid=False,
                                   rangemode="tozero"))
     data = progress.copy()
-    data["day"] = data["day"].dt.strftime("%Y-%m-%d")
     data["trajectory"] = data["trajectory"].round(0)
-    return Chart(fig, f"{title}: {verdict['sentence']}", data)
+    if len(promo):
+        names = promo.groupby("day")["title"].agg("; ".join)
+        data["promotion"] = data["day"].map(names).fillna("")
+    data["day"] = data["day"].dt.strftime("%Y-%m-%d")
+    sentence = f"{title}: {verdict['sentence']}"
+    if len(promo):
+        sentence += f" {len(promo):,} promotional activit{'y is' if len(promo) == 1 else 'ies are'} marked."
+    return Chart(fig, sentence, data)
+
+
+def _promotions_in(progress: pd.DataFrame, activities: pd.DataFrame | None) -> pd.DataFrame:
+    """Activities inside the chart's days, placed on the cumulative line (or the trajectory where the day
+    has not happened yet)."""
+    if activities is None or activities.empty or progress.empty:
+        return pd.DataFrame(columns=["day", "kind", "title", "y"])
+    promo = activities.assign(day=pd.to_datetime(activities["held_on"]))
+    promo = promo[(promo["day"] >= progress["day"].min()) & (promo["day"] <= progress["day"].max())]
+    level = progress.set_index("day")["cumulative"].fillna(progress.set_index("day")["trajectory"]).fillna(0)
+    promo = promo.assign(y=promo["day"].map(level).fillna(0))
+    return promo[["day", "kind", "title", "y"]].reset_index(drop=True)
 
 
 def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
@@ -57,3 +86,129 @@ def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
     data = weekly.rename(columns={"week": "week starting"})
     data["week starting"] = data["week starting"].dt.strftime("%Y-%m-%d")
     return Chart(fig, sentence, data)
+
+
+def glance_sentence(glance: pd.DataFrame) -> str:
+    """All surveys in one sentence: how many are open, and the open ones against target
+    (glance: from data_access.surveys.surveys_at_a_glance)."""
+    n = len(glance)
+    open_now = glance[glance["status"] == "Open"]
+    text = (f"{n:,} survey{'s' if n != 1 else ''}: {len(open_now):,} open, "
+            f"{int((glance['status'] == 'Closed').sum()):,} closed and {int((glance['status'] == 'Upcoming').sum()):,} "
+            "still to come.")
+    for row in open_now.itertuples():
+        target = f" of a target of {int(row.target):,}" if not pd.isna(row.target) and row.target else ""
+        text += f" {row.title}: {int(row.responses):,} responses{target}, {int(row.days_left):,} days left."
+    rated = glance.dropna(subset=["per_1000"])
+    rated = rated[rated["responses"] > 0]
+    if len(rated):
+        best = rated.loc[rated["per_1000"].idxmax()]
+        text += f" The highest response rate was {best['title']}, {best['per_1000']:.1f} per 1,000 residents."
+    return text
+
+
+def glance_table(glance: pd.DataFrame) -> pd.DataFrame:
+    """The at-a-glance table with readable headings and rounded figures."""
+    out = glance[["title", "status", "opens_on", "closes_on", "responses", "target", "days_left", "per_1000",
+                  "core20_share", "areas"]].copy()
+    out["per_1000"] = out["per_1000"].round(1)
+    out["core20_share"] = (out["core20_share"] * 100).round(0)
+    return out.rename(columns={
+        "title": "Survey", "status": "Status", "opens_on": "Opens", "closes_on": "Closes",
+        "responses": "Responses", "target": "Target", "days_left": "Days left",
+        "per_1000": "Per 1,000 residents", "core20_share": "Core20 %",
+        "areas": "Areas covered"})
+
+
+def reach_chart(reach: pd.DataFrame, core20_residents: float | None) -> Chart:
+    """Core20 and under-35 shares of respondents for each survey in date order, with the Core20 share of
+    residents as a reference line (reach: from data_access.surveys.reach_over_time)."""
+    data = reach.sort_values(["opens_on", "id"]).reset_index(drop=True)
+    when = pd.to_datetime(data["opens_on"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=when, y=data["core20_share"] * 100, name="Core20 (most deprived 20%) share",
+                             mode="lines+markers", line=dict(color=NHS_BLUE, width=4),
+                             marker=dict(size=12, symbol="circle"), connectgaps=True, customdata=data["title"],
+                             hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% Core20<extra></extra>"))
+    fig.add_trace(go.Scatter(x=when, y=data["under_35_share"] * 100, name="Under-35 share",
+                             mode="lines+markers", line=dict(color=NHS_GREEN, width=4, dash="dash"),
+                             marker=dict(size=12, symbol="square"), connectgaps=True, customdata=data["title"],
+                             hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% under 35<extra></extra>"))
+    if core20_residents is not None:
+        fig.add_hline(y=core20_residents * 100, line=dict(color=NHS_DARK_GREY, width=2, dash="dot"),
+                      annotation_text=f"Core20 share of residents {pct(core20_residents)}",
+                      annotation_position="top left", annotation_font_size=15)
+    style(fig, height=480)
+    fig.update_yaxes(title_text="% of respondents", ticksuffix="%", rangemode="tozero")
+    fig.update_xaxes(title_text="Survey opening date (one point per survey)")
+    table = data[["title", "opens_on", "responses", "with_area", "core20", "core20_share", "with_age", "under_35",
+                  "under_35_share"]].copy()
+    for col in ("core20", "under_35"):
+        table[col] = table[col].mask(table[col].between(1, 4))
+    table["core20_share"] = (table["core20_share"] * 100).round(1)
+    table["under_35_share"] = (table["under_35_share"] * 100).round(1)
+    table = table.rename(columns={
+        "title": "Survey", "opens_on": "Opened", "responses": "Responses", "with_area": "With a known area",
+        "core20": "In Core20 areas", "core20_share": "Core20 share (%)", "with_age": "With a known age",
+        "under_35": "Aged under 35", "under_35_share": "Under-35 share (%)"})
+    return Chart(fig, _reach_sentence(data, core20_residents), table)
+
+
+def _reach_sentence(data: pd.DataFrame, core20_residents: float | None) -> str:
+    known = data.dropna(subset=["core20_share"])
+    if known.empty:
+        return "There are too few respondents with a known home area to show reach over time."
+    first, last = known.iloc[0], known.iloc[-1]
+    text = (f"Core20 share of respondents: {pct(first['core20_share'])} in {first['title']} "
+            f"({first['opens_on']:%Y}), {pct(last['core20_share'])} in {last['title']} ({last['opens_on']:%Y})")
+    text += (f", against {pct(core20_residents)} of residents." if core20_residents is not None else ".")
+    young = data.dropna(subset=["under_35_share"])
+    if len(young):
+        a, b = young.iloc[0], young.iloc[-1]
+        text += (f" Under-35 share: {pct(a['under_35_share'])} in {a['title']}, "
+                 f"{pct(b['under_35_share'])} in {b['title']}.")
+    return text
+
+
+def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Representation on every dimension, outside tolerance first, with readable headings
+    (gaps: from data_access.surveys.representation_gaps)."""
+    out = gaps.copy()
+    out["share"] = (out["share"] * 100).round(1)
+    out["resident_share"] = (out["resident_share"] * 100).round(1)
+    out["ratio"] = out["ratio"].round(2)
+    out["outside"] = [("under-represented" if r < 1 else "over-represented") if o else
+                      ("fewer than 5: not shown" if s else "within tolerance")
+                      for o, r, s in zip(out["outside"], out["ratio"], out["suppressed"])]
+    out = out.drop(columns=["gap_pp", "suppressed"])
+    return out.rename(columns={
+        "dimension": "Dimension", "group": "Group", "count": "Respondents", "share": "Share of respondents (%)",
+        "residents": "Residents", "resident_share": "Share of residents (%)", "ratio": "Representation ratio",
+        "outside": "Against tolerance (0.8 to 1.25)"})
+
+
+def gaps_sentence(gaps: pd.DataFrame, area: str) -> str:
+    """How many groups are outside tolerance, and the furthest out, in words."""
+    rated = gaps.dropna(subset=["ratio"])
+    if rated.empty:
+        return (f"There is no population data for {area} (or too few respondents), so respondents cannot be "
+                "compared with residents.")
+    outside = gaps[gaps["outside"]]
+    if outside.empty:
+        return f"Every group is within tolerance in {area}: representation ratios between 0.8 and 1.25."
+    worst = outside.iloc[0]
+    under = int((outside["ratio"] < 1).sum())
+    return (f"{len(outside):,} groups are outside tolerance in {area} ({under:,} under-represented, "
+            f"{len(outside) - under:,} over-represented). Furthest out: {worst['group']} "
+            f"({worst['dimension'].lower()}) are {pct(worst['resident_share'])} of residents but "
+            f"{pct(worst['share'])} of respondents (ratio {worst['ratio']:.2f}).")
+
+
+def actions_sentence(actions: pd.DataFrame, title: str) -> str:
+    """What was done about a survey, in words (actions: theme, status, ...)."""
+    if actions.empty:
+        return f"No actions have been recorded yet for {title}."
+    counts = actions["status"].value_counts()
+    parts = [f"{counts.get(s, 0):,} {s.lower()}" for s in ("Done", "In progress", "Planned") if counts.get(s, 0)]
+    themes = ", ".join(dict.fromkeys(actions["theme"]))
+    return f"{len(actions):,} action{'s' if len(actions) != 1 else ''} for {title}: {', '.join(parts)}. Themes raised: {themes}."

@@ -1,16 +1,199 @@
-"""Survey responses: all surveys at a glance, one survey against its target, channels, and who responded."""
+"""Survey responses: all surveys at a glance, one survey against its target, the results for every
+question (by group, and weighted to residents), who responded against who lives there,
+"You said, we did", and reach over time."""
 
+import pandas as pd
 import streamlit as st
 
+from charts.questions import choice_chart, choice_group_chart, likert_chart, themes_chart, weighted_chart
 from charts.representation import representation_chart
-from charts.surveys import channel_chart, progress_chart
+from charts.surveys import (
+    actions_sentence, channel_chart, gaps_sentence, gaps_table, glance_sentence, glance_table, progress_chart,
+    reach_chart,
+)
+from data_access.actions import open_actions, survey_actions
+from data_access.answers import (
+    free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
+    weighted_question_results,
+)
 from data_access.cached import query
-from data_access.geography import geography_status
+from data_access.disclosure import threshold
+from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_for
-from data_access.surveys import progress_against_target, responses_by_day, survey, survey_summary, target_verdict
+from data_access.surveys import (
+    REPRESENTATION_DIMENSIONS, covered_areas, progress_against_target, promotions, reach_over_time,
+    representation_gaps, responses_by_day, survey, surveys_at_a_glance, target_verdict,
+)
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
+from ui.render import icp_caveat, show_chart, synthetic_notice
+
+BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
+
+
+def sentence(text: str) -> None:
+    """A plain-English sentence in the large style used under charts (the text is escaped)."""
+    safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    st.markdown(f"<p class='chart-sentence'>{safe}</p>", unsafe_allow_html=True)
+
+
+def at_a_glance(glance) -> None:
+    st.subheader("All surveys at a glance")
+    sentence(glance_sentence(glance))
+    st.dataframe(glance_table(glance), hide_index=True, width="stretch")
+    st.caption("Responses per 1,000 residents of the areas each survey covers (all ages). Core20: the share of "
+               "respondents with a known home area who live in the most deprived 20% of England (IMD deciles 1-2); "
+               "blank where fewer than 5 or where there is no population data.")
+
+
+def progress(survey_id: int, info: dict, daily) -> None:
+    st.subheader("Responses against target")
+    prog = progress_against_target(daily, info["opens_on"], info["closes_on"], info["target_responses"], filters.end)
+    verdict = target_verdict(prog, info["target_responses"], filters.end)
+    promo = query(promotions, survey_id)
+    show_chart(progress_chart(prog, verdict, info["title"], promo), "progress")
+    if not daily.empty:
+        show_chart(channel_chart(daily, CHANNELS_SURVEY), "channels", "How people responded")
+
+
+def results(questions, n_responses: int) -> None:
+    st.subheader("Results for every question")
+    if n_responses < threshold():
+        st.info(f"This survey has {n_responses:,} response{'s' if n_responses != 1 else ''} from this area: "
+                f"results are shown once at least {threshold()} people have responded, so that no one can be "
+                "identified from their answers.")
+        return
+    if questions.empty:
+        st.info("No questions are recorded for this survey.")
+        return
+    for q in questions.itertuples():
+        label = f"Q{q.position}. {q.text}"
+        if q.qtype == "free_text":
+            free = query(free_text_summary, int(q.id), filters)
+            if free["answers"] == 0:
+                st.markdown(f"**{label}**")
+                st.info("Nobody has answered this question.")
+                continue
+            show_chart(themes_chart(free, label), f"q{q.id}", label)
+            if free["examples"]:
+                st.markdown("Recent answers, as written:")
+                for text in free["examples"]:
+                    st.text(f"“{text}”")
+            else:
+                st.caption(f"Examples are not shown where fewer than {threshold()} people answered.")
+            continue
+        res = query(question_results, int(q.id), filters)
+        n = int(res["n"].iloc[0]) if len(res) else 0
+        if n == 0:
+            st.markdown(f"**{label}**")
+            st.info("Nobody has answered this question.")
+        elif n < threshold():
+            st.markdown(f"**{label}**")
+            st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
+        elif q.qtype == "likert":
+            show_chart(likert_chart(res, q.options, label), f"q{q.id}", label)
+        else:
+            show_chart(choice_chart(res, label, q.qtype == "multiple"), f"q{q.id}", label)
+
+
+def breakdown(questions) -> None:
+    st.subheader("Answers by group")
+    closed = questions[questions["qtype"] != "free_text"]
+    if closed.empty:
+        st.info("This survey has no multiple-choice or scale questions to break down.")
+        return
+    labels = {int(q.id): f"Q{q.position}. {q.text}" for q in closed.itertuples()}
+    c1, c2 = st.columns([2, 1])
+    qid = c1.selectbox("Question", list(labels), format_func=labels.get, key="breakdown_question")
+    dim = c2.selectbox("Break down by", BREAKDOWNS, format_func=DIMENSIONS.get, key="breakdown_dim")
+    q = closed.set_index("id").loc[qid]
+    by = query(question_by_group, int(qid), dim, filters)
+    if by.empty:
+        st.info("Nobody has answered this question.")
+        return
+    if q["qtype"] == "likert":
+        chart = likert_chart(by, q["options"], labels[qid], row_col="group")
+    else:
+        chart = choice_group_chart(by, labels[qid], DIMENSIONS[dim])
+    show_chart(chart, "breakdown")
+    st.caption(f"Groups and answers with fewer than {threshold()} people are not shown. Age is as at responding.")
+
+
+def who_responded(survey_id: int, areas, area_label: str) -> None:
+    st.subheader("Who responded, against who lives there")
+    gaps = query(representation_gaps, survey_id, filters, areas)
+    sentence(gaps_sentence(gaps, area_label))
+    if gaps["ratio"].isna().all():
+        st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
+                "with residents. Load the census population with `engagement import-reference`.")
+        return
+    st.dataframe(gaps_table(gaps), hide_index=True, width="stretch")
+    tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
+    for tab, dim in zip(tabs, REPRESENTATION_DIMENSIONS):
+        with tab:
+            rep = query(representation_for, "respondents", dim, filters, survey_id=survey_id, icp_names=areas)
+            show_chart(representation_chart(rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
+    st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
+               "Shares are of people whose group is known. Groups with fewer than 5 respondents are not shown.")
+
+
+def weighted(survey_id: int, questions, areas) -> None:
+    st.subheader("Results weighted to match residents")
+    weights = query(survey_weights, survey_id, filters, areas)
+    if not weights.ok:
+        st.info(weights.message)
+        return
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Respondents weighted", f"{weights.weighted:,}",
+              help="Respondents who gave their age, sex and home area; the rest are left out of weighted results.")
+    c2.metric("Design effect", f"{weights.design_effect:.2f}", help="Kish's design effect of the weights: n Σw² / (Σw)².")
+    c3.metric("Effective sample size", f"{weights.effective_size:,.0f}",
+              help="How many people a simple random sample would need to be as precise: (Σw)² / Σw².")
+    st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
+               f"in the areas the survey covers. {weights.left_out:,} respondents without all three are left out.")
+    for q in questions[questions["qtype"].isin(["likert", "single"])].itertuples():
+        label = f"Q{q.position}. {q.text}"
+        res, w = query(weighted_question_results, int(q.id), survey_id, filters, areas)
+        answered = int(res["n"].iloc[0]) if len(res) else 0
+        if answered < threshold():
+            st.markdown(f"**{label}**")
+            st.info("Too few people answered this question to weight it.")
+            continue
+        show_chart(weighted_chart(res, w, label, q.qtype == "likert"), f"w{q.id}", label)
+
+
+def you_said_we_did(survey_id: int, title: str) -> None:
+    st.subheader("You said, we did")
+    acts = query(survey_actions, survey_id)
+    sentence(actions_sentence(acts, title))
+    if not acts.empty:
+        st.dataframe(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
+                                          "status": "Status", "action_date": "Date"}),
+                     hide_index=True, width="stretch")
+
+
+def open_actions_table() -> None:
+    st.subheader("Open actions across all surveys")
+    acts = query(open_actions, filters)
+    if acts.empty:
+        st.info("Every recorded action for surveys in this area is done.")
+        return
+    sentence(f"{len(acts):,} action{' is' if len(acts) == 1 else 's are'} not yet done ({int((acts['status'] == 'In progress').sum()):,} in progress, "
+             f"{int((acts['status'] == 'Planned').sum()):,} planned); the oldest dates from "
+             f"{acts['action_date'].min():%-d %B %Y}.")
+    st.dataframe(acts.rename(columns={"survey": "Survey", "theme": "Theme", "you_said": "You said",
+                                      "we_did": "We did", "status": "Status", "action_date": "Date"}),
+                 hide_index=True, width="stretch")
+
+
+def reach() -> None:
+    st.subheader("Reach over time: are we hearing from more deprived areas and younger people?")
+    data = query(reach_over_time, filters)
+    if data.empty:
+        st.info("No survey has responses from this area yet.")
+        return
+    show_chart(reach_chart(data, query(core20_share_of_residents, filters.icp)), "reach")
+
 
 filters = current_filters()
 st.title("Survey responses")
@@ -18,41 +201,52 @@ st.markdown(f"**{filters.area_label}**, surveys open between {filters.start:%-d 
             "or still to come.")
 synthetic_notice(query(geography_status))
 
-surveys = query(survey_summary, filters)
-if surveys.empty:
+glance = query(surveys_at_a_glance, filters)
+if glance.empty:
     st.info("No surveys were open in this period in this area. Widen the period in the sidebar.")
     st.stop()
+at_a_glance(glance)
 
-st.subheader("All surveys at a glance")
-glance = surveys[["title", "status", "opens_on", "closes_on", "responses", "target", "days_left", "areas"]]
-st.dataframe(glance.rename(columns={
-    "title": "Survey", "status": "Status", "opens_on": "Opens", "closes_on": "Closes", "responses": "Responses",
-    "target": "Target", "days_left": "Days left", "areas": "Areas covered"}), hide_index=True, width="stretch")
-
-labels = {int(r.id): f"{r.title} ({r.status.lower()}, {r.opens_on:%b %Y})" for r in surveys.itertuples()}
-open_now = surveys[surveys["status"] == "Open"]
-default_id = int(open_now["id"].iloc[0]) if len(open_now) else int(surveys["id"].iloc[0])
+labels = {int(r.id): f"{r.title} ({r.status.lower()}, {r.opens_on:%b %Y})" for r in glance.itertuples()}
+open_now = glance[glance["status"] == "Open"]
+default_id = int(open_now["id"].iloc[0]) if len(open_now) else int(glance["id"].iloc[0])
 survey_id = st.selectbox("Survey", list(labels), format_func=labels.get, index=list(labels).index(default_id),
                          key="survey_choice")
 info = query(survey, survey_id)
+row = glance.set_index("id").loc[survey_id]
+areas = covered_areas(info["areas"], filters.icp)
+area_label = filters.icp or (", ".join(info["areas"]) if info["areas"] else "Kent and Medway")
 
-daily = query(responses_by_day, survey_id, filters)
-progress = progress_against_target(daily, info["opens_on"], info["closes_on"], info["target_responses"], filters.end)
-verdict = target_verdict(progress, info["target_responses"], filters.end)
-st.markdown(f"### {info['title']}")
+st.markdown(f"## {info['title']}")
 st.markdown(f"Open {info['opens_on']:%-d %B %Y} to {info['closes_on']:%-d %B %Y}. "
             f"Areas covered: {', '.join(info['areas']) or 'all of Kent and Medway'}.")
-if daily.empty:
-    st.info("This survey has no responses from this area yet.")
+daily = query(responses_by_day, survey_id, filters)
+n_responses = int(daily["responses"].sum()) if len(daily) else 0
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Responses", f"{n_responses:,}")
+m2.metric("Target", f"{int(info['target_responses']):,}" if info["target_responses"] else "none set")
+m3.metric("Days left" if row["status"] == "Open" else "Status",
+          f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
+m4.metric("Per 1,000 residents", "no data" if pd.isna(row["per_1000"]) else f"{row['per_1000']:.1f}",
+          help="Responses per 1,000 residents (all ages) of the areas the survey covers.")
+if pd.isna(row["per_1000"]):
+    st.info("There is no population data for the areas this survey covers, so there is no response rate, and "
+            "respondents cannot be compared with residents.")
+
+if info["opens_on"] > filters.end:
+    st.info("This survey has not opened yet.")
 else:
-    show_chart(progress_chart(progress, verdict, info["title"]), "progress", "Responses against target")
-    show_chart(channel_chart(daily, CHANNELS_SURVEY), "channels", "How people responded")
-    st.subheader("Who responded, against who lives there")
-    areas = info["areas"] if not filters.icp else [filters.icp]
-    for dim in ("age_band", "imd_quintile"):
-        rep = query(representation_for, "respondents", dim, filters, survey_id=survey_id, icp_names=areas or None)
-        show_chart(representation_chart(rep, "respondents", DIMENSIONS[dim], filters.area_label), f"rep_{dim}",
-                   DIMENSIONS[dim])
-    st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
-               "Groups with fewer than 5 respondents are not shown.")
+    progress(survey_id, info, daily)
+if n_responses == 0:
+    st.info("This survey has no responses from this area yet, so there are no results to show.")
+else:
+    questions = query(survey_questions, survey_id)
+    results(questions, n_responses)
+    if n_responses >= threshold():
+        breakdown(questions)
+        who_responded(survey_id, areas, area_label)
+        weighted(survey_id, questions, areas)
+you_said_we_did(survey_id, info["title"])
+open_actions_table()
+reach()
 icp_caveat()

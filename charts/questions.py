@@ -1,0 +1,251 @@
+"""Question charts: Likert scales as diverging stacked bars, choices as bars with n, free-text themes,
+breakdowns by group and weighted beside unweighted results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.theme import (
+    NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, pct, style,
+)
+from data_access.disclosure import format_count
+
+NHS_PINK = "#AE2573"
+NHS_MID_GREY = "#768692"
+PATTERNS = ["", "/", ".", "x", "-", "|", "+", "\\"]
+TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, traceorder="normal")
+
+
+def _lead(question: str) -> str:
+    """The question as the start of a sentence: 'Q1. Agree?' stays, 'Q1. Services used' gets a colon."""
+    return question if question.rstrip().endswith(("?", ".", "!")) else question + ":"
+
+
+def _scale_colours(k: int) -> list[str]:
+    """Colours for a k-point scale: pinks for disagreeing, grey for the middle, blues for agreeing."""
+    half = k // 2
+    low = [NHS_DARK_PINK, NHS_PINK][-half:] if half <= 2 else [NHS_DARK_PINK] * (half - 1) + [NHS_PINK]
+    high = [NHS_BRIGHT_BLUE, NHS_DARK_BLUE][:half] if half <= 2 else [NHS_BRIGHT_BLUE] + [NHS_DARK_BLUE] * (half - 1)
+    return low + [NHS_MID_GREY] * (k - 2 * half) + high
+
+
+def likert_parts(shares: list[float], k: int) -> dict:
+    """Disagreeing (lower half), neutral (middle) and agreeing (upper half) shares of a k-point scale."""
+    s = np.nan_to_num(np.asarray(shares, dtype=float))
+    half = k // 2
+    return {"disagree": float(s[:half].sum()), "neutral": float(s[half:k - half].sum()),
+            "agree": float(s[k - half:].sum())}
+
+
+def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col: str | None = None) -> Chart:
+    """Diverging stacked bars: disagreeing to the left of zero, agreeing to the right, the middle
+    answer split across zero. frame: option, count, share, n (and row_col for one bar per group)."""
+    data = frame.copy()
+    if row_col is None:
+        row_col = "row"
+        data[row_col] = "All respondents"
+    rows = list(dict.fromkeys(data[row_col]))
+    k = len(options)
+    half = k // 2
+    colours = _scale_colours(k)
+    wide = data.pivot_table(index=row_col, columns="option", values="share", aggfunc="first", dropna=False)
+    wide = wide.reindex(index=rows, columns=options)
+    n_by_row = data.groupby(row_col, sort=False)["n"].first().reindex(rows)
+    labels = [f"{r} (n={format_count(n)})" for r, n in n_by_row.items()]
+    fig = go.Figure()
+    order = []  # (option index, side, share scale): traces nearest zero first on each side
+    if k % 2:
+        order.append((half, -1, 0.5))
+    order += [(i, -1, 1.0) for i in range(half - 1, -1, -1)]
+    if k % 2:
+        order.append((half, 1, 0.5))
+    order += [(i, 1, 1.0) for i in range(k - half, k)]
+    shown = set()
+    for i, side, scale in order:
+        values = wide[options[i]].astype(float) * 100
+        x = side * values * scale
+        text = [f"{v:.0f}%" if (scale == 1.0 or side > 0) and not np.isnan(v) and v >= 8 else "" for v in values]
+        fig.add_trace(go.Bar(
+            y=labels, x=x, orientation="h", name=options[i], legendgroup=options[i],
+            showlegend=options[i] not in shown, legendrank=i,
+            marker=dict(color=colours[i], line=dict(color="white", width=1)),
+            text=text, textposition="inside", insidetextanchor="middle", textangle=0,
+            textfont=dict(color="white", size=16),
+            customdata=values, hovertemplate="%{y}<br>" + options[i] + ": %{customdata:.1f}%<extra></extra>"))
+        shown.add(options[i])
+    style(fig, height=max(260, 170 + 60 * len(rows)))
+    fig.update_layout(barmode="relative", bargap=0.3, legend=TOP_LEGEND)
+    ticks = [-100, -75, -50, -25, 0, 25, 50, 75, 100]
+    fig.update_xaxes(range=[-102, 102], tickvals=ticks, ticktext=[f"{abs(t)}%" for t in ticks],
+                     title_text="← disagree    % of those who answered    agree →", zeroline=True,
+                     zerolinecolor=NHS_DARK_GREY, zerolinewidth=2)
+    fig.update_yaxes(autorange="reversed")
+    table = data[[c for c in (row_col, "option", "count", "n", "share") if c in data]].copy()
+    table["share"] = (table["share"] * 100).round(1)
+    table = table.rename(columns={row_col: "group", "share": "share (%)", "n": "answered"})
+    if row_col == "row":
+        table = table.drop(columns="group")
+    return Chart(fig, _likert_sentence(wide, n_by_row, options, question), table)
+
+
+def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str], question: str) -> str:
+    k = len(options)
+    parts = {r: likert_parts(wide.loc[r].tolist(), k) for r in wide.index if not wide.loc[r].isna().all()}
+    if not parts:
+        return f"{_lead(question)} there are too few answers in each group to show."
+    if len(wide.index) == 1:
+        r = wide.index[0]
+        p = parts[r]
+        return (f"{_lead(question)} {pct(p['agree'])} agreed and {pct(p['disagree'])} disagreed "
+                f"({format_count(n_by_row[r])} answered).")
+    best = max(parts, key=lambda r: parts[r]["agree"])
+    worst = min(parts, key=lambda r: parts[r]["agree"])
+    text = (f"{_lead(question)} agreement was highest among {best} ({pct(parts[best]['agree'])} of "
+            f"{format_count(n_by_row[best])}) and lowest among {worst} ({pct(parts[worst]['agree'])} of "
+            f"{format_count(n_by_row[worst])}).")
+    hidden = len(wide.index) - len(parts)
+    if hidden:
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than 5 answers not shown."
+    return text
+
+
+def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
+    """Horizontal bars: the share of respondents choosing each option, labelled with the share and count
+    (results: option, count, share, n)."""
+    data = results.copy()
+    n = int(data["n"].iloc[0]) if len(data) else 0
+    fig = go.Figure(go.Bar(
+        y=data["option"], x=data["share"] * 100, orientation="h", marker_color=NHS_BLUE,
+        text=[f"{s * 100:.0f}% ({c:,})" for s, c in zip(data["share"].fillna(0), data["count"])],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
+    style(fig, height=max(240, 90 + 50 * len(data)))
+    top = float(data["share"].max() * 100) if len(data) and data["share"].notna().any() else 0
+    fig.update_xaxes(title_text=f"% of the {n:,} respondents who answered", ticksuffix="%",
+                     range=[0, max(top * 1.3, 10)])
+    fig.update_yaxes(autorange="reversed")
+    table = data[["option", "count", "share"]].copy()
+    table["share"] = (table["share"] * 100).round(1)
+    table = table.rename(columns={"count": "respondents", "share": "share of respondents (%)"})
+    if not n:
+        return Chart(fig, f"{_lead(question)} nobody has answered this question.", table)
+    best = data.loc[data["count"].idxmax()]
+    sentence = (f"{_lead(question)} of {n:,} who answered, {best['count']:,} ({pct(best['share'])}) chose "
+                f"{best['option']}, the most common answer.")
+    if multiple:
+        sentence += (" People could choose more than one answer, so shares are of respondents and add up to "
+                     "more than 100%.")
+    return Chart(fig, sentence, table)
+
+
+def choice_group_chart(frame: pd.DataFrame, question: str, dimension_label: str) -> Chart:
+    """Bars of the share choosing each option, one bar per group (frame: group, option, count, n, share)."""
+    groups = list(dict.fromkeys(frame["group"]))
+    options = list(dict.fromkeys(frame["option"]))
+    fig = go.Figure()
+    for i, g in enumerate(groups):
+        part = frame[frame["group"] == g].set_index("option").reindex(options)
+        n = part["n"].iloc[0] if len(part) else None
+        fig.add_trace(go.Bar(
+            y=options, x=part["share"].astype(float) * 100, orientation="h", name=f"{g} (n={format_count(n)})",
+            marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
+                        pattern=dict(shape=PATTERNS[i % len(PATTERNS)], fgcolor="white")),
+            text=[f"{v:.0f}%" if not pd.isna(v) else "" for v in part["share"].astype(float) * 100],
+            textposition="outside", cliponaxis=False,
+            hovertemplate=f"{g}" + ": %{y} %{x:.1f}%<extra></extra>"))
+    style(fig, height=max(320, 120 + 22 * len(groups) * len(options)))
+    fig.update_layout(barmode="group", bargap=0.2, legend=TOP_LEGEND)
+    fig.update_xaxes(title_text="% of each group who answered", ticksuffix="%")
+    fig.update_yaxes(autorange="reversed")
+    table = frame.drop(columns=["suppressed"], errors="ignore").copy()
+    table["share"] = (table["share"].astype(float) * 100).round(1)
+    table = table.rename(columns={"group": dimension_label, "count": "respondents", "n": "answered",
+                                  "share": "share (%)"})
+    return Chart(fig, _group_sentence(frame, question, dimension_label), table)
+
+
+def _group_sentence(frame: pd.DataFrame, question: str, dimension_label: str) -> str:
+    shown = frame.dropna(subset=["share"])
+    if shown.empty:
+        return f"{_lead(question)} there are too few answers in each {dimension_label.lower()} group to show."
+    overall = shown.groupby("option")["count"].sum().sort_values(ascending=False)
+    option = overall.index[0]
+    rows = shown[shown["option"] == option]
+    hi = rows.loc[rows["share"].idxmax()]
+    lo = rows.loc[rows["share"].idxmin()]
+    text = (f"{_lead(question)} By {dimension_label.lower()}: {option} was chosen by {pct(hi['share'])} of {hi['group']} "
+            f"(n={format_count(hi['n'])}) and {pct(lo['share'])} of {lo['group']} (n={format_count(lo['n'])}).")
+    hidden = frame.loc[frame["n"].isna(), "group"].nunique()
+    if hidden:
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than 5 answers not shown."
+    return text
+
+
+def themes_chart(summary: dict, question: str) -> Chart:
+    """The themes mentioned in free-text answers, most frequent first (summary: from free_text_summary)."""
+    themes = summary["themes"]
+    answers = summary["answers"]
+    shown = themes.dropna(subset=["answers"])
+    shown = shown[shown["answers"] > 0]
+    fig = go.Figure(go.Bar(
+        y=shown["theme"], x=shown["answers"], orientation="h", marker_color=NHS_BLUE,
+        text=[f"{int(c):,} ({s * 100:.0f}%)" for c, s in zip(shown["answers"], shown["share"])],
+        textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:,} answers<extra></extra>"))
+    style(fig, height=max(240, 90 + 50 * len(shown)))
+    fig.update_xaxes(title_text="Answers mentioning the theme", range=[0, max(shown["answers"].max() * 1.3, 5)
+                                                                           if len(shown) else 5])
+    fig.update_yaxes(autorange="reversed")
+    table = themes.drop(columns=["suppressed"], errors="ignore").copy()
+    table["share"] = (table["share"].astype(float) * 100).round(1)
+    table = table.rename(columns={"share": "share of answers (%)"})
+    if shown.empty:
+        sentence = (f"{_lead(question)} {answers:,} people wrote an answer; none mentions a theme often enough to show "
+                    "(fewer than 5 answers each, or no keywords matched).")
+    else:
+        top = ", ".join(f"{r.theme} ({int(r.answers):,}, {pct(r.share)})" for r in shown.head(3).itertuples())
+        sentence = (f"{_lead(question)} {answers:,} people wrote an answer. The most frequent themes: {top}. "
+                    "An answer can mention more than one theme.")
+    return Chart(fig, sentence, table)
+
+
+def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) -> Chart:
+    """Unweighted shares beside shares weighted to residents (results: option, count, share, n,
+    weighted_share; weights: data_access.answers.SurveyWeights)."""
+    data = results.copy()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=data["option"], x=data["share"] * 100, orientation="h", name="As answered",
+                         marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2), pattern_shape="."),
+                         text=[f"{v * 100:.0f}%" for v in data["share"].fillna(0)], textposition="outside",
+                         cliponaxis=False, hovertemplate="%{y}: %{x:.1f}% as answered<extra></extra>"))
+    fig.add_trace(go.Bar(y=data["option"], x=data["weighted_share"] * 100, orientation="h",
+                         name="Weighted to residents", marker_color=NHS_BLUE,
+                         text=[f"{v * 100:.0f}%" for v in data["weighted_share"].fillna(0)], textposition="outside",
+                         cliponaxis=False, hovertemplate="%{y}: %{x:.1f}% weighted<extra></extra>"))
+    style(fig, height=max(300, 120 + 60 * len(data)))
+    fig.update_layout(barmode="group", bargap=0.25, legend=TOP_LEGEND)
+    top = np.nanmax([data["share"].max(), data["weighted_share"].max(), 0.05]) * 100
+    fig.update_xaxes(title_text="% of those who answered", ticksuffix="%", range=[0, top * 1.3])
+    fig.update_yaxes(autorange="reversed")
+    table = data[["option", "count", "share", "weighted_share"]].copy()
+    table["share"] = (table["share"] * 100).round(1)
+    table["weighted_share"] = (table["weighted_share"] * 100).round(1)
+    table = table.rename(columns={"count": "respondents", "share": "as answered (%)",
+                                  "weighted_share": "weighted to residents (%)"})
+    n = int(data["n"].iloc[0]) if len(data) else 0
+    if likert:
+        k = len(data)
+        raw = likert_parts(data["share"].tolist(), k)["agree"]
+        wtd = likert_parts(data["weighted_share"].tolist(), k)["agree"]
+        head = f"{_lead(question)} {pct(raw)} agreed as answered, {pct(wtd)} once weighted to match residents"
+    else:
+        change = (data["weighted_share"] - data["share"]).abs()
+        row = data.loc[change.idxmax()]
+        head = (f"{_lead(question)} The biggest change from weighting is {row['option']}, {pct(row['share'])} as answered "
+                f"and {pct(row['weighted_share'])} weighted")
+    sentence = (f"{head} ({n:,} answered). Weighting on age band, sex and deprivation uses the "
+                f"{weights.weighted:,} respondents who gave all three; design effect {weights.design_effect:.2f}, "
+                f"so the weighted results are as precise as a simple random sample of about "
+                f"{weights.effective_size:,.0f} people.")
+    return Chart(fig, sentence, table)
