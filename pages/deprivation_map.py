@@ -1,30 +1,134 @@
-"""Deprivation map: small areas by national IMD decile across the four ICP areas, with reach."""
+"""Deprivation map: small areas by deprivation or engagement reach across the four ICP areas,
+the reach gaps in Core20 areas, each area's detail, Core20 reach per ICP area and district, and
+reach by IMD decile."""
+
+import dataclasses
+import html
 
 import streamlit as st
 
-from charts.maps import MEASURES, core20_by_icp_chart, decile_legend, deprivation_map_chart
+from charts.maps import (
+    MEASURES, REACH_MEASURES, VIEWS, area_detail, colouring, core20_reach_chart, core20_reach_sentences,
+    deprivation_map_chart, legend_html, reach_by_decile_chart, reach_table,
+)
+from charts.theme import pct
 from data_access.cached import query
-from data_access.geography import geography_status, icp_boundaries, icp_deprivation_profile, lsoa_map_data
+from data_access.disclosure import format_count
+from data_access.geography import geography_status, icp_boundaries, lsoa_shapes, unplaced_engagement
+from data_access.reach import area_reach, core20_reach, reach_benchmarks, reach_by_decile
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, synthetic_notice
+from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
 
 filters = current_filters()
 st.title("Deprivation map")
 status = query(geography_status)
-st.markdown(f"**{filters.area_label}**: English Indices of Deprivation ({status['edition']}), "
-            "decile 1 = the most deprived 10% of small areas in England.")
+st.markdown(f"**{filters.area_label}**: English Indices of Deprivation ({status['edition']}), decile 1 = the most "
+            f"deprived 10% of small areas in England. Engagement reach: network and panel members on "
+            f"{filters.end:%-d %B %Y}, survey responses {filters.period_label}.")
 synthetic_notice(status)
 
-measure = st.selectbox("Colour small areas by", list(MEASURES), format_func=MEASURES.get, key="map_measure")
-areas = query(lsoa_map_data, filters)
+areas = query(area_reach, filters)
 if areas.empty:
     st.info("No small areas are loaded for this area. Load reference data with `engagement import-reference PATH`.")
     st.stop()
-legend = " ".join(
-    f"<span style='display:inline-block;margin-right:8px'><span style='display:inline-block;width:18px;height:14px;"
-    f"background:{colour};border:1px solid #425563;vertical-align:middle'></span> {label}</span>"
-    for label, colour in decile_legend())
-st.markdown(f"<div aria-label='Map legend: national decile'>{legend}</div>", unsafe_allow_html=True)
-show_chart(deprivation_map_chart(areas, query(icp_boundaries), filters.area_label, measure), "imd_map")
-show_chart(core20_by_icp_chart(query(icp_deprivation_profile)), "core20_by_icp", "Deprivation profile of the ICP areas")
+benchmarks = query(reach_benchmarks, filters)
+km = benchmarks.set_index("area").loc["Kent and Medway"]
+
+# --- What to show -----------------------------------------------------------------------------
+c1, c2, c3 = st.columns([1.4, 1.2, 1.2])
+view = c1.radio("Show on the map", list(VIEWS), format_func=VIEWS.get, key="map_view", horizontal=True)
+measure = c2.selectbox("Deprivation measure", list(MEASURES), format_func=MEASURES.get, key="map_measure")
+kind = c3.selectbox("Engagement measure (reach and gaps)", list(REACH_MEASURES), format_func=REACH_MEASURES.get,
+                    key="map_reach")
+
+core = areas[areas["core20"]]
+m1, m2, m3 = st.columns(3)
+m1.metric("Core20 small areas", f"{len(core):,} of {len(areas):,}",
+          help="Small areas in national IMD deciles 1 and 2, the most deprived 20% in England.")
+m2.metric("Residents in Core20 areas", pct(core["population"].sum() / areas["population"].sum()
+                                           if areas["population"].sum() else None))
+m3.metric(f"Reach gaps ({REACH_MEASURES[kind].lower()})", f"{int(areas[f'{kind}_gap'].sum()):,}",
+          help="Core20 small areas with fewer per 1,000 residents than the middle (median) small area of "
+               "Kent and Medway.")
+
+# --- The map and the chosen area beside it ------------------------------------------------------
+col = colouring(areas, view, measure, kind, km[f"{kind}_median"])
+chart = deprivation_map_chart(areas, query(icp_boundaries), filters.area_label, measure, shapes=query(lsoa_shapes),
+                              view=view, kind=kind, median=km[f"{kind}_median"], col=col)
+left, right = st.columns([2.6, 1.2])
+with left:
+    event = st.pydeck_chart(chart.figure, on_select="rerun", selection_mode="single-object", key="imd_map",
+                            height=640)
+    st.markdown(f"<p class='chart-sentence'>{html.escape(chart.sentence)}</p>", unsafe_allow_html=True)
+    show_table(chart.data, "imd_map")
+with right:
+    st.markdown(legend_html(col), unsafe_allow_html=True)
+    picked = [obj.get("properties", obj).get("code") for obj in event.selection.objects.get("small-areas", [])]
+    if picked and picked[0] != st.session_state.get("_map_clicked"):
+        st.session_state["_map_clicked"] = picked[0]
+        st.session_state["map_area"] = picked[0]
+    names = dict(zip(areas["code"], areas["name"]))
+    options = [None, *sorted(names, key=names.get)]
+    if st.session_state.get("map_area") not in options:
+        st.session_state["map_area"] = None
+    code = st.selectbox("Small area (or click the map)", options, key="map_area",
+                        format_func=lambda c: "Choose a small area" if c is None else f"{names[c]} ({c})")
+    if code is None:
+        st.markdown("Click a small area on the map, or choose one here, to see its figures and how its reach "
+                    "compares with its ICP area and with Kent and Medway.")
+    else:
+        detail = area_detail(areas.set_index("code", drop=False).loc[code], benchmarks)
+        st.subheader(detail.title)
+        st.markdown(detail.summary)
+        st.markdown("\n".join(f"- {s}" for s in detail.sentences))
+        st.dataframe(detail.reach, hide_index=True, width="stretch")
+        with st.expander("Deprivation deciles of this area"):
+            st.dataframe(detail.deprivation, hide_index=True, width="stretch")
+
+# --- Records that cannot be placed on the map -----------------------------------------------------
+unplaced = query(unplaced_engagement, filters).set_index("kind")
+labels = {"members": "network members", "panel": "panel members", "respondents": "survey responses"}
+for column, why in [("not_in_geography", f"have a small area code that is not in the loaded geography "
+                                         f"({status['edition']}), so they are in no area on this page"),
+                    ("no_outline", "are in small areas with no outline loaded, so they are counted but not drawn")]:
+    parts = [f"{format_count(n)} {labels[k]}" for k, n in unplaced[column].items() if n]
+    if parts:
+        st.warning(f"{', '.join(parts)} {why}. Check the codes, or load the matching reference data.",
+                   icon=":material/warning:")
+missing = [f"{format_count(n)} {labels[k]}" for k, n in unplaced["no_area"].items() if n]
+if missing:
+    coarse = [f"{format_count(n)} {labels[k]}" for k, n in unplaced["coarse_area"].items() if n]
+    st.caption(f"Not on the map because no small area was recorded: {', '.join(missing)} (all of Kent and Medway"
+               f"{'; of these, the district or ICP area is known for ' + ', '.join(coarse) if coarse else ''}).")
+
+# --- Core20 reach per ICP area and per district ----------------------------------------------------
+st.subheader("Are we reaching Core20 areas? By ICP area")
+by_icp = query(core20_reach, dataclasses.replace(filters, icp=None), "icp")
+show_chart(core20_reach_chart(by_icp), "core20_reach_icp")
+st.markdown("\n".join(f"- {s}" for s in core20_reach_sentences(by_icp.iloc[:-1])))
+st.caption("Core20 reach ratio = the share of members, panel members or responses from Core20 areas divided by "
+           "the share of residents living there; 1.00 is in proportion, below 0.8 is under-represented. "
+           "All four ICP areas are shown for comparison, whatever area is chosen.")
+
+st.subheader(f"By district: {filters.area_label}")
+by_district = query(core20_reach, filters, "district").iloc[:-1]
+if len(by_district):
+    ratio = by_district[f"{kind}_ratio"]
+    most = by_district.loc[by_district["core20_population"].idxmax()]
+    text = (f"{most['area']} has the most residents in Core20 areas: {int(most['core20_population']):,} "
+            f"({pct(most['core20_share'])} of its {int(most['population']):,}).")
+    rated = by_district[ratio.notna() & (by_district["core20_population"] > 0)]
+    if len(rated):
+        low = rated.loc[rated[f"{kind}_ratio"].idxmin()]
+        text += (f" The lowest Core20 reach ratio for {REACH_MEASURES[kind].lower()} is in {low['area']}: "
+                 f"{low[f'{kind}_ratio']:.2f}.")
+    st.markdown(f"<p class='chart-sentence'>{html.escape(text)}</p>", unsafe_allow_html=True)
+show_table(reach_table(query(core20_reach, filters, "district")), "core20_reach_district",
+           label="Table: Core20 reach by district")
+st.caption("Sevenoaks and Swale are split between two ICP areas; with one ICP area chosen, a district here is "
+           "its part in that area.")
+
+# --- Reach by IMD decile ---------------------------------------------------------------------
+show_chart(reach_by_decile_chart(query(reach_by_decile, filters), kind, filters.area_label), "reach_by_decile",
+           f"{REACH_MEASURES[kind]} per 1,000 residents by IMD decile")
 icp_caveat()

@@ -181,3 +181,8 @@ def test_map_page_draws_every_small_area(store):
     assert len(layer["data"]["features"]) == n
     at.selectbox(key="map_measure").select("crime_decile").run()
     assert not at.exception
+    at.radio(key="map_view").set_value("gaps").run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    layer = next(lay for lay in spec["layers"] if lay["id"] == "small-areas")
+    assert len(layer["data"]["features"]) == n

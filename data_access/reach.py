@@ -1,0 +1,158 @@
+"""Engagement reach: members, panel members and respondents per 1,000 residents by small area,
+ICP area, district and IMD decile; the Core20 reach ratio; and the reach gaps."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Connection
+
+from data_access import models as m
+from data_access.disclosure import suppress
+from data_access.filters import Filters, icp_id
+from data_access.geography import (
+    CORE20_MAX_DECILE, ENGAGEMENT_KINDS, kind_conditions, engagement_by_lsoa, lsoa_areas,
+)
+
+KINDS = list(ENGAGEMENT_KINDS)
+KENT_AND_MEDWAY = "Kent and Medway"
+
+
+def _per_1000(count: pd.Series, population: pd.Series) -> pd.Series:
+    return pd.to_numeric(count, errors="coerce").astype(float) / population.where(population > 0).astype(float) * 1000
+
+
+def _all_area_rates(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Every Kent and Medway small area with unsuppressed counts and rates (for medians and gaps only)."""
+    areas = lsoa_areas(conn)
+    if areas.empty:
+        return areas
+    frame = areas.merge(engagement_by_lsoa(conn, filters), on="code", how="left")
+    for kind in KINDS:
+        frame[kind] = frame[kind].fillna(0).astype(int)
+        frame[f"{kind}_per_1000"] = _per_1000(frame[kind], frame["population"])
+    return frame
+
+
+def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Every small area of the filtered ICP area with deprivation and reach, ready for the map.
+
+    The columns of data_access.geography.lsoa_areas, plus for each kind (members, panel, respondents):
+    the count and {kind}_per_1000 (both hidden where the count is 1-4) and {kind}_gap: True for a Core20
+    area whose rate is below the median rate of the Kent and Medway small areas.
+    """
+    frame = _all_area_rates(conn, filters)
+    if frame.empty:
+        return frame
+    for kind in KINDS:
+        median = frame[f"{kind}_per_1000"].median()
+        frame[f"{kind}_gap"] = frame["core20"] & (frame[f"{kind}_per_1000"] < median)
+    if filters.icp:
+        icp_id(conn, filters.icp)  # an unknown name is an error
+        frame = frame[frame["icp"] == filters.icp].reset_index(drop=True)
+    for kind in KINDS:
+        frame = suppress(frame, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+    return frame
+
+
+def reach_benchmarks(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Reach of each ICP area and of Kent and Medway, to compare a small area with.
+
+    One row per ICP area and one for "Kent and Medway": area, population, and for each kind the count,
+    {kind}_per_1000 (all people with a small area there, per 1,000 residents) and {kind}_median
+    (the median of its small areas' rates). Counts of 1-4 are hidden.
+    """
+    frame = _all_area_rates(conn, filters)
+    columns = ["area", "population"] + [f"{k}{s}" for k in KINDS for s in ("", "_per_1000", "_median")]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for name, part in [*frame.groupby("icp", sort=True), (KENT_AND_MEDWAY, frame)]:
+        row = {"area": name, "population": int(part["population"].sum())}
+        for kind in KINDS:
+            row[kind] = int(part[kind].sum())
+            row[f"{kind}_per_1000"] = row[kind] / row["population"] * 1000 if row["population"] else None
+            row[f"{kind}_median"] = part[f"{kind}_per_1000"].median()
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=columns)
+    for kind in KINDS:
+        out = suppress(out, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+    return out
+
+
+def _groups(by: str):
+    if by == "icp":
+        return m.IcpArea.name, [m.IcpArea.id == m.Lsoa.icp_id]
+    if by == "district":
+        return m.LocalAuthority.name, [m.LocalAuthority.code == m.Lsoa.lad_code]
+    raise ValueError(f"Reach can be grouped by 'icp' or 'district', not {by!r}.")
+
+
+def core20_reach(conn: Connection, filters: Filters, by: str = "icp") -> pd.DataFrame:
+    """Per ICP area or district (of the filtered ICP area), with a last row for the whole of it
+    (except for a single chosen ICP area, which is its own whole):
+    residents, the share living in Core20 areas (national deciles 1-2), and for each kind the people
+    with a known small area there ({kind}), those in Core20 areas ({kind}_core20), their share
+    ({kind}_core20_share) and the Core20 reach ratio ({kind}_ratio = engaged share / resident share).
+
+    Columns: area, lsoas, population, core20_population, core20_share, then the kind columns.
+    Counts of 1-4 (and the shares and ratios from them) are hidden.
+    """
+    L = m.Lsoa
+    label, join = _groups(by)
+    core20 = L.imd_decile <= CORE20_MAX_DECILE
+    ident = icp_id(conn, filters.icp)
+    where = [L.icp_id == ident] if ident is not None else []
+    table = m.IcpArea if by == "icp" else m.LocalAuthority
+    residents = conn.execute(
+        select(label, func.count(), func.sum(L.population), func.sum(case((core20, L.population), else_=0)))
+        .select_from(L).join(table, and_(*join)).where(*where).group_by(label).order_by(label)).all()
+    frame = pd.DataFrame(residents, columns=["area", "lsoas", "population", "core20_population"])
+    engaged = {}
+    for kind, (rec, cond) in kind_conditions(filters).items():
+        rows = conn.execute(
+            select(label, func.count(), func.sum(case((core20, 1), else_=0)))
+            .select_from(rec).join(L, L.code == rec.lsoa_code).join(table, and_(*join))
+            .where(and_(*cond), *where).group_by(label)).all()
+        engaged[kind] = pd.DataFrame(rows, columns=["area", kind, f"{kind}_core20"])
+    for kind in KINDS:
+        frame = frame.merge(engaged[kind], on="area", how="left")
+    numeric = [c for c in frame.columns if c != "area"]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric).fillna(0).astype(int)
+    if not frame.empty and not (by == "icp" and ident is not None):
+        total = frame[numeric].sum().to_dict()
+        total["area"] = filters.icp or KENT_AND_MEDWAY
+        frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+        frame[numeric] = frame[numeric].astype(int)
+    frame["core20_share"] = frame["core20_population"] / frame["population"].where(frame["population"] > 0)
+    for kind in KINDS:
+        frame[f"{kind}_core20_share"] = frame[f"{kind}_core20"] / frame[kind].where(frame[kind] > 0)
+        frame[f"{kind}_ratio"] = frame[f"{kind}_core20_share"] / frame["core20_share"].where(frame["core20_share"] > 0)
+        frame = suppress(frame, f"{kind}_core20", derived=(f"{kind}_core20_share", f"{kind}_ratio"))
+        frame = frame.drop(columns="suppressed")
+        frame = suppress(frame, kind, derived=(f"{kind}_core20_share", f"{kind}_ratio")).drop(columns="suppressed")
+    cols = ["area", "lsoas", "population", "core20_population", "core20_share"]
+    cols += [f"{k}{s}" for k in KINDS for s in ("", "_core20", "_core20_share", "_ratio")]
+    return frame[cols]
+
+
+def reach_by_decile(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Per national IMD decile (1 = most deprived) in the filtered ICP area: small areas, residents,
+    and for each kind the count and {kind}_per_1000. Counts of 1-4 (and their rates) are hidden."""
+    L = m.Lsoa
+    ident = icp_id(conn, filters.icp)
+    where = [L.icp_id == ident] if ident is not None else []
+    residents = conn.execute(select(L.imd_decile, func.count(), func.sum(L.population)).where(*where)
+                             .group_by(L.imd_decile)).all()
+    frame = pd.DataFrame({"decile": range(1, 11)}).merge(
+        pd.DataFrame(residents, columns=["decile", "lsoas", "population"]), on="decile", how="left")
+    for kind, (rec, cond) in kind_conditions(filters).items():
+        rows = conn.execute(select(L.imd_decile, func.count()).select_from(rec).join(L, L.code == rec.lsoa_code)
+                            .where(and_(*cond), *where).group_by(L.imd_decile)).all()
+        frame = frame.merge(pd.DataFrame(rows, columns=["decile", kind]), on="decile", how="left")
+    numeric = [c for c in frame.columns if c != "decile"]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric).fillna(0).astype(int)
+    for kind in KINDS:
+        frame[f"{kind}_per_1000"] = _per_1000(frame[kind], frame["population"])
+        frame = suppress(frame, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+    return frame[["decile", "lsoas", "population"] + [f"{k}{s}" for k in KINDS for s in ("", "_per_1000")]]
