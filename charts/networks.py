@@ -82,11 +82,12 @@ def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, whi
                          marker_pattern_shape="/", hovertemplate="%{y}: %{x:.1f} joined per 1,000<extra></extra>"))
     fig.add_trace(go.Bar(y=frame["area"], x=frame["net_per_1000"], name="Net growth per 1,000 residents",
                          orientation="h", marker_color=NHS_BLUE, text=[
-                             "" if pd.isna(v) else f"{v:+.1f}" for v in frame["net_per_1000"]],
+                             "" if pd.isna(v) else f"{v:+.2f}" for v in frame["net_per_1000"]],
                          textposition="outside", cliponaxis=False,
                          hovertemplate="%{y}: net %{x:+.1f} per 1,000<extra></extra>"))
-    style(fig, height=max(320, 110 + 60 * len(frame)))
-    fig.update_layout(barmode="group", margin=dict(r=60))
+    style(fig, height=max(340, 130 + 60 * len(frame)))
+    fig.update_layout(barmode="group", margin=dict(r=70, t=60),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0))
     fig.update_xaxes(title_text="People per 1,000 residents", zeroline=True, zerolinecolor=NHS_DARK_GREY)
     data = growth.rename(columns={
         "area": level_label, "members_start": "Members at start", "members_end": "Members at end",
@@ -95,12 +96,13 @@ def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, whi
         "net_per_1000": "Net growth per 1,000"}).round(2)
     shown = growth.dropna(subset=["net_per_1000"])
     if shown.empty:
-        return Chart(fig, f"There are too few members of {which} by {level_label.lower()} in {area} to compare.", data)
+        return Chart(fig, f"There are too few members of {which} in {area} to compare areas.", data)
     hi, lo = shown.loc[shown["net_per_1000"].idxmax()], shown.loc[shown["net_per_1000"].idxmin()]
-    sentence = (f"For {which} in {area}, net growth for the size of the {level_label.lower()} was highest in "
-                f"{hi['area']} ({hi['net_per_1000']:+.1f} per 1,000 residents, {int(hi['net']):+,} members)")
+    level_words = "ICP area" if level_label == "ICP area" else level_label.lower()
+    sentence = (f"For {which} in {area}, net growth for the size of the {level_words} was highest in "
+                f"{hi['area']} ({hi['net_per_1000']:+.2f} per 1,000 residents, {int(hi['net']):+,} members)")
     if lo["area"] != hi["area"]:
-        sentence += f" and lowest in {lo['area']} ({lo['net_per_1000']:+.1f} per 1,000, {int(lo['net']):+,})"
+        sentence += f" and lowest in {lo['area']} ({lo['net_per_1000']:+.2f} per 1,000, {int(lo['net']):+,})"
     sentence += "."
     hidden = int(growth["net_per_1000"].isna().sum())
     if hidden:
@@ -112,6 +114,14 @@ def about(n: int) -> str:
     """A count as a board report would say it: about 140 (nearest 10 from 100, nearest 5 below)."""
     step = 10 if abs(n) >= 100 else 5 if abs(n) >= 20 else 1
     return f"{int(round(n / step) * step):,}"
+
+
+def _people(n: int) -> str:
+    return f"{about(n)} member{'' if about(n) == '1' else 's'}"
+
+
+def _joined(which: str) -> str:
+    return "a network" if which == "all networks" else which
 
 
 def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
@@ -138,11 +148,11 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
         if pd.isna(r["net"]):
             parts.append(f"{r['network']}: fewer than 5 people joined or left")
         elif r["net"] >= 0:
-            parts.append(f"{r['network']} grew by about {about(int(r['net']))} members"
+            parts.append(f"{r['network']} grew by about {_people(int(r['net']))}"
                          + (f" ({int(r['joiners']):,} joined, {int(r['leavers']):,} left)"
                             if not (pd.isna(r["joiners"]) or pd.isna(r["leavers"])) else ""))
         else:
-            parts.append(f"{r['network']} shrank by about {about(-int(r['net']))} members")
+            parts.append(f"{r['network']} shrank by about {_people(-int(r['net']))}")
     sentence = f"In the last two months ({start:%-d %B} to {end:%-d %B %Y}) in {area}: " + "; ".join(parts) + "."
     return Chart(fig, sentence, data)
 
@@ -159,6 +169,10 @@ def retention_chart(retention: pd.DataFrame, area: str, which: str) -> Chart:
                          marker=dict(color=NHS_DARK_BLUE, pattern_shape="x"),
                          hovertemplate="%{x}: %{y:.0f}% after 12 months<extra></extra>",
                          text=["" if pd.isna(v) else f"{v:.0%}" for v in retention["share_12"]], textposition="outside"))
+    waiting = retention[retention["share_6"].isna()]
+    fig.add_trace(go.Scatter(x=waiting["cohort"], y=[6] * len(waiting), mode="text", showlegend=False,
+                             text=["not yet" if pd.isna(r) or r > 0 else "none" for r in waiting["joiners"]],
+                             textfont=dict(size=15, color=NHS_DARK_GREY), hoverinfo="skip"))
     style(fig, height=440)
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="Share still members", ticksuffix="%", range=[0, 112])
@@ -169,10 +183,10 @@ def retention_chart(retention: pd.DataFrame, area: str, which: str) -> Chart:
         "still_12": "Still members after 12 months", "share_12": "Share after 12 months"}).round(3)
     shown6 = retention.dropna(subset=["share_6"])
     if shown6.empty:
-        return Chart(fig, f"None of these quarters' joiners to {which} in {area} can be followed for 6 months yet, "
+        return Chart(fig, f"None of these quarters' joiners to {_joined(which)} in {area} can be followed for 6 months yet, "
                           "or there are too few of them.", data)
     last6 = shown6.iloc[-1]
-    sentence = (f"Of the people who joined {which} in {area} in {last6['cohort']}, {last6['share_6']:.0%} were "
+    sentence = (f"Of the people who joined {_joined(which)} in {area} in {last6['cohort']}, {last6['share_6']:.0%} were "
                 f"still members 6 months later")
     shown12 = retention.dropna(subset=["share_12"])
     if not shown12.empty:
@@ -201,14 +215,14 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str) -> Chart:
     data = frame.assign(month=frame["month"].dt.strftime("%B %Y")).rename(
         columns={"month": "Month", "channel": "Channel", "joiners": "Joined"})
     if frame.empty:
-        return Chart(fig, f"No one joined {which} in {area} in this period.", data)
+        return Chart(fig, f"No one joined {_joined(which)} in {area} in this period.", data)
     totals = frame.groupby("channel")["joiners"].sum(min_count=1).dropna().sort_values(ascending=False)
     total = totals.sum()
     top = totals.index[0]
-    sentence = (f"Of the people who joined {which} in {area} in this period, the most came through "
-                f"{top.lower()} ({int(totals.iloc[0]):,}, {totals.iloc[0] / total:.0%})")
+    sentence = (f"Of the people who joined {_joined(which)} in {area} in this period, the most came through "
+                f"{top} ({int(totals.iloc[0]):,}, {totals.iloc[0] / total:.0%})")
     if len(totals) > 1:
-        sentence += f" and the fewest through {totals.index[-1].lower()} ({int(totals.iloc[-1]):,})"
+        sentence += f" and the fewest through {totals.index[-1]} ({int(totals.iloc[-1]):,})"
     return Chart(fig, sentence + ". Months with fewer than 5 joiners by a channel are left out.", data)
 
 
@@ -223,7 +237,7 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
              for j in range(len(groups))] for i in range(len(channels))]
     fig = go.Figure(go.Heatmap(
         z=grid.clip(upper=2).values, x=groups, y=channels, text=text, texttemplate="%{text}",
-        textfont=dict(size=15), zmin=0, zmax=2, zmid=1,
+        textfont=dict(size=15, color="#212B32"), zmin=0, zmax=2, zmid=1,
         colorscale=[[0, NHS_DARK_PINK], [0.5, "#ffffff"], [1, NHS_BLUE]],
         colorbar=dict(title="Ratio", tickvals=[0, 0.5, 1, 1.5, 2], ticktext=["0", "0.5", "1", "1.5", "2+"]),
         hovertemplate="%{y}, %{x}: %{text}<extra></extra>"))
@@ -239,9 +253,9 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
         return Chart(fig, f"There are too few joiners in {area} to compare channels by {dimension_label.lower()}.", data)
     low = shown.loc[shown["ratio"].idxmin()]
     high = shown.loc[shown["ratio"].idxmax()]
-    sentence = (f"By {dimension_label.lower()} in {area}: {high['channel'].lower()} brought the most over-represented "
+    sentence = (f"By {dimension_label.lower()} in {area}: {high['channel']} brought the most over-represented "
                 f"group, {high['group']} ({high['share']:.0%} of its joiners against {high['resident_share']:.0%} of "
-                f"residents, ratio {high['ratio']:.2f}); {low['channel'].lower()} the least represented, {low['group']} "
+                f"residents, ratio {high['ratio']:.2f}); {low['channel']} the least represented, {low['group']} "
                 f"({low['share']:.0%} against {low['resident_share']:.0%}, ratio {low['ratio']:.2f}). A ratio of 1 "
                 "means a channel's joiners match residents.")
     return Chart(fig, sentence, data)
@@ -298,7 +312,7 @@ def project_sizes(monthly: pd.DataFrame, complete: pd.DataFrame, targets: dict, 
     complete: the same for complete months only (their net changes give the rate). The band treats size as a
     random walk with drift: +/- 1.96 x sd x sqrt(h x (1 + h / n)) after h months, sd and n from the monthly
     net changes. Columns: network, members, rate, sd, months_used, projected, low, high, target, target_date,
-    target_status ("reached", "on course", "not at this rate", "no target").
+    target_status ("reached", "on course", "not at this rate", "not within 20 years", "no target").
     """
     rows = []
     end = pd.Timestamp(end)
@@ -317,7 +331,10 @@ def project_sizes(monthly: pd.DataFrame, complete: pd.DataFrame, targets: dict, 
                 status = "reached"
             elif n and rate > 0:
                 months = int(-(-(target - current) // rate))
-                status, when = "on course", (end + pd.DateOffset(months=months)).date()
+                if months > 240:
+                    status = "not within 20 years"
+                else:
+                    status, when = "on course", (end + pd.DateOffset(months=months)).date()
             else:
                 status = "not at this rate"
         rows.append(dict(network=name, members=int(current), rate=rate, sd=sd, months_used=n, projected=projected,
@@ -371,11 +388,13 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
                 + f", from {r['members']:,} at {r['rate']:+,.1f} a month")
         if show_targets:
             if r["target_status"] == "on course":
-                text += f"; target {r['target']:,} reached by about {pd.Timestamp(r['target_date']):%B %Y}"
+                text += f"; target {int(r['target']):,} reached by about {pd.Timestamp(r['target_date']):%B %Y}"
             elif r["target_status"] == "reached":
-                text += f"; target {r['target']:,} already reached"
+                text += f"; target {int(r['target']):,} already reached"
             elif r["target_status"] == "not at this rate":
-                text += f"; target {r['target']:,} not reached at this rate"
+                text += f"; target {int(r['target']):,} not reached at this rate"
+            elif r["target_status"] == "not within 20 years":
+                text += f"; target {int(r['target']):,} not reached within 20 years at this rate"
         parts.append(text)
     return Chart(fig, "At the current rate (mean monthly net change over the last complete months): "
                  + "; ".join(parts) + ".", data)

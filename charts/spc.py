@@ -349,12 +349,15 @@ def xmr_chart(result: SpcResult, label: str, y_title: str) -> Chart:
     fig.update_layout(margin=dict(t=70))
     fig.update_yaxes(title_text=y_title)
     icon, words = variation_words(result)
-    badges = [f"<b>{icon}</b> {words}"]
+    colour = COLOURS.get(result.variation, NHS_DARK_GREY)
+    badges = [f"<span style='color:{colour}'>●</span> <b>{icon}</b> {words}"]
     a = assurance_words(result)
     if a:
-        badges.append(f"<b>{a[0]}</b> {a[1]}")
+        a_colour = {"consistent_pass": COLOURS["improvement"], "consistent_fail": COLOURS["concern"]}.get(
+            result.assurance, NHS_DARK_GREY)
+        badges.append(f"<span style='color:{a_colour}'>●</span> <b>{a[0]}</b> {a[1]}")
     fig.add_annotation(xref="paper", yref="paper", x=0, y=1.02, xanchor="left", yanchor="bottom", showarrow=False,
-                       text="   |   ".join(badges), font=dict(size=16),
+                       text="   |   ".join(badges), font=dict(size=18),
                        bgcolor="white", bordercolor=COLOURS.get(result.variation, NHS_DARK_GREY), borderwidth=2)
     data = f[["x", "y", "mean", "lpl", "upl", "trial", "rule", "point_class"]].copy()
     data["x"] = [_label(v) for v in data["x"]]

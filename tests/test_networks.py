@@ -180,3 +180,61 @@ def test_complete_months_only():
     totals = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]), "joiners": [1, 2, 3]})
     kept = complete_months(totals, Filters(None, D(2025, 1, 2), D(2025, 3, 31)))
     assert list(kept["joiners"]) == [2, 3]
+
+
+# --- pure calculations and sentences (no store) --------------------------------------------------------
+
+from charts.networks import (  # noqa: E402
+    about, growth_per_1000_chart, project_sizes, projection_chart, recent_growth_chart, retention_chart,
+)
+
+
+def test_about_rounds_as_a_board_report_would():
+    assert [about(n) for n in (137, 145, 23, 7, 1)] == ["140", "140", "25", "7", "1"]
+
+
+def test_projection_by_hand():
+    months = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"])
+    monthly = pd.DataFrame({"network": ["A"] * 3 + ["B"] * 3 + ["C"] * 3, "month": list(months) * 3,
+                            "members": [60, 80, 100, 40, 50, 60, 50, 45, 40],
+                            "net": [10, 20, 30, 10, 10, 10, -5, -5, -5]})
+    p = project_sizes(monthly, monthly, {"A": 200, "B": 50, "C": 100}, D(2025, 3, 31)).set_index("network")
+    # A: rate 20, sd 10, n 3: 100 + 12 x 20 = 340 +/- 1.96 x 10 x sqrt(12 x (1 + 12/3)) = 151.8
+    assert p.loc["A", "rate"] == 20 and p.loc["A", "projected"] == 340
+    assert p.loc["A", "high"] - 340 == pytest.approx(1.96 * 10 * 60 ** 0.5)
+    assert p.loc["A", "target_date"] == D(2025, 8, 31)  # (200 - 100) / 20 = 5 months after 31 March
+    assert p.loc["B", "target_status"] == "reached" and p.loc["B", "sd"] == 0
+    assert p.loc["C", "target_status"] == "not at this rate"
+    chart = projection_chart(monthly, p.reset_index(), D(2025, 3, 31), "Kent and Medway")
+    assert "A: about 340 by March 2026 (95% range 188 to 492), from 100 at +20.0 a month; target 200 reached by " \
+           "about August 2025" in chart.sentence
+
+
+def test_recent_growth_sentence():
+    recent = pd.DataFrame({"network": ["Thanet", "West"], "window_start": [D(2016, 10, 1)] * 2,
+                           "window_end": [D(2016, 11, 30)] * 2, "members_before": [100, 50],
+                           "members_end": [237, 49], "joiners": [150, 3], "leavers": [13, 4], "net": [137, float("nan")]})
+    chart = recent_growth_chart(recent, "East Kent")
+    assert chart.sentence == ("In the last two months (1 October to 30 November 2016) in East Kent: Thanet grew by "
+                              "about 140 members (150 joined, 13 left); West: fewer than 5 people joined or left.")
+
+
+def test_growth_per_1000_sentence():
+    g = pd.DataFrame({"area": ["East Kent", "West Kent"], "members_start": [100, 200], "members_end": [130, 210],
+                      "joiners": [40, 20], "leavers": [10, 10], "net": [30, 10], "residents": [3000, 5000]})
+    g["members_per_1000"] = g["members_end"] / g["residents"] * 1000
+    g["joiners_per_1000"] = g["joiners"] / g["residents"] * 1000
+    g["net_per_1000"] = g["net"] / g["residents"] * 1000
+    chart = growth_per_1000_chart(g, "ICP area", "Kent and Medway", "all networks")
+    assert ("net growth for the size of the ICP area was highest in East Kent (+10.00 per 1,000 residents, +30 members)"
+            " and lowest in West Kent (+2.00 per 1,000, +10)") in chart.sentence
+
+
+def test_retention_sentence():
+    r = pd.DataFrame({"cohort": ["2025 Q1", "2025 Q2", "2025 Q3"], "quarter_start": [D(2025, 1, 1)] * 3,
+                      "joiners": [10, 20, 5], "still_6": [9, 15, None], "share_6": [0.9, 0.75, None],
+                      "still_12": [8, None, None], "share_12": [0.8, None, None]})
+    chart = retention_chart(r, "Kent and Medway", "all networks")
+    assert chart.sentence.startswith("Of the people who joined a network in Kent and Medway in 2025 Q2, 75% were "
+                                     "still members 6 months later; of those who joined in 2025 Q1, 80% were after "
+                                     "12 months. Across the quarters shown, 6-month retention ranged from 75% to 90%.")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
+import pandas as pd
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
+
+from charts.networks import about
+from data_access.networks import recent_growth
+from data_access.retention import retention_by_quarter
 
 from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
@@ -57,3 +64,87 @@ def test_spc_charts_and_verdicts(store):
     assert "Net change in network members each month (all networks, Kent and Medway): mean" in text
     assert "Target 0:" in text
     assert not at.error
+
+
+def _memberships(store, network: str | None, icp: str | None) -> pd.DataFrame:
+    """Every membership row with its district and ICP area (a different route from the page's SQL)."""
+    with store.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT n.name, nm.joined_on, nm.left_on, la.name, ia.name FROM networkmembership nm "
+            "JOIN network n ON n.id = nm.network_id LEFT JOIN lsoa l ON l.code = nm.lsoa_code "
+            "LEFT JOIN localauthority la ON la.code = l.lad_code LEFT JOIN icparea ia ON ia.id = l.icp_id")).all()
+        pop = conn.execute(text(
+            "SELECT la.name, ia.name, l.population FROM lsoa l JOIN localauthority la ON la.code = l.lad_code "
+            "JOIN icparea ia ON ia.id = l.icp_id")).all()
+    f = pd.DataFrame(rows, columns=["network", "joined", "left", "district", "icp"])
+    f["joined"] = pd.to_datetime(f["joined"])
+    f["left"] = pd.to_datetime(f["left"])
+    if network:
+        f = f[f["network"] == network]
+    if icp:
+        f = f[f["icp"] == icp]
+    p = pd.DataFrame(pop, columns=["district", "icp", "population"])
+    return f, (p[p["icp"] == icp] if icp else p)
+
+
+def _spc_mean(f: pd.DataFrame, end: dt.date) -> float:
+    month_after = (pd.Timestamp(end) + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    first = month_after - pd.DateOffset(months=24)
+    months = pd.date_range(first, periods=12, freq="MS")  # the 12-point baseline
+    counts = f["joined"].dt.to_period("M").dt.to_timestamp().value_counts()
+    return sum(int(counts.get(mo, 0)) for mo in months) / 12
+
+
+def _best_district(f: pd.DataFrame, pop: pd.DataFrame, start: dt.date, end: dt.date) -> tuple[str, float, int]:
+    s, e = pd.Timestamp(start) - pd.Timedelta(days=1), pd.Timestamp(end)
+    def active(day):
+        return (f["joined"] <= day) & (f["left"].isna() | (f["left"] > day))
+    net = f[active(e)].groupby("district").size().sub(f[active(s)].groupby("district").size(), fill_value=0)
+    residents = pop.groupby("district")["population"].sum()
+    rate = (net / residents * 1000).dropna()
+    best = rate.idxmax()
+    return best, float(rate[best]), int(net[best])
+
+
+def test_network_and_icp_filters_change_the_spc_and_area_figures(store):
+    at = run_page()
+    f = filters_of(at)
+    rows, _ = _memberships(store, None, None)
+    assert f"(all networks, Kent and Medway): mean {_spc_mean(rows, f.end):,.1f}," in sentences(at)
+
+    at.selectbox(key="network_choice").select("Thanet Health Network").run()
+    assert not at.exception
+    rows, _ = _memberships(store, "Thanet Health Network", None)
+    assert (f"(the Thanet Health Network, Kent and Medway): mean {_spc_mean(rows, f.end):,.1f},"
+            in sentences(at))
+
+    at.sidebar.selectbox(key="flt_icp").select("East Kent").run()
+    assert not at.exception
+    f = filters_of(at, "East Kent")
+    rows, pop = _memberships(store, "Thanet Health Network", "East Kent")
+    text = sentences(at)
+    assert f"(the Thanet Health Network, East Kent): mean {_spc_mean(rows, f.end):,.1f}," in text
+    best, rate, net = _best_district(rows, pop, f.start, f.end)
+    assert (f"For the Thanet Health Network in East Kent, net growth for the size of the district was highest in "
+            f"{best} ({rate:+.2f} per 1,000 residents, {net:+,} members)") in text
+
+
+def test_recent_growth_and_retention_follow_the_icp_filter(store):
+    at = run_page()
+    at.sidebar.selectbox(key="flt_icp").select("West Kent").run()
+    f = filters_of(at, "West Kent")
+    with store.connect() as conn:
+        recent = recent_growth(conn, f).set_index("network")
+        retention = retention_by_quarter(conn, f)
+    text = sentences(at)
+    net = int(recent.loc["West Kent Health Network", "net"])
+    assert f"West Kent Health Network {'grew' if net >= 0 else 'shrank'} by about {about(abs(net))} member" in text
+    last = retention.dropna(subset=["share_6"]).iloc[-1]
+    assert f"in {last['cohort']}, {last['share_6']:.0%} were still members 6 months later" in text
+    # an independent count of the same 6-month figure
+    rows, _ = _memberships(store, None, "West Kent")
+    q = pd.Period(last["cohort"].replace(" ", ""), freq="Q")
+    cohort = rows[(rows["joined"] >= q.start_time) & (rows["joined"] <= q.end_time)]
+    mark = cohort["joined"] + pd.DateOffset(months=6)
+    kept = (cohort["left"].isna() | (cohort["left"] > mark)).sum()
+    assert kept / len(cohort) == pytest.approx(last["share_6"])
