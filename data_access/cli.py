@@ -40,6 +40,59 @@ def _cmd_import_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from data_access.importing.pipeline import commit_import, preview_import
+
+    engine = make_engine()
+    init_db(engine)
+    preview = preview_import(engine, args.kind, Path(args.file))
+    print(preview.summary())
+    if preview.rejected and not args.skip_rejected:
+        print(f"Nothing was imported: {len(preview.rejected):,} rows were rejected. Correct them, or run again "
+              "with --skip-rejected to import the other rows.", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        return 0
+    import_id = commit_import(engine, preview, args.user)
+    print(f"Imported as number {import_id}: {len(preview.to_add):,} added. Undo with: engagement undo {import_id}")
+    return 0
+
+
+def _cmd_imports(args: argparse.Namespace) -> int:
+    from data_access.importing.pipeline import import_log
+
+    engine = make_engine()
+    init_db(engine)
+    with engine.connect() as conn:
+        log = import_log(conn)
+    if log.empty:
+        print("No files have been imported yet.")
+        return 0
+    for r in log.itertuples():
+        state = f"undone {r.undone_at:%d/%m/%Y %H:%M} by {r.undone_by}" if r.undone_at is not None and \
+            not _is_missing(r.undone_at) else "in the store"
+        print(f"{r.id}: {r.imported_at:%d/%m/%Y %H:%M} {r.kind} from {r.file_name} by {r.imported_by}: "
+              f"{r.rows_added:,} added, {r.rows_skipped:,} already present, {r.rows_rejected:,} rejected ({state})")
+    return 0
+
+
+def _is_missing(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _cmd_undo(args: argparse.Namespace) -> int:
+    from data_access.importing.pipeline import undo_import
+
+    engine = make_engine()
+    init_db(engine)
+    removed = undo_import(engine, args.import_id, args.user)
+    print(f"Import number {args.import_id} undone: {removed:,} records removed.")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
@@ -82,6 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a CSV, XLSX or GeoJSON file, or a folder of them")
     p.set_defaults(func=_cmd_import_reference)
 
+    from data_access.importing.kinds import KINDS
+
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or "command line"
+    p = sub.add_parser("import", help="import the team's own data: " + ", ".join(KINDS),
+                       description="Check a CSV or XLSX file, show what it would add, and add it in one go. "
+                                   "Columns holding names, e-mail addresses, phone numbers or postcodes are "
+                                   "dropped. Re-importing a file adds nothing twice.")
+    p.add_argument("kind", choices=list(KINDS))
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check and show the preview only")
+    p.add_argument("--skip-rejected", action="store_true", help="import the good rows even if some are rejected")
+    p.add_argument("--user", default=user, help="who is importing (recorded in the log)")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("imports", help="list the import log")
+    p.set_defaults(func=_cmd_imports)
+
+    p = sub.add_parser("undo", help="undo one import as a whole (see `engagement imports`)")
+    p.add_argument("import_id", type=int)
+    p.add_argument("--user", default=user)
+    p.set_defaults(func=_cmd_undo)
+
     p = sub.add_parser("serve", help="start the dashboard")
     p.add_argument("--port", type=int, default=8501)
     p.set_defaults(func=_cmd_serve)
@@ -100,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    except OperationalError:
-        print(f"Error: cannot open the database at {_safe_url(database_url())}; check DATABASE_URL and that "
-              "the database server is running.", file=sys.stderr)
+    except OperationalError as exc:
+        detail = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
+        print(f"Error: cannot use the database at {_safe_url(database_url())} ({detail}); check DATABASE_URL "
+              "and that the database server is running.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)

@@ -34,6 +34,6 @@ def test_an_unreachable_database_is_one_sentence_not_a_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "data_access.cli", "init-db"], capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: cannot open the database at postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert result.stderr.startswith("Error: cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -10,14 +10,21 @@ from data_access.db import make_engine
 from data_access.migrate import alembic_config, upgrade
 
 
-def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0001")
+def test_upgrade_from_earlier_schemas_keeps_data(engine):
+    command.downgrade(alembic_config(engine), "0001")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO network (id, name, kind) VALUES (1, 'Patient Network', 'County network')"))
         conn.execute(text("INSERT INTO networkmembership (network_id, member_ref, joined_on, channel, sex, "
                           "ethnic_group, disability) VALUES (1, 'm1', '2025-01-02', 'Event', 'Female', 'White', "
                           "'Not disabled')"))
+    upgrade(engine, "0002")
+    with engine.begin() as conn:  # rows pointing at tables that the next migration alters
+        conn.execute(text("INSERT INTO survey (id, title, project, opens_on, closes_on, is_panel_survey) "
+                          "VALUES (1, 'S', '', '2025-01-01', '2025-02-01', true)"))
+        conn.execute(text("INSERT INTO panelmember (id, member_ref, wave, term_start, term_end, sex, ethnic_group, "
+                          "disability) VALUES (1, 'p1', 1, '2025-01-01', '2027-01-01', 'Female', 'White', 'Disabled')"))
+        conn.execute(text("INSERT INTO panelinvitation (survey_id, panel_member_id, invited_on, responded) "
+                          "VALUES (1, 1, '2025-01-02', true)"))
     upgrade(engine)
     with engine.connect() as conn:
         row = conn.execute(select(m.NetworkMembership.member_ref, m.NetworkMembership.import_id)).one()
@@ -25,6 +32,8 @@ def test_upgrade_from_the_first_schema_keeps_data(tmp_path):
     assert tuple(row) == ("m1", None)
     assert version == "0003"
     assert {"importlog", "theme", "measure", "panelinvitation", "columnmapping"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(select(m.PanelInvitation.responded)).scalar_one() is True
 
 
 def test_every_migration_downgrades_and_upgrades_again(engine):
