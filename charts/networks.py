@@ -1,4 +1,5 @@
-"""Network growth charts: members over time, and monthly joiners and leavers."""
+"""Network growth charts: members over time with activities, joiners and leavers, growth per 1,000 residents,
+recent growth, retention, recruitment channels, and the projection of each network's size."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from charts.theme import (
     NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, SERIES_DASHES, SERIES_SYMBOLS, Chart,
     signed, style,
 )
+from data_access.disclosure import is_small, threshold
 
 
 def members_over_time(frame: pd.DataFrame, area: str) -> Chart:
@@ -147,6 +149,8 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     for _, r in recent.sort_values("net", ascending=False, na_position="last").iterrows():
         if pd.isna(r["net"]):
             parts.append(f"{r['network']}: fewer than 5 people joined or left")
+        elif r["net"] == 0 and r["joiners"] == 0 and r["leavers"] == 0:
+            parts.append(f"{r['network']}: no one joined or left")
         elif r["net"] >= 0:
             parts.append(f"{r['network']} grew by about {_people(int(r['net']))}"
                          + (f" ({int(r['joiners']):,} joined, {int(r['leavers']):,} left)"
@@ -354,11 +358,13 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
     fig = go.Figure()
     for i, row in projection.reset_index(drop=True).iterrows():
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        if is_small(row["members"]):
+            continue
         hist = monthly[monthly["network"] == row["network"]]
         fig.add_trace(go.Scatter(x=hist["month"], y=hist["members"], mode="lines", name=row["network"],
                                  legendgroup=row["network"], line=dict(color=colour, width=3),
                                  hovertemplate="%{x|%B %Y}: %{y:,}<extra>" + row["network"] + "</extra>"))
-        if pd.isna(row["projected"]):
+        if pd.isna(row["projected"]) or is_small(row["members"]):
             continue
         if not pd.isna(row["low"]):
             fig.add_trace(go.Scatter(x=[end, ahead, ahead, end], y=[row["members"], row["high"], row["low"], row["members"]],
@@ -374,6 +380,8 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
     style(fig, height=500)
     fig.update_yaxes(title_text="Members", rangemode="tozero")
     data = projection.copy()
+    small = data["members"].map(is_small)
+    data.loc[small, ["members", "rate", "sd", "projected", "low", "high"]] = float("nan")
     data["target_date"] = [("" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%B %Y}") for d in data["target_date"]]
     data = data.round(1).rename(columns={
         "network": "Network", "members": "Members now", "rate": "Mean net change a month", "sd": "Standard deviation",
@@ -383,6 +391,11 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
         return Chart(fig, f"There are not enough complete months in {area} to project from.", data)
     parts = []
     for _, r in projection.dropna(subset=["projected"]).iterrows():
+        if r["members"] == 0 and r["rate"] == 0:
+            continue
+        if is_small(r["members"]):
+            parts.append(f"{r['network']}: fewer than {threshold()} members")
+            continue
         text = (f"{r['network']}: about {r['projected']:,.0f} by {ahead:%B %Y}"
                 + (f" (95% range {r['low']:,.0f} to {r['high']:,.0f})" if not pd.isna(r["low"]) else "")
                 + f", from {r['members']:,} at {r['rate']:+,.1f} a month")

@@ -238,3 +238,9 @@ def test_retention_sentence():
     assert chart.sentence.startswith("Of the people who joined a network in Kent and Medway in 2025 Q2, 75% were "
                                      "still members 6 months later; of those who joined in 2025 Q1, 80% were after "
                                      "12 months. Across the quarters shown, 6-month retention ranged from 75% to 90%.")
+
+
+def test_recent_growth_sentence_when_no_one_moved():
+    recent = pd.DataFrame({"network": ["Quiet"], "window_start": [D(2016, 10, 1)], "window_end": [D(2016, 11, 30)],
+                           "members_before": [0], "members_end": [0], "joiners": [0], "leavers": [0], "net": [0]})
+    assert "Quiet: no one joined or left." in recent_growth_chart(recent, "East Kent").sentence
