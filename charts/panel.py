@@ -59,14 +59,17 @@ def dimension_chart(table: pd.DataFrame, dimension_label: str, area: str, tolera
         y=known["group"], x=share, name="Panel (with 95% interval)", orientation="h", marker_color=NHS_BLUE,
         error_x=dict(type="data", symmetric=False, array=(known["high"] * 100 - share).fillna(0),
                      arrayminus=(share - known["low"] * 100).fillna(0), color=NHS_DARK_GREY, thickness=2),
-        text=[_bar_label(r, s, c) for r, s, c in zip(known["ratio"], known["status"], known["count"])],
-        textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of the panel<extra></extra>"))
+    label_x = np.fmax(known["high"].fillna(0), known["resident_share"].fillna(0)) * 100
+    fig.add_trace(go.Scatter(
+        y=known["group"], x=label_x, mode="text", showlegend=False, hoverinfo="skip", cliponaxis=False,
+        text=["  " + _bar_label(r, s, c) for r, s, c in zip(known["ratio"], known["status"], known["count"])],
+        textposition="middle right", textfont=dict(size=17)))
     style(fig, height=max(320, 100 + 75 * len(known)))
-    fig.update_layout(barmode="group", bargap=0.25, margin=dict(r=220))
+    fig.update_layout(barmode="group", bargap=0.25, margin=dict(r=40))
     fig.update_yaxes(autorange="reversed")
-    top = np.nanmax([known["high"].max(), known["resident_share"].max(), 0.01]) if len(known) else 0.01
-    fig.update_xaxes(title_text="Share (%)", ticksuffix="%", range=[0, top * 100 * 1.15 + 1])
+    top = float(label_x.max()) if len(known) else 1.0
+    fig.update_xaxes(title_text="Share (%)", ticksuffix="%", range=[0, top * 1.45 + 1])
     return Chart(fig, dimension_sentence(table, dimension_label, area, tolerance),
                  comparison_data(table, dimension_label))
 
@@ -237,3 +240,59 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
         "Share of residents": [pct(v, 1) for v in cells["resident_share"]],
         "Representation ratio": [_num(v) for v in cells["ratio"]]})
     return Chart(fig, sentence, data)
+
+
+# --- Recruitment quotas --------------------------------------------------------------------------------
+
+
+def quota_table(plan, labels: dict[str, str]) -> pd.DataFrame:
+    """Recruits per group on every dimension, with the tolerance range and the panel after the wave."""
+    rows = []
+    for dim, t in plan.by_dimension.items():
+        for r in t.itertuples():
+            rows.append({
+                "Dimension": labels.get(dim, dim), "Group": r.group, "Still serving": format_count(r.retained),
+                "Share of residents": pct(r.resident_share, 1), "Recruits": int(r.recruits),
+                "At least": int(r.at_least), "At most": int(r.at_most),
+                "Share after the wave": pct(r.share_after, 1) if not is_small_count(r.retained) else "—",
+                "Ratio after the wave": _num(r.ratio_after) if not is_small_count(r.retained) else "—",
+                "Note": r.note})
+    return pd.DataFrame(rows)
+
+
+def is_small_count(value) -> bool:
+    """True where a count of people is 1-4 (and must not be shown or be worked back from)."""
+    return 0 < value < threshold()
+
+
+def quota_sentence(plan, area: str, wave_day, labels: dict[str, str]) -> str:
+    """The wave in words: its size, who it must find most, and what cannot be fixed by recruiting."""
+    if plan.wave == 0:
+        return (f"{plan.serving:,} members will still be serving in {area} on {wave_day:%-d %B %Y}, at or above the "
+                f"target of {plan.target_size:,}: no wave is needed to reach the target size.")
+    text = (f"On {wave_day:%-d %B %Y}, {plan.serving:,} members will still be serving in {area}, so a wave of "
+            f"{plan.wave:,} recruits brings the panel to {plan.target_size:,}.")
+    biggest = []
+    for dim, t in plan.by_dimension.items():
+        inprop = t["resident_share"] * plan.wave
+        extra = (t["recruits"] - inprop)
+        if len(t) and extra.max() > 0.5:
+            r = t.loc[extra.idxmax()]
+            biggest.append((extra.max(), f"{r['group']} ({_lower_first(labels.get(dim, dim))}: {int(r['recruits']):,}, "
+                                         f"against {inprop[extra.idxmax()]:,.0f} if recruited in proportion)"))
+    if biggest:
+        biggest.sort(reverse=True)
+        text += " It must find most extra: " + "; ".join(b for _, b in biggest[:3]) + "."
+    stuck = [f"{g} ({_lower_first(labels.get(d, d))})" for d, g, n in plan.notes if "only removing" in n]
+    if stuck:
+        text += f" Recruiting alone cannot bring {', '.join(stuck)} within tolerance: that needs removing members."
+    return text
+
+
+def joint_pivot(cells: pd.DataFrame, row: str, col: str, row_label: str, col_order: list[str]) -> pd.DataFrame:
+    """Recruits of the joint quota table summed to two of its dimensions, with totals."""
+    pivot = cells.pivot_table(index=row, columns=col, values="recruits", aggfunc="sum", sort=False)
+    pivot = pivot.reindex(columns=[c for c in col_order if c in pivot.columns])
+    pivot["Total"] = pivot.sum(axis=1)
+    pivot.loc["Total"] = pivot.sum(axis=0)
+    return pivot.reset_index().rename(columns={row: row_label})

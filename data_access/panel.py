@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Float, and_, case, cast, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from data_access import models as m
+from data_access.disclosure import suppress
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.areas import ICP_NAMES
 from data_access.profiles import GROUP_ORDER, _group_expr, resident_counts
@@ -171,3 +173,34 @@ def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd
         rows.append(dict(dimension=key, design_effect=res.design_effect, effective_n=res.effective_n,
                          weighted=res.weighted, left_out=res.left_out, note=res.note))
     return pd.DataFrame(rows)
+
+
+def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col: str) -> pd.DataFrame:
+    """Representation ratio of each combination of two dimensions (age_band x sex, or two of ICP area,
+    district, IMD quintile and age band): row, col, count, residents, share, resident_share, ratio,
+    suppressed. Members with an unstated group on either are left out; counts of 1-4 are hidden."""
+    if {row, col} == {"age_band", "sex"}:
+        res = resident_age_sex(conn, icp)
+    else:
+        res = adult_residents(conn, icp).groupby([row, col], as_index=False)["residents"].sum()
+    cells = panel_cells(conn, day, icp, [row, col]).rename(columns={"n": "count"})
+    out = res.merge(cells, on=[row, col], how="left")
+    out["count"] = out["count"].fillna(0).astype(int)
+    n, total = out["count"].sum(), out["residents"].sum()
+    out["share"] = out["count"] / n if n else np.nan
+    out["resident_share"] = out["residents"] / total if total else np.nan
+    out["ratio"] = (out["share"] / out["resident_share"]).where(out["resident_share"] > 0)
+    return suppress(out, "count", derived=("share", "ratio"))
+
+
+def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) -> dict:
+    """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
+    on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
+    residents by ICP area, IMD quintile and age band ('seed')."""
+    seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
+    return {
+        "serving": panel_size(conn, wave_day, icp),
+        "retained": {d: panel_counts(conn, d, wave_day, icp) for d in PANEL_DIMENSIONS},
+        "residents": {d: panel_residents(conn, d, icp) for d in PANEL_DIMENSIONS},
+        "seed": seed,
+    }

@@ -1,13 +1,18 @@
 """Citizens' panel coverage: is the panel representative, where are the gaps, and whom must the next wave find?"""
 
+import datetime as dt
+
 import streamlit as st
 
-from charts.panel import dimension_chart, gaps_data, gaps_sentence, summary_data, summary_sentences
+from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_chart, joint_pivot, quota_sentence,
+                          quota_table, summary_data, summary_sentences)
 from data_access.cached import query
 from data_access.geography import geography_status
 from data_access.overview import panel_target
-from data_access.panel import coverage, design_effects, panel_size
+from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_size,
+                               quota_inputs)
 from data_access.profiles import DIMENSIONS
+from data_access.quotas import plan_wave, to_xlsx
 from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
 from ui.context import current_filters
 from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
@@ -60,6 +65,57 @@ tabs = st.tabs([DIMENSIONS[d] for d in display])
 for tab, (dim, table) in zip(tabs, display.items()):
     with tab:
         show_chart(dimension_chart(table, DIMENSIONS[dim], filters.area_label, tolerance), f"panel_{dim}")
+
+st.subheader("Intersections")
+AGE_SEX_CAVEAT = ("Residents by age and sex are apportioned: the census does not publish age by sex for small "
+                  "areas, so each small area's age counts are split by its female/male shares (themselves estimated "
+                  "from the district).")
+for row, col, caveat, title in (("age_band", "sex", AGE_SEX_CAVEAT, "Age band by sex"),
+                                ("icp_area", "imd_quintile", "", "ICP area by deprivation (IMD quintile)")):
+    cells = query(intersection, as_at, filters.icp, row, col)
+    show_chart(heatmap_chart(cells, row, col, DIMENSIONS[row], DIMENSIONS[col], filters.area_label,
+                             group_order(row), group_order(col), caveat), f"heat_{row}_{col}",
+               f"{title}: representation ratio")
+
+st.subheader("Recruitment quota planner")
+p1, p2 = st.columns(2)
+target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
+wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
+                         key="plan_date", format="DD/MM/YYYY")
+plan = plan_wave(query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
+                 {d: group_order(d) for d in PANEL_DIMENSIONS})
+st.markdown(f"<p class='chart-sentence'>{quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS)}</p>",
+            unsafe_allow_html=True)
+q1, q2 = st.columns(2)
+q1.metric("Still serving at the wave", f"{plan.serving:,}")
+q2.metric("Recruits needed", f"{plan.wave:,}")
+quotas = quota_table(plan, DIMENSIONS)
+if plan.wave:
+    st.markdown("**Recruits by group.** *Recruits* brings the panel after the wave as close to residents as "
+                "recruiting can; *at least* and *at most* keep each group within the tolerance set above.")
+    st.dataframe(quotas, hide_index=True, width="stretch", key="quota_table")
+    sheets = {"Quotas by group": quotas}
+    if plan.joint is not None:
+        cells = plan.joint.cells
+        by_age = joint_pivot(cells, "icp_area", "age_band", "ICP area", group_order("age_band"))
+        by_imd = joint_pivot(cells, "icp_area", "imd_quintile", "ICP area", group_order("imd_quintile"))
+        st.markdown("**Joint quotas** (fitted from residents' own mix of area, deprivation and age; every total "
+                    "matches the recruits by group above" + ("" if plan.joint.met else ", except where noted") + ").")
+        for note in plan.joint.notes:
+            st.info(note)
+        j1, j2 = st.columns(2)
+        j1.dataframe(by_age, hide_index=True, width="stretch", key="quota_icp_age")
+        j2.dataframe(by_imd, hide_index=True, width="stretch", key="quota_icp_imd")
+        joint = cells[cells["recruits"] > 0][["icp_area", "imd_quintile", "age_band", "recruits"]].rename(columns={
+            "icp_area": "ICP area", "imd_quintile": "IMD quintile", "age_band": "Age band", "recruits": "Recruits"})
+        sheets.update({"ICP area x age band": by_age, "ICP area x IMD quintile": by_imd,
+                       "Joint quotas": joint})
+    d1, d2 = st.columns(2)
+    d1.download_button("Download the quotas as a spreadsheet (.xlsx)", to_xlsx(sheets),
+                       file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.xlsx", key="dl_quotas_xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    d2.download_button("Download the quotas by group as CSV", quotas.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.csv", mime="text/csv", key="dl_quotas_csv")
 
 st.caption("Demographics are as recorded when members joined; age bands are computed in the year viewed from "
            "the recorded birth year. Residents are those aged 16 and over for age band, ICP area, district and "

@@ -180,3 +180,22 @@ def test_coverage_and_design_effects(conn):
     # ICP area alone: East 2 (weight 0.5/(2/3)), West 1 (weight 0.5/(1/3)) -> deff 3 * (2*0.5625 + 2.25) / 9
     w = np.array([0.75, 0.75, 1.5])
     assert design.loc["icp_area", "design_effect"] == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2)
+
+
+def test_intersections_by_hand(conn, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+    from data_access.panel import intersection
+    cells = intersection(conn, DAY, None, "icp_area", "imd_quintile").set_index(["icp_area", "imd_quintile"])
+    # East Kent, quintile 1 (A1): 1 of 3 members; 800 of 4,800 adult residents -> ratio (1/3) / (1/6) = 2.
+    assert cells.loc[("East Kent", "1 (most deprived)"), "ratio"] == pytest.approx(2.0)
+    assert cells.loc[("West Kent", "5 (least deprived)"), "count"] == 0
+    assert cells.loc[("West Kent", "5 (least deprived)"), "ratio"] == 0
+    age_sex = intersection(conn, DAY, None, "age_band", "sex").set_index(["age_band", "sex"])
+    # 65+ Female: 1 of 3; residents 65+ female = 50 + 150 + 200*800/1500 + 150 of 4,800.
+    assert age_sex.loc[("65+", "Female"), "ratio"] == pytest.approx((1 / 3) / ((50 + 150 + 200 * 8 / 15 + 150) / 4800))
+
+
+def test_intersection_cells_of_one_to_four_are_hidden(conn):
+    from data_access.panel import intersection
+    cells = intersection(conn, DAY, None, "icp_area", "imd_quintile")
+    assert cells["suppressed"].sum() == 3 and cells["ratio"].notna().sum() == 1  # only the empty cell shows (0)
