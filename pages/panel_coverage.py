@@ -9,8 +9,8 @@ from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_cha
 from data_access.cached import query
 from data_access.geography import geography_status
 from data_access.overview import panel_target
-from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_size,
-                               quota_inputs)
+from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_by_wave,
+                               panel_size, quota_inputs)
 from data_access.profiles import DIMENSIONS
 from data_access.quotas import plan_wave, to_xlsx
 from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
@@ -76,6 +76,11 @@ for row, col, caveat, title in (("age_band", "sex", AGE_SEX_CAVEAT, "Age band by
     show_chart(heatmap_chart(cells, row, col, DIMENSIONS[row], DIMENSIONS[col], filters.area_label,
                              group_order(row), group_order(col), caveat), f"heat_{row}_{col}",
                f"{title}: representation ratio")
+
+st.subheader("Recruitment waves")
+waves = query(panel_by_wave, filters)
+show_table(waves.rename(columns={"wave": "Wave", "started": "Terms started", "recruited": "Recruited",
+                                 "serving": "Still serving"}), "panel_waves", label="Table: members by recruitment wave")
 
 st.subheader("Recruitment quota planner")
 p1, p2 = st.columns(2)
