@@ -18,25 +18,26 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
     fig = go.Figure()
     fig.add_trace(go.Bar(x=progress["day"], y=progress["responses"], name="Responses that day",
                          marker=dict(color=NHS_PALE_GREY, line=dict(color=NHS_DARK_GREY, width=0.5)), opacity=0.7,
-                         yaxis="y2", hovertemplate="%{x|%-d %b %Y}: %{y:,} responses<extra></extra>"))
+                         hovertemplate="%{x|%-d %b %Y}: %{y:,} responses<extra></extra>"))
+    # The lines go on the overlaying axis (y2, on the left), so they are drawn above the daily bars.
     fig.add_trace(go.Scatter(x=progress["day"], y=progress["cumulative"], name="Responses so far",
-                             mode="lines", line=dict(color=NHS_BLUE, width=4),
+                             mode="lines", line=dict(color=NHS_BLUE, width=4), yaxis="y2",
                              hovertemplate="%{x|%-d %b %Y}: %{y:,} so far<extra></extra>"))
     if progress["trajectory"].notna().any():
         fig.add_trace(go.Scatter(x=progress["day"], y=progress["trajectory"], name="Needed to reach target",
-                                 mode="lines", line=dict(color=NHS_DARK_GREY, width=3, dash="dash"),
+                                 mode="lines", line=dict(color=NHS_DARK_GREY, width=3, dash="dash"), yaxis="y2",
                                  hovertemplate="%{x|%-d %b %Y}: %{y:,.0f} needed<extra></extra>"))
     promo = _promotions_in(progress, activities)
     if len(promo):
         fig.add_trace(go.Scatter(
-            x=promo["day"], y=promo["y"], name="Promotion (event, roadshow…)", mode="markers+text",
+            x=promo["day"], y=promo["y"], name="Promotion (event, roadshow…)", mode="markers+text", yaxis="y2",
             marker=dict(symbol="triangle-down", size=18, color=NHS_DARK_PINK, line=dict(color="white", width=1)),
             text=promo["kind"], textposition="top center", textfont=dict(size=14, color=NHS_DARK_PINK),
             customdata=promo["title"], hovertemplate="%{x|%-d %b %Y}: %{customdata}<extra></extra>"))
     style(fig, height=460)
-    fig.update_layout(yaxis=dict(title_text="Responses so far", rangemode="tozero"),
-                      yaxis2=dict(title_text="Per day", overlaying="y", side="right", showgrid=False,
-                                  rangemode="tozero"))
+    fig.update_layout(yaxis=dict(title_text="Per day", side="right", showgrid=False, rangemode="tozero"),
+                      yaxis2=dict(title_text="Responses so far", overlaying="y", side="left", rangemode="tozero",
+                                  gridcolor=NHS_PALE_GREY, tickfont=dict(size=16)))
     data = progress.copy()
     data["trajectory"] = data["trajectory"].round(0)
     if len(promo):
@@ -120,9 +121,9 @@ def glance_table(glance: pd.DataFrame) -> pd.DataFrame:
         "areas": "Areas covered"})
 
 
-def reach_chart(reach: pd.DataFrame, core20_residents: float | None) -> Chart:
-    """Core20 and under-35 shares of respondents for each survey in date order, with the Core20 share of
-    residents as a reference line (reach: from data_access.surveys.reach_over_time)."""
+def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_residents: float | None = None) -> Chart:
+    """Core20 and under-35 shares of respondents for each survey in date order, with the residents'
+    shares as reference lines (reach: from data_access.surveys.reach_over_time)."""
     data = reach.sort_values(["opens_on", "id"]).reset_index(drop=True)
     when = pd.to_datetime(data["opens_on"])
     fig = go.Figure()
@@ -138,6 +139,10 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None) -> Chart:
         fig.add_hline(y=core20_residents * 100, line=dict(color=NHS_DARK_GREY, width=2, dash="dot"),
                       annotation_text=f"Core20 share of residents {pct(core20_residents)}",
                       annotation_position="top left", annotation_font_size=15)
+    if under_35_residents is not None:
+        fig.add_hline(y=under_35_residents * 100, line=dict(color=NHS_GREEN, width=2, dash="dot"),
+                      annotation_text=f"Under-35 share of residents aged 16+ {pct(under_35_residents)}",
+                      annotation_position="top left", annotation_font_size=15, annotation_font_color=NHS_GREEN)
     style(fig, height=480)
     fig.update_yaxes(title_text="% of respondents", ticksuffix="%", rangemode="tozero")
     fig.update_xaxes(title_text="Survey opening date (one point per survey)")
@@ -151,10 +156,10 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None) -> Chart:
         "title": "Survey", "opens_on": "Opened", "responses": "Responses", "with_area": "With a known area",
         "core20": "In Core20 areas", "core20_share": "Core20 share (%)", "with_age": "With a known age",
         "under_35": "Aged under 35", "under_35_share": "Under-35 share (%)"})
-    return Chart(fig, _reach_sentence(data, core20_residents), table)
+    return Chart(fig, _reach_sentence(data, core20_residents, under_35_residents), table)
 
 
-def _reach_sentence(data: pd.DataFrame, core20_residents: float | None) -> str:
+def _reach_sentence(data: pd.DataFrame, core20_residents: float | None, under_35_residents: float | None) -> str:
     known = data.dropna(subset=["core20_share"])
     if known.empty:
         return "There are too few respondents with a known home area to show reach over time."
@@ -166,7 +171,9 @@ def _reach_sentence(data: pd.DataFrame, core20_residents: float | None) -> str:
     if len(young):
         a, b = young.iloc[0], young.iloc[-1]
         text += (f" Under-35 share: {pct(a['under_35_share'])} in {a['title']}, "
-                 f"{pct(b['under_35_share'])} in {b['title']}.")
+                 f"{pct(b['under_35_share'])} in {b['title']}")
+        text += (f", against {pct(under_35_residents)} of residents aged 16 and over."
+                 if under_35_residents is not None else ".")
     return text
 
 

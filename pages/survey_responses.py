@@ -20,9 +20,9 @@ from data_access.cached import query
 from data_access.disclosure import threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
-from data_access.profiles import DIMENSIONS, representation_for
+from data_access.profiles import DIMENSIONS, representation_for, resident_counts
 from data_access.surveys import (
-    REPRESENTATION_DIMENSIONS, covered_areas, progress_against_target, promotions, reach_over_time,
+    REPRESENTATION_DIMENSIONS, YOUNG_BANDS, covered_areas, progress_against_target, promotions, reach_over_time,
     representation_gaps, responses_by_day, survey, surveys_at_a_glance, target_verdict,
 )
 from ui.context import current_filters
@@ -192,7 +192,11 @@ def reach() -> None:
     if data.empty:
         st.info("No survey has responses from this area yet.")
         return
-    show_chart(reach_chart(data, query(core20_share_of_residents, filters.icp)), "reach")
+    ages = query(resident_counts, "age_band", filters.icp)
+    adults = int(ages["residents"].sum())
+    young = int(ages.loc[ages["group"].isin(YOUNG_BANDS), "residents"].sum())
+    show_chart(reach_chart(data, query(core20_share_of_residents, filters.icp), young / adults if adults else None),
+               "reach")
 
 
 filters = current_filters()

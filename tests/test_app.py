@@ -156,6 +156,11 @@ def test_survey_page_shows_a_verdict_and_representation(store):
     assert any(word in text for word in ("On track", "Behind by", "Target met", "Target missed"))
     assert "By age band in Kent and Medway" in text
     assert len(at.get("plotly_chart")) >= 4
+    headings = [s.value for s in at.subheader]
+    for heading in ("All surveys at a glance", "Results for every question", "Answers by group",
+                    "Who responded, against who lives there", "Results weighted to match residents",
+                    "You said, we did", "Open actions across all surveys"):
+        assert heading in headings
 
 
 def test_panel_page_lists_gaps(store):

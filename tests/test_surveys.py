@@ -351,3 +351,58 @@ def test_open_actions_across_surveys(conn):
     east = open_actions(conn, Filters("East Kent", YEAR.start, YEAR.end))
     assert list(east["survey"]) == ["Tiny survey"]
     assert open_actions(conn, Filters("West Kent", YEAR.start, YEAR.end)).empty
+
+
+# --- charts (pure functions on hand-made frames) -------------------------------------------------------------
+
+def _likert_frame(counts):
+    n = sum(counts)
+    return pd.DataFrame({"option": m.LIKERT_SCALE, "count": counts, "share": [c / n for c in counts], "n": n})
+
+
+def test_likert_chart_diverges_around_zero():
+    from charts.questions import likert_chart
+
+    chart = likert_chart(_likert_frame([1, 1, 2, 4, 2]), m.LIKERT_SCALE, "Q1. Agree?")
+    xs = {(t.name, float(t.x[0]) < 0) for t in chart.figure.data}
+    assert ("Strongly disagree", True) in xs and ("Agree", False) in xs
+    neutral = [float(t.x[0]) for t in chart.figure.data if t.name == "Neither agree nor disagree"]
+    assert sorted(neutral) == pytest.approx([-10.0, 10.0])  # 20% split across zero
+    assert chart.sentence == "Q1. Agree? 60% agreed and 20% disagreed (10 answered)."
+
+
+def test_choice_chart_says_multiple_choice_shares_are_of_respondents():
+    from charts.questions import choice_chart
+
+    res = pd.DataFrame({"option": ["GP", "Pharmacy"], "count": [3, 2], "share": [0.75, 0.5], "n": 4})
+    chart = choice_chart(res, "Q2. Services used", multiple=True)
+    assert chart.sentence.startswith("Q2. Services used: of 4 who answered, 3 (75%) chose GP")
+    assert "add up to more than 100%" in chart.sentence
+
+
+def test_weighted_chart_sentence_has_design_effect():
+    from charts.questions import weighted_chart
+    from data_access.answers import SurveyWeights
+
+    res = _likert_frame([1, 1, 2, 4, 2])
+    res["weighted_share"] = [0.2, 0.2, 0.2, 0.3, 0.1]
+    w = SurveyWeights(design_effect=1.25, effective_size=8.0, weighted=10)
+    chart = weighted_chart(res, w, "Q1. Agree?", likert=True)
+    assert "60% agreed as answered, 40% once weighted" in chart.sentence
+    assert "design effect 1.25" in chart.sentence and "about 8 people" in chart.sentence
+
+
+def test_progress_chart_marks_promotions():
+    from charts.surveys import progress_chart
+    from data_access.surveys import progress_against_target, target_verdict
+
+    daily = pd.DataFrame({"day": pd.to_datetime(["2025-03-01", "2025-03-02"]), "channel": "Online",
+                          "responses": [2, 1]})
+    prog = progress_against_target(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 10), 10, dt.date(2025, 3, 2))
+    promo = pd.DataFrame({"held_on": [dt.date(2025, 3, 2), dt.date(2025, 4, 1)], "kind": ["Roadshow", "Event"],
+                          "title": ["Roadshow in Margate", "Too late"], "attendance": [None, None]})
+    chart = progress_chart(prog, target_verdict(prog, 10, dt.date(2025, 3, 2)), "Tiny", promo)
+    marks = [t for t in chart.figure.data if t.name.startswith("Promotion")][0]
+    assert list(marks.y) == [3.0]  # on the cumulative line; the April event is outside the survey
+    assert "1 promotional activity is marked" in chart.sentence
+    assert chart.data.set_index("day").loc["2025-03-02", "promotion"] == "Roadshow in Margate"
