@@ -1,4 +1,5 @@
-"""Engagement network queries: joiners, leavers and size over time, aggregated in SQL."""
+"""Engagement network queries, aggregated in SQL: joiners, leavers and size over time, growth per 1,000
+residents by area, recent growth per network, and the SPC measures' settings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access.disclosure import threshold
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.sql import month_start
 
@@ -140,8 +142,6 @@ def _active_on(t, day):
 
 def _hide_small(out: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
     """Hide derived columns where any of their source counts is 1 to threshold-1 (zero is shown)."""
-    from data_access.disclosure import threshold
-
     small = {c: (out[c] > 0) & (out[c] < threshold()) for srcs in rules.values() for c in srcs}
     out = out.copy()
     for col, sources in rules.items():

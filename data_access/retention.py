@@ -1,4 +1,5 @@
-"""Network retention and recruitment channels: who stays, and who each channel brings, in SQL."""
+"""Network retention, recruitment channels and network activities, in SQL: who stays, who each channel
+brings, and what happened when."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import threshold
-from data_access.filters import Filters, in_icp
+from data_access.filters import Filters, icp_id, in_icp
 from data_access.profiles import representation, resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
 
@@ -147,8 +148,6 @@ def network_activities(conn: Connection, filters: Filters, network_id: int | Non
     if network_id is not None:
         stmt = stmt.where(a.network_id == network_id)
     if filters.icp:
-        from data_access.filters import icp_id
-
         ident = icp_id(conn, filters.icp)
         stmt = stmt.where(or_(a.icp_id.is_(None), a.icp_id == ident))
     out = pd.DataFrame(conn.execute(stmt).all(), columns=["held_on", "kind", "title", "network"])

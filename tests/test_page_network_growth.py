@@ -148,3 +148,20 @@ def test_recent_growth_and_retention_follow_the_icp_filter(store):
     mark = cohort["joined"] + pd.DateOffset(months=6)
     kept = (cohort["left"].isna() | (cohort["left"] > mark)).sum()
     assert kept / len(cohort) == pytest.approx(last["share_6"])
+
+
+def test_spc_settings_change_the_limits(store):
+    at = run_page()
+    f = filters_of(at)
+    rows, _ = _memberships(store, None, None)
+    month_after = (pd.Timestamp(f.end) + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    months = pd.date_range(month_after - pd.DateOffset(months=24), periods=24, freq="MS")
+    counts = rows["joined"].dt.to_period("M").dt.to_timestamp().value_counts()
+    series = [int(counts.get(mo, 0)) for mo in months]
+    at.number_input(key="spc_baseline").set_value(24).run()
+    assert not at.exception
+    assert f"(all networks, Kent and Medway): mean {sum(series) / 24:,.1f}," in sentences(at)
+    # recalculating from the 13th month: the last segment's mean is that of the last 12 months
+    at.multiselect(key="spc_recalc").select(f"{months[12]:%B %Y}").run()
+    assert not at.exception
+    assert f"(all networks, Kent and Medway): mean {sum(series[12:]) / 12:,.1f}," in sentences(at)
