@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from charts.theme import (
     NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, pct, style,
 )
-from data_access.disclosure import format_count
+from data_access.disclosure import format_count, threshold
 
 NHS_PINK = "#AE2573"
 NHS_MID_GREY = "#768692"
@@ -39,7 +39,8 @@ def likert_parts(shares: list[float], k: int) -> dict:
             "agree": float(s[k - half:].sum())}
 
 
-def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col: str | None = None) -> Chart:
+def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col: str | None = None,
+                 dimension_label: str = "") -> Chart:
     """Diverging stacked bars: disagreeing to the left of zero, agreeing to the right, the middle
     answer split across zero. frame: option, count, share, n (and row_col for one bar per group)."""
     data = frame.copy()
@@ -87,12 +88,16 @@ def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col
     table = table.rename(columns={row_col: "group", "share": "share (%)", "n": "answered"})
     if row_col == "row":
         table = table.drop(columns="group")
-    return Chart(fig, _likert_sentence(wide, n_by_row, options, question), table)
+    return Chart(fig, _likert_sentence(wide, n_by_row, options, question, dimension_label), table)
 
 
-def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str], question: str) -> str:
+def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str], question: str,
+                     dimension_label: str = "") -> str:
     k = len(options)
     parts = {r: likert_parts(wide.loc[r].tolist(), k) for r in wide.index if not wide.loc[r].isna().all()}
+    hidden = len(wide.index) - len(parts)
+    if len(wide.index) > 1 and any(r not in UNSTATED for r in parts):
+        parts = {r: p for r, p in parts.items() if r not in UNSTATED}
     if not parts:
         return f"{_lead(question)} there are too few answers in each group to show."
     if len(wide.index) == 1:
@@ -102,12 +107,11 @@ def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str]
                 f"({format_count(n_by_row[r])} answered).")
     best = max(parts, key=lambda r: parts[r]["agree"])
     worst = min(parts, key=lambda r: parts[r]["agree"])
-    text = (f"{_lead(question)} agreement was highest among {best} ({pct(parts[best]['agree'])} of "
-            f"{format_count(n_by_row[best])}) and lowest among {worst} ({pct(parts[worst]['agree'])} of "
-            f"{format_count(n_by_row[worst])}).")
-    hidden = len(wide.index) - len(parts)
+    text = (f"{_lead(question)} Agreement was highest among {_group_name(best, dimension_label)} "
+            f"({pct(parts[best]['agree'])} of {format_count(n_by_row[best])}) and lowest among "
+            f"{_group_name(worst, dimension_label)} ({pct(parts[worst]['agree'])} of {format_count(n_by_row[worst])}).")
     if hidden:
-        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than 5 answers not shown."
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than {threshold()} answers not shown."
     return text
 
 
@@ -166,8 +170,24 @@ def choice_group_chart(frame: pd.DataFrame, question: str, dimension_label: str)
     return Chart(fig, _group_sentence(frame, question, dimension_label), table)
 
 
+UNSTATED = ("Not known", "Prefer not to say", "Under 16")
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _group_name(group: str, dimension_label: str) -> str:
+    """A group as words in a sentence: IMD quintiles say what they are ('IMD quintile 2')."""
+    if "IMD" in dimension_label:
+        return f"IMD quintile {group}"
+    return str(group)
+
+
 def _group_sentence(frame: pd.DataFrame, question: str, dimension_label: str) -> str:
     shown = frame.dropna(subset=["share"])
+    stated = shown[~shown["group"].isin(UNSTATED)]
+    shown = stated if len(stated) else shown
     if shown.empty:
         return f"{_lead(question)} there are too few answers in each {dimension_label.lower()} group to show."
     overall = shown.groupby("option")["count"].sum().sort_values(ascending=False)
@@ -175,11 +195,12 @@ def _group_sentence(frame: pd.DataFrame, question: str, dimension_label: str) ->
     rows = shown[shown["option"] == option]
     hi = rows.loc[rows["share"].idxmax()]
     lo = rows.loc[rows["share"].idxmin()]
-    text = (f"{_lead(question)} By {dimension_label.lower()}: {option} was chosen by {pct(hi['share'])} of {hi['group']} "
-            f"(n={format_count(hi['n'])}) and {pct(lo['share'])} of {lo['group']} (n={format_count(lo['n'])}).")
+    text = (f"{_lead(question)} By {_first_lower(dimension_label)}: {option} was chosen by {pct(hi['share'])} of "
+            f"{_group_name(hi['group'], dimension_label)} (n={format_count(hi['n'])}) and {pct(lo['share'])} of "
+            f"{_group_name(lo['group'], dimension_label)} (n={format_count(lo['n'])}).")
     hidden = frame.loc[frame["n"].isna(), "group"].nunique()
     if hidden:
-        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than 5 answers not shown."
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than {threshold()} answers not shown."
     return text
 
 

@@ -112,7 +112,7 @@ def breakdown(questions) -> None:
         st.info("Nobody has answered this question.")
         return
     if q["qtype"] == "likert":
-        chart = likert_chart(by, q["options"], labels[qid], row_col="group")
+        chart = likert_chart(by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
     else:
         chart = choice_group_chart(by, labels[qid], DIMENSIONS[dim])
     show_chart(chart, "breakdown")

@@ -137,10 +137,13 @@ def test_picking_a_survey_and_a_breakdown_shows_its_figures(demo_store):
     assert not at.exception
     with demo_store.connect() as conn:
         by = question_by_group(conn, int(likert["id"]), "imd_quintile", f)
+    by = by[by["group"] != "Not known"]
     agree = (by[by["option"].isin(["Agree", "Strongly agree"])].groupby("group", sort=False)["share"].sum())
-    best = agree.idxmax()
+    best, worst = agree.idxmax(), agree.idxmin()
     n_best = int(by.set_index("group").loc[best, "n"].iloc[0])
-    assert f"agreement was highest among {best} ({pct(agree[best])} of {n_best:,})" in sentences(at)
+    n_worst = int(by.set_index("group").loc[worst, "n"].iloc[0])
+    assert (f"Agreement was highest among IMD quintile {best} ({pct(agree[best])} of {n_best:,}) and lowest among "
+            f"IMD quintile {worst} ({pct(agree[worst])} of {n_worst:,})") in sentences(at)
 
 
 def test_a_survey_not_yet_open_says_so(demo_store):

@@ -406,3 +406,20 @@ def test_progress_chart_marks_promotions():
     assert list(marks.y) == [3.0]  # on the cumulative line; the April event is outside the survey
     assert "1 promotional activity is marked" in chart.sentence
     assert chart.data.set_index("day").loc["2025-03-02", "promotion"] == "Roadshow in Margate"
+
+
+def test_group_chart_sentence_names_quintiles_and_leaves_out_unknown():
+    from charts.questions import choice_group_chart
+
+    frame = pd.DataFrame({
+        "group": ["1 (most deprived)", "1 (most deprived)", "5 (least deprived)", "5 (least deprived)",
+                  "Not known", "Not known", "2", "2"],
+        "option": ["GP", "Pharmacy"] * 4,
+        "count": [8, 2, 5, 5, 10, 0, pd.NA, pd.NA],
+        "n": [10, 10, 10, 10, 10, 10, pd.NA, pd.NA],
+        "share": [0.8, 0.2, 0.5, 0.5, 1.0, 0.0, np.nan, np.nan],
+        "suppressed": [False] * 6 + [True, True]})
+    chart = choice_group_chart(frame, "Q3. Services used", "Deprivation (IMD quintile)")
+    assert ("By deprivation (IMD quintile): GP was chosen by 80% of IMD quintile 1 (most deprived) (n=10) and "
+            "50% of IMD quintile 5 (least deprived) (n=10).") in chart.sentence
+    assert "1 group with fewer than 5 answers not shown" in chart.sentence
