@@ -75,9 +75,13 @@ def _fmt_rate(v) -> str:
     return "not shown (fewer than 5 people)" if pd.isna(v) else f"{v:,.1f}"
 
 
-def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, which: str) -> Chart:
-    """Net growth and joiners per 1,000 residents per area (growth: from data_access.networks.growth_by_area)."""
+def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, which: str,
+                          chosen: str | None = None) -> Chart:
+    """Net growth and joiners per 1,000 residents per area (growth: from data_access.networks.growth_by_area);
+    the chosen area, if any, is marked in its label."""
     frame = growth.sort_values("net_per_1000", ascending=True, na_position="first")
+    if chosen:
+        frame = frame.assign(area=[f"▶ {a} (chosen)" if a == chosen else a for a in frame["area"]])
     fig = go.Figure()
     fig.add_trace(go.Bar(y=frame["area"], x=frame["joiners_per_1000"], name="Joined per 1,000 residents",
                          orientation="h", marker=dict(color="white", line=dict(color=NHS_BLUE, width=2)),
@@ -97,6 +101,8 @@ def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, whi
         "members_per_1000": "Members per 1,000", "joiners_per_1000": "Joined per 1,000",
         "net_per_1000": "Net growth per 1,000"}).round(2)
     shown = growth.dropna(subset=["net_per_1000"])
+    if not growth.empty and growth[["members_end", "joiners", "leavers"]].fillna(1).sum().sum() == 0:
+        return Chart(fig, f"No one was a member of, joined or left {which} in {area} in this period.", data)
     if shown.empty:
         return Chart(fig, f"There are too few members of {which} in {area} to compare areas.", data)
     hi, lo = shown.loc[shown["net_per_1000"].idxmax()], shown.loc[shown["net_per_1000"].idxmin()]
@@ -230,9 +236,13 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str) -> Chart:
     return Chart(fig, sentence + ". Months with fewer than 5 joiners by a channel are left out.", data)
 
 
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Chart:
     """Representation ratio of each channel's joiners against residents, by group, as a labelled grid."""
-    known = mix[mix["stated"]]
+    known = mix[mix["stated"].astype(bool)]
     channels = list(dict.fromkeys(known["channel"]))
     groups = list(dict.fromkeys(known["group"]))
     grid = known.pivot(index="channel", columns="group", values="ratio").reindex(index=channels, columns=groups)
@@ -254,10 +264,11 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
                                "gap_pp": "Gap (percentage points)"}).drop(columns=["stated", "suppressed"]).round(3)
     shown = known.dropna(subset=["ratio"])
     if shown.empty:
-        return Chart(fig, f"There are too few joiners in {area} to compare channels by {dimension_label.lower()}.", data)
+        return Chart(fig, f"There are too few joiners in {area} to compare channels by {_first_lower(dimension_label)}.",
+                     data)
     low = shown.loc[shown["ratio"].idxmin()]
     high = shown.loc[shown["ratio"].idxmax()]
-    sentence = (f"By {dimension_label.lower()} in {area}: {high['channel']} brought the most over-represented "
+    sentence = (f"By {_first_lower(dimension_label)} in {area}: {high['channel']} brought the most over-represented "
                 f"group, {high['group']} ({high['share']:.0%} of its joiners against {high['resident_share']:.0%} of "
                 f"residents, ratio {high['ratio']:.2f}); {low['channel']} the least represented, {low['group']} "
                 f"({low['share']:.0%} against {low['resident_share']:.0%}, ratio {low['ratio']:.2f}). A ratio of 1 "
@@ -281,14 +292,16 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) ->
             customdata=activities[["title", "kind"]].values,
             hovertemplate="%{x|%-d %B %Y}: %{customdata[0]}<extra>%{customdata[1]}</extra>"))
     sentence = chart.sentence
-    if frame.empty:
-        return Chart(fig, sentence, chart.data)
+    if frame.empty or (frame["members"].sum() == 0 and frame["joiners"].sum() == 0):
+        return Chart(fig, f"There are no network members in {area} for this period.", chart.data)
     totals = frame.groupby("month", as_index=False)["joiners"].sum()
     busiest = totals.loc[totals["joiners"].idxmax()]
     month = pd.Timestamp(busiest["month"])
     near = activities[(activities["held_on"] >= month - pd.DateOffset(months=1))
                       & (activities["held_on"] < month + pd.DateOffset(months=1))] if not activities.empty else activities
-    sentence += f" {len(activities):,} network activities are marked (triangles)."
+    if len(activities):
+        sentence += f" {len(activities):,} network activit{'y is' if len(activities) == 1 else 'ies are'} marked " \
+                    "(triangles)."
     if int(busiest["joiners"]) > 0:
         sentence += f" The most people joined in {month:%B %Y} ({int(busiest['joiners']):,})"
         if len(near):
@@ -409,5 +422,7 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
             elif r["target_status"] == "not within 20 years":
                 text += f"; target {int(r['target']):,} not reached within 20 years at this rate"
         parts.append(text)
+    if not parts:
+        return Chart(fig, f"No network has members in {area} to project from.", data)
     return Chart(fig, "At the current rate (mean monthly net change over the last complete months): "
                  + "; ".join(parts) + ".", data)

@@ -288,7 +288,7 @@ def spc_sentence(result: SpcResult, label: str, unit: str = "") -> str:
     """The verdicts and the rule that fired, in a sentence with the numbers."""
     f = result.frame
     if f.empty:
-        return f"There are no complete months to chart for {label.lower()}."
+        return f"{label}: there are no complete months to chart."
     last = f.iloc[-1]
     if math.isnan(last["upl"]):
         return (f"{label}: only {len(f)} point{'s' if len(f) != 1 else ''} since the limits were last set, "

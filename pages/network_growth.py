@@ -84,7 +84,8 @@ for key, column, y_title in (("network_joiners", "joiners", "People joining"),
 # --- Growth for the size of each area -----------------------------------------------------------------
 st.header("Growth for the size of each area")
 show_chart(growth_per_1000_chart(query(growth_by_area, filters, "icp", network_id=network_id), "ICP area",
-                                 "Kent and Medway", which), "growth_by_icp", "Per 1,000 residents, by ICP area")
+                                 "Kent and Medway", which, chosen=filters.icp), "growth_by_icp",
+           "Per 1,000 residents, by ICP area")
 show_chart(growth_per_1000_chart(query(growth_by_area, filters, "district", network_id=network_id), "District",
                                  area, which), "growth_by_district", "Per 1,000 residents, by district")
 st.caption("Members whose small area is not known are counted in the totals above but not in any area.")

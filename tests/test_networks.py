@@ -225,7 +225,8 @@ def test_growth_per_1000_sentence():
     g["members_per_1000"] = g["members_end"] / g["residents"] * 1000
     g["joiners_per_1000"] = g["joiners"] / g["residents"] * 1000
     g["net_per_1000"] = g["net"] / g["residents"] * 1000
-    chart = growth_per_1000_chart(g, "ICP area", "Kent and Medway", "all networks")
+    chart = growth_per_1000_chart(g, "ICP area", "Kent and Medway", "all networks", chosen="West Kent")
+    assert list(chart.figure.data[1].y) == ["▶ West Kent (chosen)", "East Kent"]
     assert ("net growth for the size of the ICP area was highest in East Kent (+10.00 per 1,000 residents, +30 members)"
             " and lowest in West Kent (+2.00 per 1,000, +10)") in chart.sentence
 

@@ -165,3 +165,26 @@ def test_spc_settings_change_the_limits(store):
     at.multiselect(key="spc_recalc").select(f"{months[12]:%B %Y}").run()
     assert not at.exception
     assert f"(all networks, Kent and Medway): mean {sum(series[12:]) / 12:,.1f}," in sentences(at)
+
+
+def test_page_says_so_when_there_are_no_members(tmp_path, monkeypatch):
+    from sqlalchemy import delete
+
+    from data_access import models as m
+    from tests.factories import build_tiny_store
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    build_tiny_store(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(m.NetworkMembership))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    at = run_page()
+    text = sentences(at)
+    assert "There are no network members in Kent and Medway for this period." in text
+    assert "No one was a member of, joined or left all networks in Kent and Medway in this period." in text
+    assert "No network has members in Kent and Medway to project from." in text
+    assert "No one joined a network in Kent and Medway in this period." in text
+    assert not at.error

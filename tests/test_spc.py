@@ -107,7 +107,7 @@ def test_assurance_from_the_target_against_the_last_limits():
 def test_fewer_than_two_points():
     empty = spc([])
     assert empty.frame.empty and empty.variation == "not_enough"
-    assert "no complete months" in spc_sentence(empty, "Joiners")
+    assert spc_sentence(empty, "Joiners") == "Joiners: there are no complete months to chart."
     one = spc([5], x=[pd.Timestamp("2025-01-01")], target=3)
     assert one.frame["mean"].iloc[0] == 5 and math.isnan(one.frame["upl"].iloc[0])
     assert one.variation == "not_enough" and one.assurance is None
