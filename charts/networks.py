@@ -283,6 +283,10 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) ->
     to its cause (frame: network, month, joiners, members; activities: held_on, kind, title, network)."""
     chart = members_over_time(frame, area)
     fig = chart.figure
+    # a network with 1-4 members in the area: its line and table values are not shown
+    for trace in fig.data:
+        trace.y = [None if is_small(v) else v for v in trace.y]
+    chart.data["members"] = chart.data["members"].astype("Int64").mask(chart.data["members"].map(is_small))
     if not activities.empty:
         for day in activities["held_on"].drop_duplicates():
             fig.add_vline(x=day, line=dict(color="#8a8a8a", width=1, dash="dot"))
@@ -306,7 +310,8 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) ->
         sentence += f" The most people joined in {month:%B %Y} ({int(busiest['joiners']):,})"
         if len(near):
             first = near.iloc[0]
-            sentence += f", around the {first['title'].lower()} ({first['kind'].lower()}, {first['held_on']:%-d %B %Y})"
+            sentence += (f", around the {_first_lower(first['title'])} ({first['kind'].lower()}, "
+                         f"{first['held_on']:%-d %B %Y})")
         else:
             sentence += ", with no network activity recorded that month or the month before"
         sentence += "."

@@ -245,3 +245,18 @@ def test_recent_growth_sentence_when_no_one_moved():
     recent = pd.DataFrame({"network": ["Quiet"], "window_start": [D(2016, 10, 1)], "window_end": [D(2016, 11, 30)],
                            "members_before": [0], "members_end": [0], "joiners": [0], "leavers": [0], "net": [0]})
     assert "Quiet: no one joined or left." in recent_growth_chart(recent, "East Kent").sentence
+
+
+def test_timeline_hides_networks_with_fewer_than_5_members_and_marks_activities():
+    from charts.networks import growth_timeline
+
+    months = pd.to_datetime(["2025-01-01", "2025-02-01"])
+    frame = pd.DataFrame({"network": ["A", "A", "B", "B"], "month": list(months) * 2, "joiners": [10, 30, 1, 0],
+                          "members": [100, 130, 3, 6]})
+    acts = pd.DataFrame({"held_on": pd.to_datetime(["2025-02-03"]), "kind": ["Campaign"],
+                         "title": ["Recruitment campaign: A"], "network": ["A"]})
+    chart = growth_timeline(frame, acts, "East Kent")
+    assert list(chart.figure.data[1].y) == [None, 6]
+    assert "1 network activity is marked (triangles). The most people joined in February 2025 (30), around the " \
+           "recruitment campaign: A (campaign, 3 February 2025)." in chart.sentence
+    assert pd.isna(chart.data["members"].iloc[2]) and chart.data["members"].iloc[3] == 6
