@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
@@ -138,18 +138,22 @@ def themes(conn: Connection) -> pd.DataFrame:
 
 def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> dict:
     """How many answered a free-text question, how many answers mention each theme (an answer mentions a
-    theme when it contains any of its keywords, counted in SQL), and a few recent answers as examples.
+    theme when it contains any of its keywords as whole words, or with a plural s, counted in SQL), and a
+    few recent answers as examples.
     Keys: answers (int), themes (DataFrame theme, answers, share, suppressed; most frequent first),
     examples (list of plain strings; none when fewer than the small-number threshold answered)."""
     a, r = m.Answer, m.SurveyResponse
     theme_list = themes(conn)
-    text = func.lower(a.value)
+    inner = select(_words(a.value).label("words")).join(r, r.id == a.response_id).where(_answered(question_id))
+    inner = in_icp(inner, r.lsoa_code, conn, filters.icp).subquery()
+    text = inner.c.words
     sums = []
     for i, kws in enumerate(theme_list["keywords"]):
-        cond = [text.contains(k, autoescape=True) for k in kws]
+        cond = []
+        for k in {" ".join(_plain(k).split()) for k in kws} - {""}:
+            cond += [text.contains(f" {k} ", autoescape=True), text.contains(f" {k}s ", autoescape=True)]
         sums.append(func.sum(case((or_(*cond), 1), else_=0)).label(f"t{i}") if cond else func.sum(0).label(f"t{i}"))
-    stmt = select(func.count(), *sums).select_from(a).join(r, r.id == a.response_id).where(_answered(question_id))
-    row = conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).one()
+    row = conn.execute(select(func.count(), *sums).select_from(inner)).one()
     answers = int(row[0] or 0)
     frame = pd.DataFrame({"theme": theme_list["theme"], "answers": [int(v or 0) for v in row[1:]]})
     frame["share"] = frame["answers"] / answers if answers else np.nan
@@ -161,6 +165,26 @@ def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> d
               .order_by(r.submitted_at.desc(), a.id.desc()).limit(EXAMPLE_LIMIT))
         examples = [_clip(v) for v in conn.execute(in_icp(ex, r.lsoa_code, conn, filters.icp)).scalars()]
     return {"answers": answers, "themes": frame, "examples": examples}
+
+
+# Punctuation treated as a space when matching keywords, so that keywords match whole words.
+WORD_BREAKS = ".,;:!?\"'()[]/\\-<>*\n\r\t"
+
+
+def _plain(text: str) -> str:
+    """Text in lower case with punctuation as spaces (the Python twin of _words)."""
+    text = text.lower()
+    for ch in WORD_BREAKS:
+        text = text.replace(ch, " ")
+    return text
+
+
+def _words(column):
+    """SQL: ' ' + the text in lower case with punctuation as spaces + ' ', so that ' word ' finds a whole word."""
+    expr = func.lower(column)
+    for ch in WORD_BREAKS:
+        expr = func.replace(expr, ch, " ")
+    return literal(" ") + expr + literal(" ")
 
 
 def _clip(text: str) -> str:

@@ -75,7 +75,8 @@ def build_survey_extras(engine) -> None:
             dict(response_id=r, question_id=q, value=v) for r, q, v in answers])
         conn.execute(insert(m.Theme.__table__), [
             dict(name="Transport", keywords="bus, parking"), dict(name="Access", keywords="appointment,waiting"),
-            dict(name="Staff", keywords=" staff "), dict(name="Wildcards", keywords="1_0%")])
+            dict(name="Staff", keywords=" staff "), dict(name="Wildcards", keywords="1_0%"),
+            dict(name="Digital", keywords="app, Online Booking"), dict(name="Hospitals", keywords="hospital")])
         conn.execute(insert(m.SurveyResponse.__table__), [
             dict(id=100, survey_id=3, external_id="one", submitted_at=dt.datetime(2025, 4, 2, 10), channel="Online",
                  lsoa_code="A1", birth_year=1980, sex="Male", ethnic_group="White", disability="Not disabled")])
@@ -241,6 +242,8 @@ def test_free_text_themes_and_examples(conn, no_suppression):
     assert themes.loc["Transport", "answers"] == 2 and themes.loc["Access", "answers"] == 2
     assert themes.loc["Staff", "answers"] == 1
     assert themes.loc["Wildcards", "answers"] == 0  # '1_0%' is matched literally, not as a LIKE pattern
+    assert themes.loc["Digital", "answers"] == 0  # 'app' is a whole word: 'appointment' does not count
+    assert themes.loc["Hospitals", "answers"] == 1  # 'hospital' (r1); the answer '<b>kind staff</b>' counts for Staff
     assert list(free["themes"]["theme"][:2]) == ["Access", "Transport"]
     assert free["examples"][0] == "nothing **else**"  # latest first, exactly as written
     assert len(free["examples"]) == 3
