@@ -126,15 +126,23 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_re
     shares as reference lines (reach: from data_access.surveys.reach_over_time)."""
     data = reach.sort_values(["opens_on", "id"]).reset_index(drop=True)
     when = pd.to_datetime(data["opens_on"])
+    panel = data["panel"].astype(bool) if "panel" in data else pd.Series(False, index=data.index)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=when, y=data["core20_share"] * 100, name="Core20 (most deprived 20%) share",
                              mode="lines+markers", line=dict(color=NHS_BLUE, width=4),
-                             marker=dict(size=12, symbol="circle"), connectgaps=True, customdata=data["title"],
+                             marker=dict(size=12, symbol=["circle-open" if p else "circle" for p in panel],
+                                         line=dict(width=3)),
+                             connectgaps=True, customdata=data["title"],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% Core20<extra></extra>"))
     fig.add_trace(go.Scatter(x=when, y=data["under_35_share"] * 100, name="Under-35 share",
                              mode="lines+markers", line=dict(color=NHS_GREEN, width=4, dash="dash"),
-                             marker=dict(size=12, symbol="square"), connectgaps=True, customdata=data["title"],
+                             marker=dict(size=12, symbol=["square-open" if p else "square" for p in panel],
+                                         line=dict(width=3)),
+                             connectgaps=True, customdata=data["title"],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% under 35<extra></extra>"))
+    if panel.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="Open marker: citizens' panel survey",
+                                 marker=dict(size=12, symbol="circle-open", color=NHS_DARK_GREY, line=dict(width=3))))
     if core20_residents is not None:
         fig.add_hline(y=core20_residents * 100, line=dict(color=NHS_DARK_GREY, width=2, dash="dot"),
                       annotation_text=f"Core20 share of residents {pct(core20_residents)}",
@@ -156,7 +164,12 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_re
         "title": "Survey", "opens_on": "Opened", "responses": "Responses", "with_area": "With a known area",
         "core20": "In Core20 areas", "core20_share": "Core20 share (%)", "with_age": "With a known age",
         "under_35": "Aged under 35", "under_35_share": "Under-35 share (%)"})
-    return Chart(fig, _reach_sentence(data, core20_residents, under_35_residents), table)
+    open_to_all = data[~panel.to_numpy()] if (~panel).any() else data
+    sentence = _reach_sentence(open_to_all, core20_residents, under_35_residents)
+    if panel.any():
+        sentence += (f" Surveys of the citizens' panel ({int(panel.sum()):,}, open markers) are left out of this "
+                     "comparison: its members are invited rather than self-selected.")
+    return Chart(fig, sentence, table)
 
 
 def _reach_sentence(data: pd.DataFrame, core20_residents: float | None, under_35_residents: float | None) -> str:

@@ -160,8 +160,8 @@ def covered_areas(areas: list[str], icp: str | None) -> list[str] | None:
 def survey_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Every survey's respondents (in the filtered area), counted in SQL: responses, with a known small
     area, of whom in Core20 areas, with a known age (16+), of whom under 35, and the residents of the
-    areas covered. Columns: id, title, opens_on, closes_on, responses, with_area, core20, with_age,
-    under_35, residents."""
+    areas covered. Columns: id, title, opens_on, closes_on, panel (a citizens' panel survey), responses,
+    with_area, core20, with_age, under_35, residents."""
     s, r, L = m.Survey, m.SurveyResponse, m.Lsoa
     band = age_band(r.birth_year, year_of(r.submitted_at))
     stmt = (select(r.survey_id.label("id"), func.count().label("responses"),
@@ -173,9 +173,10 @@ def survey_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
             .group_by(r.survey_id))
     stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp).subquery()
     cols = ["responses", "with_area", "core20", "with_age", "under_35"]
-    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, *[stmt.c[c] for c in cols])
+    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, s.is_panel_survey, *[stmt.c[c] for c in cols])
                         .outerjoin(stmt, stmt.c.id == s.id).order_by(s.opens_on, s.id)).all()
-    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", *cols])
+    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", "panel", *cols])
+    frame["panel"] = frame["panel"].astype(bool)
     frame[cols] = frame[cols].apply(pd.to_numeric).fillna(0).astype(int)
     per_icp = _icp_residents(conn)
     areas = survey_areas(conn)

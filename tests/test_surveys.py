@@ -426,3 +426,20 @@ def test_group_chart_sentence_names_quintiles_and_leaves_out_unknown():
     assert ("By deprivation (IMD quintile): GP was chosen by 80% of IMD quintile 1 (most deprived) (n=10) and "
             "50% of IMD quintile 5 (least deprived) (n=10).") in chart.sentence
     assert "1 group with fewer than 5 answers not shown" in chart.sentence
+
+
+def test_reach_chart_compares_first_and_last_open_surveys():
+    from charts.surveys import reach_chart
+
+    reach = pd.DataFrame({
+        "id": [1, 2, 3], "title": ["First", "Panel", "Last"], "panel": [False, True, False],
+        "opens_on": [dt.date(2016, 1, 1), dt.date(2020, 1, 1), dt.date(2025, 1, 1)],
+        "responses": [100, 50, 200], "with_area": [100, 50, 200], "core20": [10, 5, 40],
+        "core20_share": [0.1, 0.1, 0.2], "with_age": [100, 50, 200], "under_35": [20, 5, 60],
+        "under_35_share": [0.2, 0.1, 0.3]})
+    chart = reach_chart(reach, 0.25, 0.3)
+    assert chart.sentence.startswith("Core20 share of respondents: 10% in First (2016), 20% in Last (2025), "
+                                     "against 25% of residents. Under-35 share: 20% in First, 30% in Last, "
+                                     "against 30% of residents aged 16 and over.")
+    assert "citizens' panel (1, open markers)" in chart.sentence
+    assert list(chart.figure.data[0].marker.symbol) == ["circle", "circle-open", "circle"]
