@@ -3,12 +3,14 @@ the area detail, the Core20 reach of each ICP area and reach by IMD decile."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 from charts.representation import TOLERANCE
 from charts.theme import (
@@ -161,13 +163,20 @@ def legend_html(col: Colouring) -> str:
             f"<div style='font-weight:bold;margin-bottom:4px'>{col.title}</div>{items}</div>")
 
 
+class CompactDeck(pdk.Deck):
+    """A pydeck Deck whose JSON has no indentation: about a seventh of the size sent to the browser."""
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
 def _zoom(areas: pd.DataFrame) -> tuple[float, float, float]:
     lon = pd.to_numeric(areas.get("longitude"), errors="coerce").dropna() if len(areas) else pd.Series(dtype=float)
     lat = pd.to_numeric(areas.get("latitude"), errors="coerce").dropna() if len(areas) else pd.Series(dtype=float)
     if lon.empty or lat.empty:
         return 51.27, 0.75, 8.3
     span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 1.6, 0.02)
-    zoom = min(max(math.log2(1.9 / span) + 8.0, 6.5), 12.0)
+    zoom = min(max(math.log2(1.9 / span) + 7.75, 6.5), 12.0)
     return (float(lat.min() + lat.max()) / 2, float(lon.min() + lon.max()) / 2, round(zoom, 2))
 
 
@@ -175,8 +184,6 @@ def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: st
                     shapes: dict | None = None, col: Colouring | None = None) -> pdk.Deck:
     """A pydeck map of small areas (outlines from shapes, or areas['geometry'] as GeoJSON text), coloured
     as col says (by default the decile measure), with ICP outlines and a tooltip; no basemap."""
-    import json
-
     col = col or colouring(areas, "deprivation", measure)
     features = []
     for i, row in enumerate(areas.itertuples(index=False)):
@@ -211,15 +218,16 @@ def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: st
     lat, lon, zoom = _zoom(areas)
     tooltip = {
         "html": "<b>{name}</b> ({code})<br/>{district}, {icp}<br/>"
-                f"{col.title.split(' (')[0]}: <b>{{value}}</b><br/>"
-                "IMD national decile: {imd_decile} (1 = most deprived)<br/>Residents: {population}<br/>"
+                + ("" if col.title.startswith(MEASURES["imd_decile"]) else
+                   f"{col.title.split(' (')[0]}: <b>{{value}}</b><br/>")
+                + "IMD national decile: <b>{imd_decile}</b> (1 = most deprived)<br/>Residents: {population}<br/>"
                 "Network members: {members} ({members_per_1000} per 1,000)<br/>"
                 "Panel members: {panel} ({panel_per_1000} per 1,000)<br/>"
                 "Survey responses in period: {respondents} ({respondents_per_1000} per 1,000)",
         "style": {"backgroundColor": "#003087", "color": "white", "fontSize": "15px"},
     }
-    return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
-                    map_provider=None, map_style=None, tooltip=tooltip)
+    return CompactDeck(layers=layers, initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
+                       map_provider=None, map_style=None, tooltip=tooltip)
 
 
 def deprivation_map_chart(areas: pd.DataFrame, icp_outlines: pd.DataFrame, area: str,

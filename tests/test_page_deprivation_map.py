@@ -89,7 +89,7 @@ def test_map_draws_the_real_areas_with_icp_outlines(store):
     assert props[code]["name"] == areas.loc[code, "name"] and props[code]["district"] == areas.loc[code, "district"]
     assert props[code]["population"] == f"{int(areas.loc[code, 'population']):,}"
     tooltip = at.get("deck_gl_json_chart")[0].proto.tooltip
-    assert all(f"{{{key}}}" in tooltip for key in ("name", "district", "icp", "value", "population", "members",
+    assert all(f"{{{key}}}" in tooltip for key in ("name", "district", "icp", "imd_decile", "population", "members",
                                                     "panel_per_1000", "respondents_per_1000"))
     core = int(areas["core20"].sum())
     assert next(m.value for m in at.metric if m.label == "Core20 small areas") == f"{core:,} of 1,107"
@@ -126,6 +126,7 @@ def test_reach_view_and_measure(store):
     if len(hidden):
         assert props[hidden[0]]["respondents"] == "fewer than 5"
     assert "Survey responses per 1,000 residents" in text_of(at)
+    assert "Survey responses per 1,000 residents: <b>{value}</b>" in at.get("deck_gl_json_chart")[0].proto.tooltip
 
 
 def test_gaps_view_picks_out_core20_areas_below_the_median(store):
