@@ -131,13 +131,13 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_re
     fig.add_trace(go.Scatter(x=when, y=data["core20_share"] * 100, name="Core20 (most deprived 20%) share",
                              mode="lines+markers", line=dict(color=NHS_BLUE, width=4),
                              marker=dict(size=12, symbol=["circle-open" if p else "circle" for p in panel],
-                                         line=dict(width=3)),
+                                         line=dict(width=3, color=NHS_BLUE)),
                              connectgaps=True, customdata=data["title"],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% Core20<extra></extra>"))
     fig.add_trace(go.Scatter(x=when, y=data["under_35_share"] * 100, name="Under-35 share",
                              mode="lines+markers", line=dict(color=NHS_GREEN, width=4, dash="dash"),
                              marker=dict(size=12, symbol=["square-open" if p else "square" for p in panel],
-                                         line=dict(width=3)),
+                                         line=dict(width=3, color=NHS_GREEN)),
                              connectgaps=True, customdata=data["title"],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% under 35<extra></extra>"))
     if panel.any():
