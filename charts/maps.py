@@ -181,7 +181,7 @@ def _zoom(areas: pd.DataFrame) -> tuple[float, float, float]:
 
 
 def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: str = "imd_decile",
-                    shapes: dict | None = None, col: Colouring | None = None) -> pdk.Deck:
+                    shapes: dict | None = None, col: Colouring | None = None, selected: str | None = None) -> pdk.Deck:
     """A pydeck map of small areas (outlines from shapes, or areas['geometry'] as GeoJSON text), coloured
     as col says (by default the decile measure), with ICP outlines and a tooltip; no basemap."""
     col = col or colouring(areas, "deprivation", measure)
@@ -215,6 +215,12 @@ def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: st
             "GeoJsonLayer", id="icp-outlines", data={"type": "FeatureCollection", "features": outline_features},
             stroked=True, filled=False, pickable=False, get_line_color=[33, 43, 50, 255], line_width_min_pixels=3,
         ))
+    chosen = [f for f in features if f["properties"]["code"] == selected]
+    if chosen:
+        layers.append(pdk.Layer(
+            "GeoJsonLayer", id="selected-area", data={"type": "FeatureCollection", "features": chosen},
+            stroked=True, filled=False, pickable=False, get_line_color=[255, 184, 28, 255], line_width_min_pixels=5,
+        ))
     lat, lon, zoom = _zoom(areas)
     tooltip = {
         "html": "<b>{name}</b> ({code})<br/>{district}, {icp}<br/>"
@@ -232,10 +238,12 @@ def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: st
 
 def deprivation_map_chart(areas: pd.DataFrame, icp_outlines: pd.DataFrame, area: str,
                           measure: str = "imd_decile", shapes: dict | None = None, view: str = "deprivation",
-                          kind: str = "members", median: float | None = None, col: Colouring | None = None) -> Chart:
-    """The map with its sentence and its data table; col (from colouring()) says how areas are coloured."""
+                          kind: str = "members", median: float | None = None, col: Colouring | None = None,
+                          selected: str | None = None) -> Chart:
+    """The map with its sentence and its data table; col (from colouring()) says how areas are coloured,
+    selected is the code of an area to outline."""
     col = col or colouring(areas, view, measure, kind, median)
-    deck = deprivation_map(areas, icp_outlines, measure, shapes, col)
+    deck = deprivation_map(areas, icp_outlines, measure, shapes, col, selected)
     n = len(areas)
     core = areas[areas["imd_decile"] <= 2] if n else areas
     pop = int(areas["population"].sum()) if n else 0
@@ -315,6 +323,9 @@ def area_detail(row: pd.Series, benchmarks: pd.DataFrame) -> AreaDetail:
             sentences.append(f"{label}: fewer than 5, so the rate is not shown.")
         elif rate is None or pd.isna(rate):
             sentences.append(f"{label}: {int(count):,}.")
+        elif count == 0:
+            sentences.append(f"{label}: none here, against {_rate(icp_rate)} per 1,000 residents in {row['icp']} "
+                             f"and {_rate(km_rate)} in Kent and Medway.")
         else:
             sentences.append(
                 f"{label}: {int(count):,}, {rate:.1f} per 1,000 residents, {_compare(rate, icp_rate)} "

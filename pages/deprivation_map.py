@@ -52,25 +52,28 @@ m3.metric(f"Reach gaps ({REACH_MEASURES[kind].lower()})", f"{int(areas[f'{kind}_
                "Kent and Medway.")
 
 # --- The map and the chosen area beside it ------------------------------------------------------
+# A click on the map (the map's state from the last run) chooses the area, so the map can outline it.
+names = dict(zip(areas["code"], areas["name"]))
+clicked = (st.session_state.get("imd_map") or {}).get("selection", {}).get("objects", {}).get("small-areas", [])
+picked = [obj.get("properties", obj).get("code") for obj in clicked]
+if picked and picked[0] != st.session_state.get("_map_clicked"):
+    st.session_state["_map_clicked"] = picked[0]
+    st.session_state["map_area"] = picked[0]
+if st.session_state.get("map_area") not in names:
+    st.session_state["map_area"] = None
+
 col = colouring(areas, view, measure, kind, km[f"{kind}_median"])
 chart = deprivation_map_chart(areas, query(icp_boundaries), filters.area_label, measure, shapes=query(lsoa_shapes),
-                              view=view, kind=kind, median=km[f"{kind}_median"], col=col)
+                              view=view, kind=kind, median=km[f"{kind}_median"], col=col,
+                              selected=st.session_state.get("map_area"))
 left, right = st.columns([2.6, 1.2])
 with left:
-    event = st.pydeck_chart(chart.figure, on_select="rerun", selection_mode="single-object", key="imd_map",
-                            height=640)
+    st.pydeck_chart(chart.figure, on_select="rerun", selection_mode="single-object", key="imd_map", height=640)
     st.markdown(f"<p class='chart-sentence'>{html.escape(chart.sentence)}</p>", unsafe_allow_html=True)
     show_table(chart.data, "imd_map")
 with right:
     st.markdown(legend_html(col), unsafe_allow_html=True)
-    picked = [obj.get("properties", obj).get("code") for obj in event.selection.objects.get("small-areas", [])]
-    if picked and picked[0] != st.session_state.get("_map_clicked"):
-        st.session_state["_map_clicked"] = picked[0]
-        st.session_state["map_area"] = picked[0]
-    names = dict(zip(areas["code"], areas["name"]))
     options = [None, *sorted(names, key=names.get)]
-    if st.session_state.get("map_area") not in options:
-        st.session_state["map_area"] = None
     code = st.selectbox("Small area (or click the map)", options, key="map_area",
                         format_func=lambda c: "Choose a small area" if c is None else f"{names[c]} ({c})")
     if code is None:

@@ -77,7 +77,7 @@ def text_of(at: AppTest) -> str:
 def test_map_draws_the_real_areas_with_icp_outlines(store):
     at = run_page()
     layers = deck_layers(at)
-    assert set(layers) == {"small-areas", "icp-outlines"}
+    assert set(layers) == {"small-areas", "icp-outlines"}  # no area chosen yet, so no outline of one
     assert len(layers["small-areas"]["data"]["features"]) == 1107
     assert sorted(f["properties"]["icp"] for f in layers["icp-outlines"]["data"]["features"]) == [
         "Dartford, Gravesham and Swanley", "East Kent", "Medway and Swale", "West Kent"]
@@ -159,6 +159,17 @@ def test_choosing_an_area_shows_its_detail_and_comparisons(store):
     assert (f"Network members: {int(row['members']):,}, {row['members_per_1000']:.1f} per 1,000 residents") in text
     assert f"{row['icp']} ({bench.loc[row['icp'], 'members_per_1000']:.1f})" in text
     assert f"Kent and Medway ({bench.loc['Kent and Medway', 'members_per_1000']:.1f})" in text
+    outline = deck_layers(at)["selected-area"]["data"]["features"]
+    assert [f["properties"]["code"] for f in outline] == [row.name]  # the chosen area is outlined on the map
+
+
+def test_an_area_outside_the_chosen_icp_area_is_let_go(store):
+    at = run_page()
+    at.selectbox(key="map_area").set_value("E01024657").run()  # Thanet 001A, East Kent
+    at.sidebar.selectbox(key="flt_icp").select("West Kent").run()
+    assert not at.exception
+    assert at.selectbox(key="map_area").value is None
+    assert "selected-area" not in deck_layers(at)
 
 
 def test_icp_filter_and_reach_tables(store):
