@@ -73,9 +73,8 @@ with left:
     show_table(chart.data, "imd_map")
 with right:
     st.markdown(legend_html(col), unsafe_allow_html=True)
-    options = [None, *sorted(names, key=names.get)]
-    code = st.selectbox("Small area (or click the map)", options, key="map_area",
-                        format_func=lambda c: "Choose a small area" if c is None else f"{names[c]} ({c})")
+    code = st.selectbox("Small area (or click the map)", sorted(names, key=names.get), key="map_area",
+                        placeholder="Choose a small area", format_func=lambda c: f"{names[c]} ({c})")
     if code is None:
         st.markdown("Click a small area on the map, or choose one here, to see its figures and how its reach "
                     "compares with its ICP area and with Kent and Medway.")
