@@ -95,7 +95,7 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+        sys.executable, "-m", "ui.launch",
         "--server.port", str(args.port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]

@@ -70,7 +70,7 @@ def server(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=url)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "ui.launch", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -119,6 +119,7 @@ def check_page(page, path: str) -> None:
     assert "ICP area" in page.inner_text("[data-testid='stSidebar']")
     assert page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").count() == 1
     assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
     if path == "deprivation-map":
         page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=30_000)
     elif CHARTS[path]:

@@ -1,0 +1,34 @@
+"""Start the dashboard: `python -m ui.launch [streamlit options]` (what scripts/start.sh and
+`engagement serve` run).
+
+app.py declares its pages with st.navigation. Because the page files live in a folder called
+pages/, Streamlit would treat the very first request after the server starts in its older
+multipage mode, and a page opened by its address would flash a "Page not found" notice before
+app.py put it right. Streamlit leaves that mode as soon as st.navigation runs; this launcher
+leaves it before the server starts, so even the first request goes through app.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def main() -> int:
+    """Run `streamlit run app.py` with the given options, in navigation mode from the start."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # a future Streamlit without it: app.py still works
+        pass
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    return stcli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
