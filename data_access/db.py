@@ -67,3 +67,17 @@ def init_db(engine: Engine) -> None:
 def is_initialised(engine: Engine) -> bool:
     """True when the store's tables exist."""
     return inspect(engine).has_table("lsoa")
+
+
+def reset_id_sequences(conn) -> None:
+    """On PostgreSQL, move each id sequence past the ids already used (after rows were written with
+    explicit ids, as the demo generator does), so later inserts do not clash. Elsewhere, nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlmodel import SQLModel
+
+    for table in SQLModel.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")

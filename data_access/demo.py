@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES
+from data_access.db import reset_id_sequences
 from data_access.settings import get_setting, set_setting
 
 DEMO_END = dt.date(2026, 11, 15)
@@ -375,7 +376,7 @@ def seed_demo(engine: Engine, seed: int = 2026, scale: str = "demo", replace: bo
         _make_survey_promotions(conn, rng, geo, end)
         _make_actions(conn, rng, survey_ids, activities, end)
         _ensure_settings_lists(conn)
-        _reset_sequences(conn)
+        reset_id_sequences(conn)
         set_setting(conn, "demo_data", "1")
         set_setting(conn, "demo_seed", str(seed))
         set_setting(conn, "demo_end", end.isoformat())
@@ -704,14 +705,3 @@ def _ensure_settings_lists(conn) -> None:
     rows = [dict(key=k, label=lab, improvement=imp, target=t) for k, lab, imp, t in MEASURES if k not in have]
     if rows:
         conn.execute(insert(m.Measure.__table__), rows)
-
-
-def _reset_sequences(conn) -> None:
-    """On PostgreSQL, move each id sequence past the ids written explicitly above."""
-    if conn.dialect.name != "postgresql":
-        return
-    for table in m.SQLModel.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
-            conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")

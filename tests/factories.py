@@ -17,6 +17,7 @@ from sqlalchemy import insert
 
 from data_access import models as m
 from data_access.areas import ICP_AREAS
+from data_access.db import reset_id_sequences
 from data_access.settings import set_setting
 
 D = dt.date
@@ -120,3 +121,4 @@ def build_tiny_store(engine) -> None:
         conn.execute(insert(m.PanelMember.__table__), [
             dict(member_ref=r, wave=w, term_start=s, term_end=e, lsoa_code=a, birth_year=b, sex="Female",
                  ethnic_group="White", disability="Not disabled") for r, w, s, e, a, b in panel])
+        reset_id_sequences(conn)

@@ -99,7 +99,7 @@ class AreaResolver:
         """The Area for a value; an unknown value is a FieldError saying what was expected."""
         value = text.strip()
         code = value.upper().replace(" ", "")
-        if re.fullmatch(r"E0[12]\d{6}", code):
+        if code in self.lsoas or re.fullmatch(r"E0[12]\d{6}", code):
             if code not in self.lsoas:
                 raise FieldError(f"expected a small area (LSOA) code in the loaded geography, found {text!r}")
             lad, icp = self.lsoas[code]

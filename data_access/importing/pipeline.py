@@ -139,6 +139,12 @@ def preview_import(engine: Engine, kind_name: str, path: Path | str, data: bytes
             frame = _drop_duplicates_in_file(kind, frame, preview)
             frame, present = _split_existing(conn, kind, frame)
             preview.already_present = present
+            if kind.has_area:
+                coarse = int((frame["lsoa_code"].isna() & (frame["lad_code"].notna() | frame["icp_id"].notna())).sum())
+                if coarse:
+                    preview.notices.append(
+                        f"{coarse:,} of the rows to add give a district or ICP area rather than a small area: "
+                        "they count in area totals but not in deprivation figures.")
         preview.to_add = frame
     return preview
 
@@ -192,10 +198,6 @@ def _link(conn, kind: Kind, frame: pd.DataFrame, preview: Preview) -> pd.DataFra
             icp_ids = dict(conn.execute(select(m.IcpArea.name, m.IcpArea.id)).all())
             frame["lad_code"] = [a.lad_code if a is not None else None for a in areas]
             frame["icp_id"] = [icp_ids.get(a.icp) if a is not None and a.icp else None for a in areas]
-            coarse = sum(1 for a in areas if a is not None and a.lsoa_code is None)
-            if coarse:
-                preview.notices.append(f"{coarse:,} rows give a district or ICP area rather than a small area: "
-                                       "they count in area totals but not in deprivation figures.")
         else:
             icp_ids = dict(conn.execute(select(m.IcpArea.name, m.IcpArea.id)).all())
             frame["icp_id"] = [icp_ids.get(a.icp) if a is not None and a.icp else None for a in areas]
