@@ -156,11 +156,12 @@ def colouring(areas: pd.DataFrame, view: str = "deprivation", measure: str = "im
 def legend_html(col: Colouring) -> str:
     """The legend as HTML swatches with their labels (colour is never the only cue: each has words)."""
     items = "".join(
-        f"<div style='display:flex;align-items:center;margin:2px 0'><span style='display:inline-block;width:22px;"
-        f"height:16px;background:{css};border:1px solid #425563;margin-right:8px;flex:none'></span>{label}</div>"
+        f"<li style='display:flex;align-items:center;margin:2px 0;list-style:none'><span style='display:inline-block;"
+        f"width:22px;height:16px;background:{css};border:1px solid #425563;margin-right:8px;flex:none'></span>"
+        f"{label}</li>"
         for label, css in col.legend)
-    return (f"<div role='list' aria-label='Map legend: {col.title}' style='font-size:1rem;line-height:1.3'>"
-            f"<div style='font-weight:bold;margin-bottom:4px'>{col.title}</div>{items}</div>")
+    return (f"<div style='font-size:1rem;line-height:1.3'><div style='font-weight:bold;margin-bottom:4px'>"
+            f"Map legend: {col.title}</div><ul style='padding-left:0;margin:0'>{items}</ul></div>")
 
 
 class CompactDeck(pdk.Deck):

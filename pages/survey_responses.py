@@ -41,9 +41,10 @@ def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
     sentence(glance_sentence(glance))
     st.dataframe(glance_table(glance), hide_index=True, width="stretch")
-    st.caption("Responses per 1,000 residents of the areas each survey covers (all ages). Core20: the share of "
-               "respondents with a known home area who live in the most deprived 20% of England (IMD deciles 1-2); "
-               "blank where fewer than 5 or where there is no population data.")
+    st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
+                "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
+                "deciles 1-2); blank where fewer than 5 or where there is no population data.</p>",
+                unsafe_allow_html=True)
 
 
 def progress(survey_id: int, info: dict, daily) -> None:
