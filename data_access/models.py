@@ -151,6 +151,29 @@ class ImportLog(SQLModel, table=True):
     undone_by: Optional[str] = Field(default=None, max_length=120)
 
 
+class ImportChange(SQLModel, table=True):
+    """One value an import changed in a record that was already there (e.g. a leaving date), with the
+    value before, so that undoing the import can put it back."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="importlog.id", index=True)
+    table_name: str = Field(max_length=40)
+    record_id: int
+    field_name: str = Field(max_length=40)
+    old_value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True),
+                                     description="JSON of the value before the import")
+    new_value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True),
+                                     description="JSON of the value the import wrote")
+
+
+class PostcodeArea(SQLModel, table=True):
+    """A postcode lookup loaded by the team (e.g. from the ONS postcode directory): postcode -> small
+    area. It lets a file's full postcodes find their area; the file's postcodes are never stored."""
+
+    postcode: str = Field(primary_key=True, max_length=8, description="Upper case, no spaces")
+    lsoa_code: str = Field(max_length=12, index=True)
+
+
 # --- Engagement networks ---------------------------------------------------------
 
 
@@ -162,6 +185,8 @@ class Network(SQLModel, table=True):
     kind: str = Field(max_length=40)
     icp_id: Optional[int] = Field(default=None, foreign_key="icparea.id")
     target_members: Optional[int] = Field(default=None, ge=0)
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id",
+                                     description="The import that created it, if one did")
 
     memberships: List["NetworkMembership"] = Relationship(back_populates="network")
 
@@ -214,6 +239,8 @@ class Survey(SQLModel, table=True):
     closes_on: dt.date
     target_responses: Optional[int] = Field(default=None, ge=0)
     is_panel_survey: bool = False
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id",
+                                     description="The import that created it, if one did")
 
     questions: List["Question"] = Relationship(back_populates="survey")
     responses: List["SurveyResponse"] = Relationship(back_populates="survey")
@@ -228,6 +255,8 @@ class Question(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     qtype: str = Field(max_length=20)
     options: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    import_id: Optional[int] = Field(default=None, foreign_key="importlog.id",
+                                     description="The import that created it, if one did")
 
     survey: Optional[Survey] = Relationship(back_populates="questions")
 
@@ -370,7 +399,7 @@ class ColumnMapping(SQLModel, table=True):
 # Engagement records, children before parents (the order to delete them in). Themes and measures
 # are settings the team keeps, so they are not among them.
 ENGAGEMENT_TABLES = [
-    ColumnMapping, PanelInvitation, NetworkMembership, Answer, SurveyResponse, SurveyArea, Question, Action, Activity,
+    ImportChange, ColumnMapping, PanelInvitation, NetworkMembership, Answer, SurveyResponse, SurveyArea, Question, Action, Activity,
     Survey, Network, PanelMember, ImportLog,
 ]
 
