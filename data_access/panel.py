@@ -14,7 +14,7 @@ from data_access import models as m
 from data_access.disclosure import suppress
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.areas import ICP_NAMES
-from data_access.profiles import GROUP_ORDER, _group_expr, resident_counts
+from data_access.profiles import GROUP_ORDER, group_expr, resident_counts
 from data_access.representativeness import compare, rake_cells
 from data_access.sql import imd_quintile
 
@@ -51,7 +51,7 @@ GEOGRAPHY = ("icp_area", "district", "imd_quintile")
 def panel_group(dimension: str, at_year):
     """SQL expression for a panel member's group on a dimension, age as in at_year (the statement must
     outer-join Lsoa, IcpArea and LocalAuthority on the member's small area)."""
-    return _group_expr(dimension, m.PanelMember, at_year)
+    return group_expr(dimension, m.PanelMember, at_year)
 
 
 def _with_areas(stmt):

@@ -62,7 +62,10 @@ def _source(source: str, filters: Filters, survey_id: int | None, network_id: in
     raise ValueError(f"Unknown source {source!r}: expected one of {', '.join(SOURCES)}.")
 
 
-def _group_expr(dimension: str, table, at_year):
+def group_expr(dimension: str, table, at_year):
+    """SQL expression for a person's group on a dimension: age band in at_year (a column or a year) from the
+    table's birth year, or the recorded sex, ethnic group or disability, or the small area's IMD quintile, ICP
+    area or district (the statement must outer-join Lsoa, IcpArea and LocalAuthority on the person's area)."""
     if dimension == "age_band":
         return age_band(table.birth_year, at_year)
     if dimension in ("sex", "ethnic_group", "disability"):
@@ -80,7 +83,7 @@ def engaged_counts(conn: Connection, source: str, dimension: str, filters: Filte
                    survey_id: int | None = None, network_id: int | None = None) -> pd.DataFrame:
     """Engaged people (members, respondents or panel members) by group: columns group, count."""
     table, cond, at_year = _source(source, filters, survey_id, network_id)
-    group = _group_expr(dimension, table, at_year).label("group")
+    group = group_expr(dimension, table, at_year).label("group")
     stmt = (
         select(group, func.count().label("count"))
         .select_from(table)
@@ -111,7 +114,7 @@ def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
         if dimension == "age_band":
             stmt = stmt.where(pc.group_name != "0-15")
     else:
-        group = _group_expr(dimension, None, None).label("group")
+        group = group_expr(dimension, None, None).label("group")
         stmt = (select(group, func.sum(m.Lsoa.population).label("residents"))
                 .select_from(m.Lsoa)
                 .join(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
@@ -168,7 +171,7 @@ def respondent_group(dimension: str):
     """SQL expression for a survey respondent's group on a dimension, age as at responding
     (the statement must outer-join Lsoa, IcpArea and LocalAuthority on the respondent's small area)."""
     r = m.SurveyResponse
-    return _group_expr(dimension, r, year_of(r.submitted_at))
+    return group_expr(dimension, r, year_of(r.submitted_at))
 
 
 def with_respondent_areas(stmt):
