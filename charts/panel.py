@@ -246,23 +246,35 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
 
 
 def quota_table(plan, labels: dict[str, str]) -> pd.DataFrame:
-    """Recruits per group on every dimension, with the tolerance range and the panel after the wave."""
+    """Recruits per group on every dimension, with the tolerance range and the panel after the wave. A group
+    with 1-4 members still serving shows 'fewer than 5'; the group its members are counted with in the plan
+    shows 'not shown' (so neither can be worked out by subtraction); neither shows the panel after the wave."""
     rows = []
     for dim, t in plan.by_dimension.items():
         for r in t.itertuples():
+            hidden = bool(r.hidden)
+            serving = (format_count(None) if r.hidden == "small" else "not shown" if hidden
+                       else format_count(r.retained))
             rows.append({
-                "Dimension": labels.get(dim, dim), "Group": r.group, "Still serving": format_count(r.retained),
+                "Dimension": labels.get(dim, dim), "Group": r.group, "Still serving": serving,
                 "Share of residents": pct(r.resident_share, 1), "Recruits": int(r.recruits),
                 "At least": int(r.at_least), "At most": int(r.at_most),
-                "Share after the wave": pct(r.share_after, 1) if not is_small_count(r.retained) else "—",
-                "Ratio after the wave": _num(r.ratio_after) if not is_small_count(r.retained) else "—",
-                "Note": r.note})
+                "Share after the wave": "—" if hidden else pct(r.share_after, 1),
+                "Ratio after the wave": "—" if hidden else _num(r.ratio_after),
+                "Note": _quota_note(r)})
     return pd.DataFrame(rows)
 
 
-def is_small_count(value) -> bool:
-    """True where a count of people is 1-4 (and must not be shown or be worked back from)."""
-    return 0 < value < threshold()
+def _quota_note(r) -> str:
+    if r.hidden == "small":
+        extra = (f"Fewer than {threshold()} will still be serving: planned as if none were, so the number cannot "
+                 f"be worked out; the group may end up to {threshold() - 1} above its share.")
+    elif r.hidden == "pooled":
+        extra = (f"Not shown, and planned together with a group of fewer than {threshold()}, so that group's number "
+                 "cannot be worked out by subtraction.")
+    else:
+        return r.note
+    return f"{extra} {r.note}".strip()
 
 
 def quota_sentence(plan, area: str, wave_day, labels: dict[str, str]) -> str:

@@ -110,16 +110,38 @@ def adult_residents(conn: Connection, icp: str | None = None) -> pd.DataFrame:
 
 
 def panel_residents(conn: Connection, dimension: str, icp: str | None = None) -> pd.DataFrame:
-    """The residents the panel is compared with, by group: group, residents. Adults (16+) for age band,
-    ICP area, district and IMD quintile; all ages for sex, ethnic group and disability (the census does
-    not publish those by age for small areas)."""
+    """The residents the panel (adults) is compared with, by group: group, residents. Residents aged 16 and
+    over for age band, sex, ICP area, district and IMD quintile (sex apportioned: each small area's adults split
+    by its female/male shares); all ages for ethnic group and disability, which the census does not publish by
+    age for small areas. Where no age counts are loaded, all ages throughout (see resident_base)."""
     if dimension in GEOGRAPHY:
         adults = adult_residents(conn, icp)
         frame = adults.groupby(dimension, as_index=False)["residents"].sum()
         return frame.rename(columns={dimension: "group"})
+    if dimension == "sex":
+        adults = resident_age_sex(conn, icp)
+        if not adults.empty:
+            frame = adults.groupby("sex", as_index=False)["residents"].sum().rename(columns={"sex": "group"})
+            return frame
     frame = resident_counts(conn, dimension, icp=icp)
     frame["residents"] = frame["residents"].astype(float)
     return frame
+
+
+ADULTS = "residents aged 16 and over"
+ALL_AGES = "residents of all ages"
+
+
+def resident_base(conn: Connection, dimension: str) -> str:
+    """Which residents a dimension is compared with, in words (see panel_residents)."""
+    pc = m.PopulationCount
+    has = {d for (d,) in conn.execute(select(pc.dimension).where(pc.dimension.in_(["age_band", "sex"]))
+                                      .group_by(pc.dimension)).all()}
+    if dimension in ("ethnic_group", "disability") or "age_band" not in has:
+        return ALL_AGES
+    if dimension == "sex" and "sex" not in has:
+        return ALL_AGES
+    return ADULTS
 
 
 def resident_age_sex(conn: Connection, icp: str | None = None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from data_access.disclosure import is_small
 from data_access.representativeness import Tolerance
 
 
@@ -56,19 +57,45 @@ def fill_levels(retained: np.ndarray, shares: np.ndarray, final_total: float) ->
     return np.maximum(retained, hi * shares)
 
 
+SMALL = "small"
+POOLED = "pooled"
+
+
+def planning_counts(kept: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The members still serving that the plan works from, so that no figure it produces gives away a count of
+    1-4: such a group is planned as if none were serving; when it is the only one, its members are counted with
+    the smallest other group instead (whose own count is then hidden too), so the totals stay exact and neither
+    count can be worked out by subtraction. Returns the counts and each group's status ('', 'small', 'pooled')."""
+    kept = np.asarray(kept, dtype=int)
+    status = [SMALL if is_small(v) else "" for v in kept]
+    plan = np.where([s == SMALL for s in status], 0, kept)
+    small = [i for i, s in enumerate(status) if s == SMALL]
+    if len(small) == 1:
+        others = [i for i in np.argsort(kept, kind="stable") if not status[i] and kept[i] > 0]
+        if others:
+            j = others[0]
+            status[j] = POOLED
+            plan[j] += kept[small[0]]
+    return plan, status
+
+
 def plan_dimension(retained: pd.DataFrame, residents: pd.DataFrame, wave: int, tolerance: Tolerance,
                    order: list[str] | None = None) -> pd.DataFrame:
     """Recruits of each group for one dimension.
 
     retained: group, count (members still serving at the wave, unstated groups included and ignored);
-    residents: group, residents. Columns: group, retained, resident_share, ideal (the group's share of the
-    stated panel after the wave), recruits (whole numbers adding up to the wave), at_least and at_most (the
-    range that keeps the group within tolerance), after, share_after, ratio_after, note.
+    residents: group, residents. Columns: group, retained (the true count), hidden ('small' for a count of 1-4,
+    'pooled' for the group its members are counted with; see planning_counts), planned_from (the count the
+    plan works from), resident_share, ideal (the group's share of the stated panel after the wave less
+    planned_from), recruits (whole numbers adding up to the wave), at_least and at_most (the range that keeps
+    the group within tolerance), after, share_after, ratio_after, note. Every column but retained is worked out
+    from planned_from, so none of them gives a hidden count away.
     """
     res = residents.set_index("group")["residents"].astype(float)
     groups = [g for g in (order or []) if g in res.index] + [g for g in res.index if g not in (order or [])]
     res = res.reindex(groups)
-    kept = retained.set_index("group")["count"].reindex(groups).fillna(0).astype(int).to_numpy()
+    true_kept = retained.set_index("group")["count"].reindex(groups).fillna(0).astype(int).to_numpy()
+    kept, hidden = planning_counts(true_kept)
     shares = (res / res.sum()).to_numpy() if res.sum() > 0 else np.zeros(len(groups))
     total_after = kept.sum() + wave
     ideal = total_after * shares
@@ -76,25 +103,31 @@ def plan_dimension(retained: pd.DataFrame, residents: pd.DataFrame, wave: int, t
     recruits = largest_remainder(final - kept, wave)
     after = kept + recruits
     at_least, at_most, notes = [], [], []
-    for g, r, s, i in zip(groups, kept, shares, ideal):
+    for g, r, s, i, h in zip(groups, kept, shares, ideal, hidden):
         lo, hi = tolerance.share_bounds(s)
         need = max(0, math.ceil(lo * total_after - r - 1e-9))
         room = math.floor(hi * total_after - r + 1e-9)
         at_least.append(min(need, wave))
         at_most.append(max(0, min(room, wave)))
+        serving = "More members" if h else f"{r:,}"
         if room < 0:
-            notes.append(f"{r:,} will still be serving, more than the {hi * total_after:,.0f} tolerance allows in a "
+            notes.append(f"{serving} will still be serving than the {hi * total_after:,.0f} tolerance allows in a "
+                         f"stated panel of {total_after:,}: only removing members would bring it within tolerance."
+                         if h else
+                         f"{r:,} will still be serving, more than the {hi * total_after:,.0f} tolerance allows in a "
                          f"stated panel of {total_after:,}: only removing members would bring it within tolerance.")
         elif r > i + 1e-9:
-            notes.append(f"{r:,} will still be serving, more than its share ({i:,.0f}): it gets no recruits, and "
-                         "the other groups are brought as close to their shares as the wave allows.")
+            notes.append((f"{serving} will still be serving than its share ({i:,.0f})" if h else
+                          f"{r:,} will still be serving, more than its share ({i:,.0f})")
+                         + ": it gets no recruits, and the other groups are brought as close to their shares as "
+                         "the wave allows.")
         elif need > wave:
             notes.append(f"Needs at least {need:,} recruits to reach tolerance, more than the whole wave.")
         else:
             notes.append("")
     out = pd.DataFrame({
-        "group": groups, "retained": kept, "resident_share": shares, "ideal": ideal - kept, "recruits": recruits,
-        "at_least": at_least, "at_most": at_most, "after": after})
+        "group": groups, "retained": true_kept, "hidden": hidden, "planned_from": kept, "resident_share": shares,
+        "ideal": ideal - kept, "recruits": recruits, "at_least": at_least, "at_most": at_most, "after": after})
     out["share_after"] = out["after"] / total_after if total_after else np.nan
     out["ratio_after"] = (out["share_after"] / out["resident_share"]).where(out["resident_share"] > 0)
     out["note"] = notes

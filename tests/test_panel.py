@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from data_access.panel import (
-    adult_residents, coverage, design_effects, panel_cells, panel_counts, panel_residents, resident_age_sex,
+    ADULTS, ALL_AGES, adult_residents, coverage, design_effects, panel_cells, panel_counts, panel_residents,
+    resident_age_sex, resident_base,
 )
 from data_access.representativeness import (
     NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance, assess, compare, dissimilarity_index, for_display,
@@ -157,8 +158,12 @@ def test_residents_for_the_panel_are_adults_for_areas(conn):
     imd = panel_residents(conn, "imd_quintile").set_index("group")["residents"].to_dict()
     assert imd == {"1 (most deprived)": 800 + 1200, "3": 1600, "5 (least deprived)": 1200}
     assert adult_residents(conn, "West Kent")["residents"].sum() == 2400
+    # Sex: adults too, each small area's 16+ split by its own female/male shares (all ages 3,050 / 2,950).
     sex = panel_residents(conn, "sex").set_index("group")["residents"].to_dict()
-    assert sex == {"Female": 3050, "Male": 2950}
+    assert sex == pytest.approx({"Female": 800 * 0.5 + 1600 * 0.5 + 1200 * 800 / 1500 + 1200 * 0.5,
+                                 "Male": 800 * 0.5 + 1600 * 0.5 + 1200 * 700 / 1500 + 1200 * 0.5})
+    assert resident_base(conn, "sex") == ADULTS and resident_base(conn, "age_band") == ADULTS
+    assert resident_base(conn, "ethnic_group") == ALL_AGES and resident_base(conn, "disability") == ALL_AGES
 
 
 def test_residents_by_age_and_sex_are_apportioned_by_each_area_split(conn):
