@@ -149,7 +149,7 @@ def suppress_table(frame: pd.DataFrame, count_col: str, groups: Sequence[str | S
 
     frame is long: one row per cell. Each entry of `groups` names the column(s) whose cells share a published
     total (e.g. ["group", "option"]: the options within a group add up to its n, and the groups within an option
-    add up to that option's overall count). Under the threshold rule, where exactly one cell of such a group
+    add up to that option's overall count; an empty entry, (), is the whole table). Under the threshold rule, where exactly one cell of such a group
     is hidden and the group's total is shown (not small), the smallest other cell of the group (a non-zero one
     first) is hidden too, repeated until no hidden cell can be worked out. `hide` marks extra cells to hide
     from the start (e.g. a whole group that is too small).
@@ -161,7 +161,9 @@ def suppress_table(frame: pd.DataFrame, count_col: str, groups: Sequence[str | S
     if policy().secondary and len(frame):
         keys = [[g] if isinstance(g, str) else list(g) for g in groups]
         values = raw.to_numpy(dtype=float)
-        positions = [list(idx) for key in keys for idx in frame.reset_index(drop=True).groupby(
+        flat = frame.reset_index(drop=True)
+        positions = [list(range(len(flat)))] if [] in keys else []
+        positions += [list(idx) for key in keys if key for idx in flat.groupby(
             key, sort=False, dropna=False).indices.values()]
         changed = True
         while changed:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import threshold
+from data_access.disclosure import is_small, round_count, suppress_running_total, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.sql import month_start
 
@@ -37,13 +37,9 @@ def members_on(conn: Connection, day: dt.date, filters: Filters, network_id: int
     return int(conn.execute(stmt).scalar_one())
 
 
-def membership_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """Monthly joiners, leavers, net change and members at month end, per network.
-
-    A member counts from the day they join until the day before they leave. Members at the
-    end of each month = members on the day before the period starts + joiners - leavers so far.
-    Columns: network, month, joiners, leavers, net, members.
-    """
+def _monthly_raw(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Monthly joiners, leavers, net change and members at month end, per network, unsuppressed (for
+    totals and projections only; never shown as they are)."""
     t = m.NetworkMembership
     start, end = filters.start, filters.end
 
@@ -84,9 +80,59 @@ def membership_by_month(conn: Connection, filters: Filters, network_id: int | No
     return out[["network", "month", "joiners", "leavers", "net", "members"]]
 
 
-def membership_totals_by_month(frame: pd.DataFrame) -> pd.DataFrame:
-    """All networks together, from `membership_by_month`: month, joiners, leavers, net, members."""
-    return frame.groupby("month", as_index=False)[["joiners", "leavers", "net", "members"]].sum()
+def _hide_monthly(frame: pd.DataFrame, groups: list) -> pd.DataFrame:
+    """Monthly counts as they may be shown: joiners and leavers hidden where small (and a second cell of the
+    same month where one hidden cell could be worked out from the month's total); net change hidden where
+    either is hidden; members at month end shown only where the change since the last shown month is zero or
+    not small (see data_access.disclosure.suppress_running_total), so no small change can be worked out."""
+    out = frame.copy()
+    raw = frame.copy()
+    for col in ("joiners", "leavers", "members"):
+        out[col] = suppress_table(raw, col, groups)[col]
+    hidden_net = out["joiners"].isna() | out["leavers"].isna()
+    out["net"] = (out["joiners"].astype("Float64") - out["leavers"].astype("Float64")).mask(hidden_net)
+    out["net"] = out["net"].round(0).astype("Int64")
+    keys = out["network"] if "network" in out else pd.Series("all", index=out.index)
+    for _, idx in out.groupby(keys, sort=False).groups.items():
+        part = raw.loc[idx]
+        steps = [part["members"].iloc[0], *part["members"].diff().iloc[1:]] if len(part) else []
+        totals = [None if pd.isna(v) else v for v in out.loc[idx, "members"]]
+        out.loc[idx, "members"] = pd.array(suppress_running_total(steps, totals), dtype="Int64")
+    return out
+
+
+def membership_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Monthly joiners, leavers, net change and members at month end, per network.
+
+    A member counts from the day they join until the day before they leave. Members at the
+    end of each month = members on the day before the period starts + joiners - leavers so far.
+    Small counts are hidden (missing) as data_access.disclosure says, with secondary suppression within
+    each month (the month's totals are shown elsewhere) and members at month end only where the change
+    since the last shown month is not small. Columns: network, month, joiners, leavers, net, members.
+    """
+    return _hide_monthly(_monthly_raw(conn, filters, network_id), ["month"])
+
+
+def membership_totals_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """All networks together, month by month (small counts hidden as in `membership_by_month`):
+    month, joiners, leavers, net, members."""
+    raw = _monthly_raw(conn, filters, network_id)
+    totals = raw.groupby("month", as_index=False)[["joiners", "leavers", "net", "members"]].sum()
+    return _hide_monthly(totals, [])
+
+
+def projection_base(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Each network's members at month end and monthly net change, for projecting its size: networks with
+    a small membership at the period end are left out, and members are rounded as the policy asks.
+    Columns: network, month, net, members."""
+    raw = _monthly_raw(conn, filters, network_id)
+    if raw.empty:
+        return raw[["network", "month", "net", "members"]]
+    current = raw.groupby("network", sort=False)["members"].last()
+    keep = [n for n, v in current.items() if not is_small(v)]
+    out = raw[raw["network"].isin(keep)].copy()
+    out["members"] = out["members"].map(round_count)
+    return out[["network", "month", "net", "members"]].reset_index(drop=True)
 
 
 def membership_by_icp(conn: Connection, filters: Filters) -> pd.DataFrame:
@@ -140,15 +186,19 @@ def _active_on(t, day):
     return case((and_(t.joined_on <= day, or_(t.left_on.is_(None), t.left_on > day)), 1), else_=0)
 
 
-def _hide_small(out: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
-    """Hide derived columns where any of their source counts is 1 to threshold-1 (zero is shown)."""
-    small = {c: (out[c] > 0) & (out[c] < threshold()) for srcs in rules.values() for c in srcs}
+def _hide_counts(out: pd.DataFrame, counts: list[str], net_from: list[str]) -> pd.DataFrame:
+    """The count columns as they may be shown (small ones hidden, with a second area or network hidden where
+    one could be worked out from the published total; rounded as the policy asks), and net (end - start)
+    from the shown counts, hidden where any of `net_from` is hidden."""
     out = out.copy()
-    for col, sources in rules.items():
-        mask = pd.Series(False, index=out.index)
-        for s in sources:
-            mask |= small[s]
-        out[col] = out[col].astype(float).mask(mask)
+    raw = out.copy()
+    for col in counts:
+        out[col] = suppress_table(raw, col, [()])[col]
+    hidden = pd.Series(False, index=out.index)
+    for col in net_from:
+        hidden |= out[col].isna()
+    start = "members_start" if "members_start" in out else "members_before"
+    out["net"] = (out["members_end"].astype("Float64") - out[start].astype("Float64")).mask(hidden).astype(float)
     return out
 
 
@@ -158,7 +208,8 @@ def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", netwo
 
     ICP level lists every ICP area (for comparison); district level lists the districts of the filtered ICP
     area (a split district counts only its small areas in that ICP area). Counts of 1-4 people, and the
-    rates from them, are hidden (missing). Columns: area, members_start, members_end, joiners, leavers, net,
+    rates from them, are hidden (missing), with a second area hidden where one could be worked out from the
+    total; rates are worked out from the counts as shown. Columns: area, members_start, members_end, joiners, leavers, net,
     residents, members_per_1000, joiners_per_1000, net_per_1000.
     """
     t = m.NetworkMembership
@@ -196,17 +247,12 @@ def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", netwo
     out = res.merge(counts, on="area", how="left")
     for col in ("members_start", "members_end", "joiners", "leavers", "residents"):
         out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
-    out["net"] = out["members_end"] - out["members_start"]
+    four = ["members_start", "members_end", "joiners", "leavers"]
+    out = _hide_counts(out, four, four)
     per = out["residents"].where(out["residents"] > 0)
-    out["members_per_1000"] = out["members_end"] / per * 1000
-    out["joiners_per_1000"] = out["joiners"] / per * 1000
+    out["members_per_1000"] = out["members_end"].astype(float) / per * 1000
+    out["joiners_per_1000"] = out["joiners"].astype(float) / per * 1000
     out["net_per_1000"] = out["net"] / per * 1000
-    out = _hide_small(out, {
-        "members_per_1000": ["members_end"], "joiners_per_1000": ["joiners"],
-        "net_per_1000": ["members_start", "members_end", "joiners", "leavers"],
-        "net": ["members_start", "members_end", "joiners", "leavers"],
-        "members_start": ["members_start"], "members_end": ["members_end"],
-        "joiners": ["joiners"], "leavers": ["leavers"]})
     cols = ["area", "members_start", "members_end", "joiners", "leavers", "net", "residents",
             "members_per_1000", "joiners_per_1000", "net_per_1000"]
     return out[cols].sort_values("area").reset_index(drop=True)
@@ -232,9 +278,7 @@ def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.Dat
     out = networks(conn)[["name"]].rename(columns={"name": "network"}).merge(counts, on="network", how="left")
     for col in ("members_before", "members_end", "joiners", "leavers"):
         out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
-    out["net"] = out["members_end"] - out["members_before"]
     out.insert(1, "window_start", before + dt.timedelta(days=1))
     out.insert(2, "window_end", filters.end)
-    return _hide_small(out, {"net": ["members_before", "members_end", "joiners", "leavers"], "joiners": ["joiners"],
-                             "leavers": ["leavers"], "members_before": ["members_before"],
-                             "members_end": ["members_end"]})
+    four = ["members_before", "members_end", "joiners", "leavers"]
+    return _hide_counts(out, four, four)[["network", "window_start", "window_end", *four, "net"]]

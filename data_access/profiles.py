@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import suppress
+from data_access.disclosure import suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
 
@@ -132,7 +132,9 @@ def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: st
 
     Shares are of people whose group is known: 'Not known', 'Prefer not to say' and
     'Under 16' are kept as rows (stated=False) with their count, but left out of the shares.
-    Columns: group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
+    Columns: group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed. Small counts
+    are hidden as data_access.disclosure says (with secondary suppression), and a breakdown by special-category
+    data with too small a base is hidden whole (frame.attrs['withheld'] says why).
     """
     known = set(residents["group"])
     merged = pd.merge(engaged, residents, on="group", how="outer")
@@ -154,7 +156,11 @@ def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: st
         merged["_o"] = 0
     merged = merged.sort_values(["stated", "_o", "group"], ascending=[False, True, True]).drop(columns="_o")
     merged = merged.reset_index(drop=True)
-    out = suppress(merged, "count", derived=("share", "ratio", "gap_pp"))
+    # The groups add up to the number of people engaged, which is published: hide a second group where one
+    # hidden group could be worked out; a special-category breakdown needs a large enough base.
+    out = suppress_table(merged, "count", [()], derived=("share", "ratio"), total=total)
+    out["gap_pp"] = (out["share"] - out["resident_share"]) * 100
+    out = withhold_special_category(out, dimension, total, ["count"], ["share", "ratio", "gap_pp"])
     return out[["group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated", "suppressed"]]
 
 

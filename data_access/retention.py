@@ -10,7 +10,7 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, s
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import threshold
+from data_access.disclosure import is_small, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.profiles import representation, resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
@@ -69,13 +69,17 @@ def retention_by_quarter(conn: Connection, filters: Filters, network_id: int | N
             row[f"share_{col}"] = (row[f"still_{col}"] / n) if ready and n else None
         rows.append(row)
     out = pd.DataFrame(rows)
-    small = lambda s: s.notna() & (s > 0) & (s < threshold())  # noqa: E731
+    small = lambda s: s.map(is_small).astype(bool)  # noqa: E731
+    joiners = out["joiners"].map(round_count)
     for col in ("6", "12"):
         stillc = pd.to_numeric(out[f"still_{col}"], errors="coerce")
-        hide = small(out["joiners"]) | small(stillc)
-        out[f"share_{col}"] = pd.to_numeric(out[f"share_{col}"], errors="coerce").mask(hide)
-        out[f"still_{col}"] = stillc.mask(hide).astype("Int64")
-    out["joiners"] = out["joiners"].astype("Int64").mask(small(out["joiners"]))
+        # the number who left is joiners - still: hide both where either is small
+        hide = small(out["joiners"]) | small(stillc) | small(out["joiners"] - stillc)
+        shown = stillc.map(round_count)
+        share = (shown / joiners.where(joiners > 0)).astype(float)
+        out[f"share_{col}"] = share.where(stillc.notna()).mask(hide)
+        out[f"still_{col}"] = shown.mask(hide).astype("Int64")
+    out["joiners"] = joiners.astype("Int64").mask(small(out["joiners"]))
     return out[["cohort", "quarter_start", "joiners", "still_6", "share_6", "still_12", "share_12"]]
 
 
@@ -84,7 +88,8 @@ def _joined_in(t, filters: Filters):
 
 
 def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """People joining each month by recruitment channel; counts of 1-4 hidden (missing).
+    """People joining each month by recruitment channel; small counts hidden (missing), with a second cell
+    hidden where one could be worked out from a month's or a channel's total.
 
     Columns: month (Timestamp), channel, joiners.
     """
@@ -97,8 +102,23 @@ def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | Non
     stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
     out = pd.DataFrame(conn.execute(stmt).all(), columns=["month", "channel", "joiners"])
     out["month"] = pd.to_datetime(out["month"])
-    out["joiners"] = pd.to_numeric(out["joiners"]).astype("Int64")
-    return out.assign(joiners=out["joiners"].mask((out["joiners"] > 0) & (out["joiners"] < threshold())))
+    out["joiners"] = pd.to_numeric(out["joiners"]).astype(int)
+    # each month's total joiners is shown elsewhere, and so is each channel's total: secondary suppression
+    return suppress_table(out, "joiners", ["month", "channel"]).drop(columns="suppressed")
+
+
+def channel_totals(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """People joining in the period by recruitment channel, most first (small counts hidden, with a second
+    channel hidden where one could be worked out from the total). Columns: channel, joiners."""
+    t = m.NetworkMembership
+    stmt = select(t.channel, func.count()).select_from(t).where(_joined_in(t, filters)).group_by(t.channel)
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    out = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "joiners"])
+    out["joiners"] = pd.to_numeric(out["joiners"]).astype(int)
+    out = out.sort_values(["joiners", "channel"], ascending=[False, True]).reset_index(drop=True)
+    return suppress_table(out, "joiners", [()]).drop(columns="suppressed")
 
 
 def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:

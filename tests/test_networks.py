@@ -84,12 +84,25 @@ def test_growth_per_1000_by_district_in_one_icp_area(conn, no_suppression):
 
 def test_growth_by_area_all_networks_hides_small_counts(conn):
     g = growth_by_area(conn, Q1, "icp").set_index("area")
-    # East Kent, all networks: m1, m3, m6 (net 2), a, b, d (net 3) at the end: 6 members; joiners m3, m6, a, b, d
-    assert g.loc["East Kent", "members_end"] == 6 and g.loc["East Kent", "joiners"] == 5
-    assert g.loc["East Kent", "members_per_1000"] == pytest.approx(6 / 3000 * 1000)
-    assert pd.isna(g.loc["East Kent", "members_start"])  # m1 alone: fewer than 5
-    assert pd.isna(g.loc["East Kent", "net_per_1000"])  # the net change would give the start away
+    # All networks. East Kent: start m1; end m1, m3, m6, a, b, d (6); joined m3, m6, a, b, d (5); none left.
+    # West Kent: start m2; end m5, c (2); joined m4, m5, c (3); left m2, m4 (2).
+    # West Kent's 2 members and 3 joiners are hidden; the two areas add up to a published total (8), so East
+    # Kent's 6 and 5 are hidden too (secondary suppression). Leavers: 0 is shown, 2 is hidden, total 2 is small.
+    assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers", "net") == [
+        (None, None, None, 0, None), (None, None, None, None, None)]
+    assert g[["members_per_1000", "joiners_per_1000", "net_per_1000"]].isna().all().all()
     assert g.loc["East Kent", "residents"] == 3000
+
+
+def test_growth_by_area_secondary_suppression_one_network(conn, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "2")
+    g = growth_by_area(conn, Q1, "icp", network_id=1).set_index("area")
+    # Network 1 (see test_growth_per_1000_by_icp_area): start (1, 1), end (2, 1), joined (1, 2), left (0, 2).
+    # Threshold 2: the 1s are hidden. Start: both 1 -> hidden. End: West's 1 hidden, total 3 shown -> East's 2
+    # hidden too. Joined: East's 1 hidden -> West's 2 hidden too. Left: 0 and 2 shown.
+    assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers") == [
+        (None, None, None, 0), (None, None, None, 2)]
+    assert g["net"].isna().all()
 
 
 def test_recent_growth_last_two_months(conn, no_suppression):

@@ -39,7 +39,7 @@ def rows(frame, *cols):
 
 # --- networks -------------------------------------------------------------------------
 
-def test_membership_by_month_all_areas(conn):
+def test_membership_by_month_all_areas(conn, no_suppression):
     frame = membership_by_month(conn, Q1)
     net1 = frame[frame["network"] == "Patient Network"]
     # base 2 (m1, m2); Jan +2; Feb -1 (m2 leaves); Mar +1 -1 (m5 joins, m4 leaves)
@@ -49,7 +49,7 @@ def test_membership_by_month_all_areas(conn):
     assert list(net1["month"]) == list(pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]))
 
 
-def test_membership_by_month_in_one_icp_area(conn):
+def test_membership_by_month_in_one_icp_area(conn, no_suppression):
     frame = membership_by_month(conn, Q1_EAST)
     net1 = frame[frame["network"] == "Patient Network"]
     assert rows(net1, "joiners", "leavers", "members") == [(1, 0, 2), (0, 0, 2), (0, 0, 2)]
@@ -62,7 +62,7 @@ def test_membership_by_month_for_one_network(conn):
     assert set(frame["network"]) == {"Thanet Health Network"}
 
 
-def test_month_end_size_matches_members_on_last_day(conn):
+def test_month_end_size_matches_members_on_last_day(conn, no_suppression):
     frame = membership_by_month(conn, Q1)
     assert frame[frame["month"] == "2025-03-01"]["members"].sum() == members_on(conn, Q1.end, Q1) == 5
 
