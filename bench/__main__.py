@@ -39,12 +39,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_store(scale: str, folder: Path, seed: int = 1) -> tuple[str, float, str]:
-    """A seeded SQLite store at the scale given: (url, seconds taken, generator summary)."""
+def build_store(scale: str, folder: Path, seed: int = 1, reuse: bool = False) -> tuple[str, float | None, str]:
+    """A seeded SQLite store at the scale given: (url, seconds taken or None if reused, generator summary)."""
     from data_access.db import init_db, make_engine
     from data_access.demo import seed_demo
 
     path = folder / f"bench-{scale}.db"
+    url = f"sqlite:///{path}"
+    summary_file = path.with_suffix(".txt")
+    if reuse and path.exists() and summary_file.exists():
+        return url, None, summary_file.read_text(encoding="utf-8")
     if path.exists():
         path.unlink()
     url = f"sqlite:///{path}"
@@ -54,6 +58,7 @@ def build_store(scale: str, folder: Path, seed: int = 1) -> tuple[str, float, st
     summary = seed_demo(engine, seed=seed, scale=scale)
     took = time.perf_counter() - start
     engine.dispose()
+    summary_file.write_text(f"{summary} (Generated in {took:.1f} s.)", encoding="utf-8")
     return url, took, summary
 
 
@@ -176,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", help="write the Markdown report here as well as to stdout")
     parser.add_argument("--dir", help="folder for the benchmark stores (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the stores already in --dir instead of generating them again")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-"))
@@ -184,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
               f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; SQLite store; "
               f"medians of {args.repeat} runs.", ""]
     for scale in args.scale:
-        url, took, summary = build_store(scale, folder)
-        report += [f"## {scale.capitalize()} scale", "", f"Generation: {took:.1f} s. {summary}", ""]
+        url, took, summary = build_store(scale, folder, reuse=args.reuse)
+        made = f"Generation: {took:.1f} s. {summary}" if took is not None else f"Store reused: {summary}"
+        report += [f"## {scale.capitalize()} scale", "", made, ""]
         report += [markdown(time_pages(url, args.repeat, timeout=600)), ""]
         report += [markdown(naive_baseline(url, args.repeat)), ""]
         report += [f"Peak memory (RSS) of the benchmark process so far: {peak_rss_mb():,.0f} MB.", ""]
