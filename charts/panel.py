@@ -308,3 +308,240 @@ def joint_pivot(cells: pd.DataFrame, row: str, col: str, row_label: str, col_ord
     pivot["Total"] = pivot.sum(axis=1)
     pivot.loc["Total"] = pivot.sum(axis=0)
     return pivot.reset_index().rename(columns={row: row_label})
+
+
+# --- The panel over time ---------------------------------------------------------------------------------
+
+PATTERNS = ["", "/", ".", "x", "\\", "+", "-", "|"]
+
+
+def _count(value) -> str:
+    return format_count(value)
+
+
+def size_chart(sizes: pd.DataFrame, target: int, area: str) -> Chart:
+    """Members serving at each month end (solid), then at each month end ahead counting only members already on
+    record (dashed: no new recruits), against the target (dotted line). sizes: day, members, recorded."""
+    data = sizes.copy()
+    data["shown"] = data["members"].where(~data["members"].map(is_small_count))
+    past, ahead = data[data["recorded"]], data[~data["recorded"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=past["day"], y=past["shown"], name="Members serving", mode="lines+markers",
+                             line=dict(color=NHS_BLUE, width=3), marker=dict(size=8),
+                             hovertemplate="%{x|%-d %b %Y}: %{y:,} members<extra></extra>"))
+    if len(ahead):
+        bridge = pd.concat([past.tail(1), ahead])
+        fig.add_trace(go.Scatter(x=bridge["day"], y=bridge["shown"], name="Ahead, if no one new is recruited",
+                                 mode="lines+markers", line=dict(color=NHS_DARK_GREY, width=3, dash="dash"),
+                                 marker=dict(size=8, symbol="square"),
+                                 hovertemplate="%{x|%-d %b %Y}: %{y:,} members on record<extra></extra>"))
+    fig.add_hline(y=target, line=dict(color=NHS_DARK_PINK, width=2, dash="dot"),
+                  annotation_text=f"Target {target:,}", annotation_position="top left",
+                  annotation_font=dict(color=NHS_DARK_PINK, size=16))
+    style(fig, height=420)
+    top = max(float(data["shown"].max()) if data["shown"].notna().any() else 0.0, float(target))
+    fig.update_yaxes(title_text="Panel members", rangemode="tozero", range=[0, top * 1.12], tickformat=",")
+    fig.update_xaxes(title_text="Month end")
+    table = pd.DataFrame({
+        "Date": [f"{d:%-d %B %Y}" for d in data["day"]],
+        "Panel members": data["members"].map(_count),
+        "Against target": ["—" if is_small_count(v) else f"{int(v) - target:+,}" for v in data["members"]],
+        "Counted": ["serving" if r else "on record, no new recruits" for r in data["recorded"]]})
+    return Chart(fig, size_sentence(data, target, area), table)
+
+
+def size_sentence(sizes: pd.DataFrame, target: int, area: str) -> str:
+    """The panel's size now, at the start of the period, and ahead without new recruits, against the target."""
+    past, ahead = sizes[sizes["recorded"]], sizes[~sizes["recorded"]]
+    if past.empty:
+        return f"There is no panel size to show for {area}."
+    now, first = past.iloc[-1], past.iloc[0]
+    text = f"On {now['day']:%-d %B %Y} the panel in {area} had {_count(now['members'])} members"
+    if not is_small_count(now["members"]):
+        gap = int(now["members"]) - target
+        text += f", {abs(gap):,} {'above' if gap > 0 else 'below'} the target of {target:,}" if gap else \
+            f", exactly the target of {target:,}"
+    if len(past) > 1:
+        text += f" (at the end of {first['day']:%B %Y}: {_count(first['members'])})"
+    text += "."
+    if len(ahead):
+        last = ahead.iloc[-1]
+        low = ahead.loc[ahead["members"].idxmin()]
+        text += (f" If no one new were recruited, terms ending would bring it to {_count(last['members'])} by "
+                 f"{last['day']:%-d %B %Y}")
+        text += "." if low["day"] == last["day"] else f" (lowest {_count(low['members'])}, {low['day']:%B %Y})."
+    return text
+
+
+def _wave_label(wave, started) -> str:
+    return f"Wave {int(wave)} ({started:%b %Y})"
+
+
+def joiners_chart(joiners: pd.DataFrame, waves: pd.DataFrame, dimension_label: str, area: str) -> Chart:
+    """Joiners of each recruitment wave stacked by group (colour and pattern); hidden counts are not drawn.
+    joiners: panel_history.joiners_by_wave; waves: wave, started, joiners (each wave's total)."""
+    fig = go.Figure()
+    if joiners.empty:
+        style(fig, height=300)
+        return Chart(fig, f"No recruitment waves had started in {area} by the end of the period.",
+                     pd.DataFrame(columns=["Wave", dimension_label, "Joiners", "Share of the wave"]))
+    data = joiners.copy()
+    data["label"] = [_wave_label(w, s) for w, s in zip(data["wave"], data["started"])]
+    labels = list(dict.fromkeys(data.sort_values("wave")["label"]))
+    for k, g in enumerate(dict.fromkeys(data["group"])):
+        part = data[data["group"] == g].set_index("label").reindex(labels)
+        fig.add_trace(go.Bar(
+            x=labels, y=part["joiners"].astype(float), name=g,
+            marker=dict(color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
+                        pattern_shape=PATTERNS[(k // len(SERIES_COLOURS)) % len(PATTERNS)],
+                        line=dict(color="white", width=1)),
+            hovertemplate=f"{g}: %{{y:,}} joiners<extra>%{{x}}</extra>"))
+    style(fig, height=460)
+    fig.update_layout(barmode="stack", bargap=0.35)
+    fig.update_yaxes(title_text="Joiners", tickformat=",")
+    totals = dict(zip(waves["wave"], waves["joiners"]))
+    return Chart(fig, joiners_sentence(data, totals, dimension_label, area), joiners_data(data, totals, dimension_label))
+
+
+def joiners_data(data: pd.DataFrame, totals: dict, dimension_label: str) -> pd.DataFrame:
+    """Joiners by wave and group in words, with each group's share of its wave."""
+    return pd.DataFrame({
+        "Wave": [_wave_label(w, s) for w, s in zip(data["wave"], data["started"])],
+        dimension_label: data["group"],
+        "Joiners": [format_count(v) if not h else "not shown" for v, h in zip(data["joiners"], data["hidden"])],
+        "Share of the wave": ["—" if h or not totals.get(w) else pct(float(v) / totals[w], 1)
+                              for v, h, w in zip(data["joiners"], data["hidden"], data["wave"])]})
+
+
+def joiners_sentence(data: pd.DataFrame, totals: dict, dimension_label: str, area: str) -> str:
+    """The latest wave in words: its size, its largest and smallest groups, and how many counts are hidden."""
+    last_wave = data["wave"].max()
+    first = data[data["wave"] == last_wave].iloc[0]
+    part = data[(data["wave"] == last_wave) & data["stated"] & ~data["hidden"]]
+    n_waves = data["wave"].nunique()
+    text = (f"{n_waves} recruitment {'wave has' if n_waves == 1 else 'waves have'} started in {area}; the latest, "
+            f"{_wave_label(last_wave, first['started'])}, recruited {_count(totals.get(last_wave))} members.")
+    if len(part):
+        top = part.loc[part["joiners"].astype(float).idxmax()]
+        low = part.loc[part["joiners"].astype(float).idxmin()]
+        text += (f" By {_lower_first(dimension_label)}, its largest group was {top['group']} "
+                 f"({int(top['joiners']):,} joiners)")
+        text += (f" and the smallest shown {low['group']} ({int(low['joiners']):,})." if low["group"] != top["group"]
+                 else ".")
+    hidden = int(data["hidden"].sum())
+    if hidden:
+        text += (f" {hidden} counts are not shown: fewer than {threshold()} people, or a count from which one "
+                 "could be worked out by subtraction from the wave's total.")
+    return text
+
+
+def terms_chart(terms: pd.DataFrame, totals: dict, dimension_label: str, area: str) -> Chart:
+    """For each group, the share of its members whose terms end within 3, 6 and 12 months (bars), against the
+    whole panel's 12-month share (dotted line). terms: panel_history.terms_ending; totals: terms_ending_total."""
+    fig = go.Figure()
+    groups = list(terms["group"])
+    for k, (h, colour) in enumerate(zip((3, 6, 12), (NHS_BLUE, NHS_DARK_PINK, NHS_DARK_GREY))):
+        fig.add_trace(go.Bar(
+            y=groups, x=terms[f"share_{h}"] * 100, name=f"Within {h} months", orientation="h",
+            marker=dict(color=colour, pattern_shape=PATTERNS[k]),
+            hovertemplate=f"%{{y}}: %{{x:.0f}}% end within {h} months<extra></extra>"))
+    overall = totals["within_12"] / totals["serving"] if totals["serving"] else float("nan")
+    if not pd.isna(overall):
+        fig.add_vline(x=overall * 100, line=dict(color=NHS_GREEN, width=3, dash="dot"),
+                      annotation_text=f"Whole panel, 12 months: {pct(overall)}", annotation_position="top right",
+                      annotation_font=dict(color="#006B2A", size=16))
+    style(fig, height=max(340, 120 + 70 * len(groups)))
+    fig.update_layout(barmode="group", bargap=0.3)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="Share of the group's members serving now (%)", ticksuffix="%", range=[0, 105])
+    data = pd.DataFrame({
+        dimension_label: terms["group"], "Serving now": terms["serving"].map(format_count),
+        **{f"Ending within {h} months": _hidden_counts(terms[f"within_{h}"]) for h in (3, 6, 12)},
+        "Share ending within 12 months": [pct(v) if not pd.isna(v) else "—" for v in terms["share_12"]]})
+    return Chart(fig, terms_sentence(terms, totals, area), data)
+
+
+def _hidden_counts(values: pd.Series) -> list[str]:
+    return [format_count(v) if not pd.isna(v) else "not shown" for v in values]
+
+
+def terms_sentence(terms: pd.DataFrame, totals: dict, area: str) -> str:
+    """How many terms end within 3, 6 and 12 months, and the groups the panel is about to lose most of."""
+    n = totals["serving"]
+    if not n:
+        return f"No panel members are serving in {area}."
+    ends = totals["ends"]
+    text = (f"Of the {_count(n)} members serving in {area}, {_count(totals['within_3'])} have terms ending within 3 "
+            f"months (by {ends[3]:%-d %B %Y}), {_count(totals['within_6'])} within 6 and "
+            f"{_count(totals['within_12'])} within 12 months ({pct(totals['within_12'] / n)}).")
+    known = terms[terms["stated"] & terms["share_12"].notna()]
+    overall = totals["within_12"] / n
+    worst = known[known["share_12"] > overall + 0.05].sort_values("share_12", ascending=False).head(3)
+    if len(worst):
+        items = [f"{r.group} ({pct(r.share_12)} of its {format_count(r.serving)})" for r in worst.itertuples()]
+        text += " The panel is about to lose most of: " + "; ".join(items) + "."
+    elif len(known):
+        text += " No group is losing clearly more than the panel as a whole (5 points or more above it)."
+    hidden = int(terms[[f"within_{h}" for h in (3, 6, 12)]].isna().sum().sum())
+    if hidden:
+        text += (f" {hidden} counts are not shown: fewer than {threshold()} people, or a count from which one could "
+                 "be worked out by subtraction.")
+    return text
+
+
+# --- Participation ---------------------------------------------------------------------------------------
+
+
+def participation_chart(rates: pd.DataFrame, total: dict, dimension_label: str, area: str, what: str) -> Chart:
+    """Response rate of each group to panel surveys with its 95% interval, against the whole panel's rate
+    (dotted line). rates: panel_history.participation; total: participation_total; what: which surveys, in words."""
+    shown = rates[rates["rate"].notna()]
+    fig = go.Figure()
+    rate = shown["rate"] * 100
+    fig.add_trace(go.Bar(
+        y=shown["group"], x=rate, orientation="h", name="Response rate (with 95% interval)",
+        marker=dict(color=[NHS_DARK_PINK if h * 100 < total["rate"] * 100 else NHS_BLUE
+                           for h in shown["high"]]),
+        error_x=dict(type="data", symmetric=False, array=(shown["high"] * 100 - rate).fillna(0),
+                     arrayminus=(rate - shown["low"] * 100).fillna(0), color=NHS_DARK_GREY, thickness=2),
+        text=[f"{v:.0f}%" + (" ▼" if h < total["rate"] else "") for v, h in zip(rate, shown["high"])],
+        textposition="inside", insidetextanchor="start", textfont=dict(color="white", size=16),
+        hovertemplate="%{y}: %{x:.1f}% replied<extra></extra>"))
+    if total["invited"]:
+        fig.add_vline(x=total["rate"] * 100, line=dict(color=NHS_GREEN, width=3, dash="dot"),
+                      annotation_text=f"Whole panel {pct(total['rate'])}", annotation_position="top right",
+                      annotation_font=dict(color="#006B2A", size=16))
+    style(fig, height=max(320, 110 + 60 * len(shown)))
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="Invitations answered (%)", ticksuffix="%", range=[0, 100])
+    data = pd.DataFrame({
+        dimension_label: rates["group"],
+        "Invitations": [format_count(v) if not pd.isna(v) else "not shown" for v in rates["invited"]],
+        "Answered": [format_count(v) if not pd.isna(v) else "not shown" for v in rates["responded"]],
+        "Response rate": [pct(v, 1) if not pd.isna(v) else "—" for v in rates["rate"]],
+        "95% interval": [f"{pct(lo, 1)} to {pct(hi, 1)}" if not pd.isna(lo) else "—"
+                         for lo, hi in zip(rates["low"], rates["high"])]})
+    return Chart(fig, participation_sentence(rates, total, dimension_label, area, what), data)
+
+
+def participation_sentence(rates: pd.DataFrame, total: dict, dimension_label: str, area: str, what: str) -> str:
+    """The overall response rate and the groups clearly less likely to reply (interval wholly below it)."""
+    if not total["invited"]:
+        return f"No panel survey invitations were sent to members in {area} ({what})."
+    text = (f"Of {_count(total['invited'])} invitations to panel members in {area} ({what}), "
+            f"{_count(total['responded'])} were answered ({pct(total['rate'])}).")
+    known = rates[rates["stated"] & rates["rate"].notna()]
+    silent = known[known["high"] < total["rate"]].sort_values("rate")
+    if len(silent):
+        items = [f"{r.group} ({pct(r.rate)})" for r in silent.itertuples()]
+        text += (f" By {_lower_first(dimension_label)}, clearly less likely to reply (the 95% interval is wholly "
+                 f"below the whole panel's rate): " + "; ".join(items) + ".")
+    elif len(known):
+        low = known.loc[known["rate"].idxmin()]
+        text += (f" By {_lower_first(dimension_label)}, no group is clearly less likely to reply than the panel as "
+                 f"a whole; the lowest rate is {low['group']} ({pct(low['rate'])}).")
+    hidden = int(rates["rate"].isna().sum())
+    if hidden:
+        text += f" {hidden} groups' rates are not shown (fewer than {threshold()} people, or could be worked out)."
+    return text

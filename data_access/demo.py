@@ -635,7 +635,8 @@ def _make_actions(conn, rng, survey_ids: list[int], activities: pd.DataFrame, en
 
 
 def _make_panel_surveys(conn, rng, end: dt.date) -> None:
-    """Invite the serving panel to each panel survey; older members and less deprived areas reply more."""
+    """Invite the serving panel to each panel survey; older members, those in less deprived areas, White members
+    and those without a disability reply more (as panels commonly find)."""
     surveys = conn.execute(select(m.Survey.id, m.Survey.opens_on, m.Survey.closes_on)
                            .where(m.Survey.is_panel_survey, m.Survey.opens_on <= end)).all()
     next_id = (conn.execute(select(func.max(m.SurveyResponse.id))).scalar() or 0) + 1
@@ -654,7 +655,9 @@ def _make_panel_surveys(conn, rng, end: dt.date) -> None:
         if members.empty:
             continue
         age = opens.year - pd.to_numeric(members["birth_year"], errors="coerce").fillna(1975)
-        p = 0.35 + 0.35 * np.clip((age - 16) / 60, 0, 1) - 0.15 * (members["decile"].fillna(5) <= 2)
+        p = (0.35 + 0.35 * np.clip((age - 16) / 60, 0, 1) - 0.15 * (members["decile"].fillna(5) <= 2)
+             - 0.15 * members["ethnic_group"].isin(["Asian", "Black", "Mixed", "Other"])
+             - 0.08 * (members["disability"] == "Disabled"))
         responded = rng.random(len(members)) < p.to_numpy()
         _insert(conn, m.PanelInvitation.__table__, [
             dict(survey_id=sid, panel_member_id=int(pid), invited_on=opens, responded=bool(r))

@@ -41,7 +41,8 @@ def _ordered(frame: pd.DataFrame, dimension: str, col: str = "group") -> pd.Data
     out = frame.copy()
     out["stated"] = out[col].isin(known) if known is not None else out[col] != m.NOT_KNOWN
     out["_o"] = out[col].map(lambda g: rank.get(g, len(rank)))
-    return out.sort_values(["_o", col]).drop(columns="_o").reset_index(drop=True)
+    out = out.sort_values(["stated", "_o", col], ascending=[False, True, True])
+    return out.drop(columns="_o").reset_index(drop=True)
 
 
 def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:

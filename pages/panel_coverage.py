@@ -4,13 +4,17 @@ import datetime as dt
 
 import streamlit as st
 
-from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_chart, joint_pivot, quota_sentence,
-                          quota_table, summary_data, summary_sentences)
+from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_chart, joiners_chart, joint_pivot,
+                          participation_chart, quota_sentence, quota_table, size_chart, summary_data,
+                          summary_sentences, terms_chart)
 from data_access.cached import query
+from data_access.disclosure import threshold
 from data_access.geography import geography_status
 from data_access.overview import panel_target
 from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_by_wave,
-                               panel_size, quota_inputs)
+                               panel_size, quota_inputs, resident_base)
+from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
+                                       participation_total, terms_ending, terms_ending_total, wave_totals)
 from data_access.profiles import DIMENSIONS
 from data_access.quotas import plan_wave, to_xlsx
 from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
@@ -58,12 +62,18 @@ st.subheader("How representative is the panel?")
 summary = summary_table(tables, query(design_effects, as_at, filters.icp), DIMENSIONS)
 for sentence in summary_sentences(summary.iloc[-1]):
     st.markdown(f"- {sentence}")
-show_table(summary_data(summary), "panel_summary", label="Table: the measures for each dimension")
+bases = {dim: query(resident_base, dim) for dim in PANEL_DIMENSIONS}
+summary_rows = summary_data(summary)
+summary_rows["Residents compared with"] = [bases.get(d, "—") for d in summary["dimension"]]
+show_table(summary_rows, "panel_summary", label="Table: the measures for each dimension")
 
 st.subheader("Panel against residents, by group")
 tabs = st.tabs([DIMENSIONS[d] for d in display])
 for tab, (dim, table) in zip(tabs, display.items()):
     with tab:
+        why = (" (the census does not publish this by age for small areas)"
+               if dim in ("ethnic_group", "disability") else "")
+        st.markdown(f"The panel (adults) is compared here with **{bases[dim]}**{why}.")
         show_chart(dimension_chart(table, DIMENSIONS[dim], filters.area_label, tolerance), f"panel_{dim}")
 
 st.subheader("Intersections")
@@ -77,10 +87,34 @@ for row, col, caveat, title in (("age_band", "sex", AGE_SEX_CAVEAT, "Age band by
                              group_order(row), group_order(col), caveat), f"heat_{row}_{col}",
                f"{title}: representation ratio")
 
-st.subheader("Recruitment waves")
+st.subheader("The panel over time")
+show_chart(size_chart(query(panel_size_by_month, filters), int(target), filters.area_label), "panel_size",
+           "Panel size by month")
+time_dim = st.selectbox("Break joiners and leavers down by", PANEL_DIMENSIONS, format_func=DIMENSIONS.get,
+                        key="time_dim")
+show_chart(joiners_chart(query(joiners_by_wave, time_dim, filters), query(wave_totals, filters), DIMENSIONS[time_dim],
+                         filters.area_label), "panel_joiners", "Joiners per recruitment wave")
 waves = query(panel_by_wave, filters)
 show_table(waves.rename(columns={"wave": "Wave", "started": "Terms started", "recruited": "Recruited",
                                  "serving": "Still serving"}), "panel_waves", label="Table: members by recruitment wave")
+show_chart(terms_chart(query(terms_ending, time_dim, as_at, filters.icp), query(terms_ending_total, as_at, filters.icp),
+                       DIMENSIONS[time_dim], filters.area_label), "panel_terms",
+           "Terms ending in the next 3, 6 and 12 months")
+
+st.subheader("Panel participation")
+surveys = query(panel_surveys, filters)
+ALL_SURVEYS = "All panel surveys in the period"
+options = [ALL_SURVEYS, *surveys["title"]]
+picked = st.selectbox("Panel survey", options, key="part_survey",
+                      help="Invitations sent to panel members to answer a panel survey.")
+part_dim = st.selectbox("Response rate by", PANEL_DIMENSIONS, format_func=DIMENSIONS.get, key="part_dim")
+survey_id = None if picked == ALL_SURVEYS else int(surveys.loc[surveys["title"] == picked, "survey_id"].iloc[0])
+what = (f"{len(surveys)} panel {'survey' if len(surveys) == 1 else 'surveys'} sent {filters.period_label}"
+        if survey_id is None else f"“{picked}”")
+show_chart(participation_chart(query(participation, part_dim, filters, survey_id),
+                               query(participation_total, filters, survey_id), DIMENSIONS[part_dim],
+                               filters.area_label, what), "panel_participation",
+           "Response rate to panel surveys, by group")
 
 st.subheader("Recruitment quota planner")
 p1, p2 = st.columns(2)
@@ -123,8 +157,10 @@ if plan.wave:
                        file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.csv", mime="text/csv", key="dl_quotas_csv")
 
 st.caption("Demographics are as recorded when members joined; age bands are computed in the year viewed from "
-           "the recorded birth year. Residents are those aged 16 and over for age band, ICP area, district and "
-           "deprivation; all ages for sex, ethnic group and disability (the census does not publish these by age "
-           "for small areas). Sex by small area is estimated from each district's census split. Bars show the "
-           "panel share with its 95% interval (Wilson).")
+           "the recorded birth year. The panel is of adults, so it is compared with residents aged 16 and over "
+           "for age band, sex, ICP area, district and deprivation; with residents of all ages for ethnic group and "
+           "disability (the census does not publish these by age for small areas). Sex by small area is estimated "
+           "from each district's census split, and residents' sex by age is apportioned. Bars show the panel share "
+           f"with its 95% interval (Wilson). Counts of fewer than {threshold()} are not shown, nor any figure from "
+           "which one could be worked out.")
 icp_caveat()
