@@ -41,11 +41,22 @@ def _cmd_import_reference(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from data_access.importing.kinds import KINDS
     from data_access.importing.pipeline import commit_import, preview_import
+    from data_access.importing.responses import parse_mapping_file, parse_mapping_lines
 
+    kind = KINDS[args.kind]
+    if kind.wide and not args.survey:
+        print("Error: say which survey the responses are for with --survey TITLE (a new title creates the "
+              "survey).", file=sys.stderr)
+        return 1
+    mapping = {}
+    if args.mapping:
+        mapping.update(parse_mapping_file(kind, Path(args.mapping).read_text(encoding="utf-8-sig")))
+    mapping.update(parse_mapping_lines(kind, args.map or []))
     engine = make_engine()
     init_db(engine)
-    preview = preview_import(engine, args.kind, Path(args.file))
+    preview = preview_import(engine, args.kind, Path(args.file), survey=args.survey, mapping=mapping)
     print(preview.summary())
     if preview.rejected and not args.skip_rejected:
         print(f"Nothing was imported: {len(preview.rejected):,} rows were rejected. Correct them, or run again "
@@ -55,7 +66,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print("Dry run: nothing was written.")
         return 0
     import_id = commit_import(engine, preview, args.user)
-    print(f"Imported as number {import_id}: {len(preview.to_add):,} added. Undo with: engagement undo {import_id}")
+    print(f"Imported as number {import_id}: {len(preview.to_add):,} added, {preview.updated:,} updated. "
+          f"Undo with: engagement undo {import_id}")
     return 0
 
 
@@ -73,7 +85,8 @@ def _cmd_imports(args: argparse.Namespace) -> int:
         state = f"undone {r.undone_at:%d/%m/%Y %H:%M} by {r.undone_by}" if r.undone_at is not None and \
             not _is_missing(r.undone_at) else "in the store"
         print(f"{r.id}: {r.imported_at:%d/%m/%Y %H:%M} {r.kind} from {r.file_name} by {r.imported_by}: "
-              f"{r.rows_added:,} added, {r.rows_skipped:,} already present, {r.rows_rejected:,} rejected ({state})")
+              f"{r.rows_added:,} added, {r.rows_updated:,} updated, {r.rows_skipped:,} already present, "
+              f"{r.rows_rejected:,} rejected ({state})")
     return 0
 
 
@@ -88,8 +101,37 @@ def _cmd_undo(args: argparse.Namespace) -> int:
 
     engine = make_engine()
     init_db(engine)
-    removed = undo_import(engine, args.import_id, args.user)
-    print(f"Import number {args.import_id} undone: {removed:,} records removed.")
+    print(undo_import(engine, args.import_id, args.user).sentence())
+    return 0
+
+
+def _cmd_import_postcodes(args: argparse.Namespace) -> int:
+    from data_access.importing.postcodes import load_postcode_lookup
+
+    engine = make_engine()
+    init_db(engine)
+    print(load_postcode_lookup(engine, Path(args.file)).sentence())
+    return 0
+
+
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from data_access.access import MIN_PASSWORD_LENGTH, hash_password
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Editor password: ")
+        if getpass.getpass("The same again: ") != password:
+            print("Error: the two passwords differ; nothing was made.", file=sys.stderr)
+            return 1
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"Error: use a password of at least {MIN_PASSWORD_LENGTH} characters.", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    print("Put this in .streamlit/secrets.toml as editor_password_hash = \"...\", or in the environment "
+          "variable ENGAGEMENT_EDITOR_PASSWORD_HASH. The password itself is not stored anywhere.", file=sys.stderr)
     return 0
 
 
@@ -147,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="check and show the preview only")
     p.add_argument("--skip-rejected", action="store_true", help="import the good rows even if some are rejected")
     p.add_argument("--user", default=user, help="who is importing (recorded in the log)")
+    p.add_argument("--survey", help="responses only: the survey's title (a new title creates the survey)")
+    p.add_argument("--map", action="append", metavar="HEADER=TARGET",
+                   help="responses only: what a column is - a field ('response id', 'submitted', 'area', 'age', "
+                        "...), 'question', 'question: TEXT' or 'ignore'; repeat for more columns. The mapping "
+                        "is saved with the survey and used again for its next export")
+    p.add_argument("--mapping", metavar="FILE", help="responses only: a file of HEADER=TARGET lines, or JSON")
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("imports", help="list the import log")
@@ -156,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("import_id", type=int)
     p.add_argument("--user", default=user)
     p.set_defaults(func=_cmd_undo)
+
+    p = sub.add_parser("import-postcodes", help="load a postcode lookup (e.g. ONS NSPL: pcds, lsoa21cd) so that "
+                                                "files with full postcodes find their small area")
+    p.add_argument("file", help="a CSV file with a postcode column and an LSOA column")
+    p.set_defaults(func=_cmd_import_postcodes)
+
+    p = sub.add_parser("hash-password", help="make the hash of an editor password for the dashboard's sign-in")
+    p.add_argument("--stdin", action="store_true", help="read the password from standard input (no prompt)")
+    p.set_defaults(func=_cmd_hash_password)
 
     p = sub.add_parser("serve", help="start the dashboard")
     p.add_argument("--port", type=int, default=8501)

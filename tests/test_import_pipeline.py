@@ -95,7 +95,7 @@ def test_undo_removes_exactly_what_one_import_added(store, tmp_path):
     before = counts(store)["networkmembership"]
     first = commit_import(store, preview_import(store, "memberships", write(tmp_path, "a.csv", MEMBERS)), "tester")
     assert counts(store)["networkmembership"] == before + 3
-    assert undo_import(store, first, "reviewer") == 3
+    assert undo_import(store, first, "reviewer").removed == 3
     assert counts(store)["networkmembership"] == before
     with store.connect() as conn:
         log = import_log(conn).iloc[0]

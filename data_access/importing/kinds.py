@@ -166,6 +166,8 @@ class Kind:
     event_date: str | None = None  # the field whose year turns an age into a birth year
     has_area: bool = False
     notes: list[str] = field(default_factory=list)
+    updatable: tuple[str, ...] = ()  # fields a later export may change in a record already stored
+    wide: bool = False  # one row per respondent, one column per question (survey exports)
 
 
 KINDS: dict[str, Kind] = {
@@ -181,7 +183,22 @@ KINDS: dict[str, Kind] = {
          Column("channel", "channel", ("recruitment channel", "source", "how joined", "how did you hear"),
                 optional(text(40))),
          AREA, *DEMOGRAPHICS),
-        key=("network_id", "member_ref", "joined_on"), event_date="joined_on", has_area=True),
+        key=("network_id", "member_ref", "joined_on"), event_date="joined_on", has_area=True,
+        updatable=("left_on",)),
+    "responses": Kind(
+        "responses", "survey responses", m.SurveyResponse,
+        (Column("external_id", "response id", ("respondent id", "response number", "response ref", "response",
+                                                "submission id", "id", "reference", "ref", "userno", "user no"),
+                text(64), required=True),
+         Column("submitted_at", "submitted", ("submitted at", "submitted on", "date submitted", "submission date",
+                                              "completion time", "completed", "completed at", "end date", "ended",
+                                              "end time", "response date", "timestamp", "date"),
+                parse_datetime, required=True),
+         Column("channel", "channel", ("response channel", "collector", "collector name", "method",
+                                       "response method", "how responded"), survey_channel),
+         Column("area", "area", AREA.aliases, optional(str)),
+         *DEMOGRAPHICS),
+        key=("survey_id", "external_id"), event_date="submitted_at", has_area=True, wide=True),
     "panel": Kind(
         "panel", "panel members", m.PanelMember,
         (Column("member_ref", "member id", ("member ref", "panel id", "id", "reference", "panellist id"), text(64),
@@ -191,7 +208,7 @@ KINDS: dict[str, Kind] = {
          Column("term_start", "term start", ("start date", "joined", "term start date"), parse_date, required=True),
          Column("term_end", "term end", ("end date", "term end date", "term ends"), parse_date, required=True),
          AREA, *DEMOGRAPHICS),
-        key=("member_ref",), event_date="term_start", has_area=True),
+        key=("member_ref",), event_date="term_start", has_area=True, updatable=("term_end",)),
     "activities": Kind(
         "activities", "engagement activities", m.Activity,
         (Column("kind", "type", ("activity type", "kind", "format"), text(40), required=True),
@@ -203,7 +220,7 @@ KINDS: dict[str, Kind] = {
                 optional(lambda v: parse_whole_number(v, 0, 1_000_000))),
          Column("survey", "survey", ("survey title", "linked survey"), optional(text(200))),
          Column("network", "network", ("network name",), optional(text(120)))),
-        key=("title", "held_on")),
+        key=("title", "held_on"), updatable=("attendance",)),
     "actions": Kind(
         "actions", '"You said, we did" actions', m.Action,
         (Column("theme", "theme", ("topic", "category"), text(120), required=True),
@@ -214,5 +231,5 @@ KINDS: dict[str, Kind] = {
          Column("status", "status", ("progress",), status, required=True),
          Column("action_date", "date", ("action date", "date of action", "updated"), parse_date, required=True),
          Column("survey", "survey", ("survey title", "linked survey"), optional(text(200)))),
-        key=("theme", "you_said", "action_date")),
+        key=("theme", "you_said", "action_date"), updatable=("status", "we_did")),
 }
