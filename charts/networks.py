@@ -10,15 +10,17 @@ from charts.theme import (
     NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, SERIES_DASHES, SERIES_SYMBOLS, Chart,
     signed, style,
 )
-from data_access.disclosure import is_small, threshold
+from data_access.disclosure import format_count, is_small, policy
 
 
-def members_over_time(frame: pd.DataFrame, area: str) -> Chart:
-    """Members at each month end, one line per network (frame: network, month, members)."""
+def members_over_time(frame: pd.DataFrame, area: str, totals: pd.DataFrame | None = None) -> Chart:
+    """Members at each month end, one line per network (frame: network, month, members; small counts already
+    hidden by data_access), with all networks' totals (totals: month, members) for the sentence."""
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby("network", sort=False)):
         fig.add_trace(go.Scatter(
-            x=part["month"], y=part["members"], name=name, mode="lines",
+            x=part["month"], y=[None if pd.isna(v) else v for v in part["members"]], name=name, mode="lines",
+            connectgaps=True,
             line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], width=3,
                       dash=SERIES_DASHES[i % len(SERIES_DASHES)]),
             hovertemplate="%{x|%B %Y}: %{y:,} members<extra>" + name + "</extra>",
@@ -29,16 +31,21 @@ def members_over_time(frame: pd.DataFrame, area: str) -> Chart:
     data["month"] = data["month"].dt.strftime("%B %Y")
     if frame.empty:
         return Chart(fig, f"There are no network members in {area} for this period.", data)
-    first, last = frame["month"].min(), frame["month"].max()
-    start_total = int(frame.loc[frame["month"] == first, "members"].sum())
-    end_total = int(frame.loc[frame["month"] == last, "members"].sum())
-    latest = frame[frame["month"] == last].sort_values("members", ascending=False)
-    biggest = latest.iloc[0]
-    sentence = (
-        f"Across all networks in {area}, memberships went from {start_total:,} at the end of "
-        f"{first:%B %Y} to {end_total:,} by {last:%B %Y} ({signed(end_total - start_total)}). "
-        f"The largest is the {biggest['network']} with {int(biggest['members']):,} members."
-    )
+    if totals is None:
+        totals = frame.groupby("month", as_index=False)["members"].sum(min_count=1)
+    totals = totals.sort_values("month")
+    first, last = totals["month"].iloc[0], totals["month"].iloc[-1]
+    start_total, end_total = totals["members"].iloc[0], totals["members"].iloc[-1]
+    latest = frame[frame["month"] == frame["month"].max()].dropna(subset=["members"])
+    latest = latest[latest["members"] > 0].sort_values("members", ascending=False)
+    sentence = (f"Across all networks in {area}, memberships went from {format_count(start_total)} at the end of "
+                f"{first:%B %Y} to {format_count(end_total)} by {last:%B %Y}")
+    if not (pd.isna(start_total) or pd.isna(end_total)):
+        sentence += f" ({signed(int(end_total) - int(start_total))})"
+    sentence += "."
+    if len(latest):
+        biggest = latest.iloc[0]
+        sentence += f" The largest is the {biggest['network']} with {format_count(biggest['members'])} members."
     return Chart(fig, sentence, data)
 
 
@@ -60,19 +67,32 @@ def joiners_and_leavers(totals: pd.DataFrame, area: str) -> Chart:
     data["month"] = data["month"].dt.strftime("%B %Y")
     if totals.empty:
         return Chart(fig, f"No one joined or left a network in {area} in this period.", data)
-    joined, left = int(totals["joiners"].sum()), int(totals["leavers"].sum())
-    busiest = totals.loc[totals["joiners"].idxmax()]
-    sentence = (
-        f"In this period {joined:,} people joined a network in {area} and {left:,} left, a net change of "
-        f"{signed(joined - left)}. The most joined in {busiest['month']:%B %Y} ({int(busiest['joiners']):,})."
-    )
+    joined = totals.attrs.get("joined", totals["joiners"].sum())
+    left = totals.attrs.get("left", totals["leavers"].sum())
+    sentence = f"In this period {format_count(joined)} people joined a network in {area} and {format_count(left)} left"
+    if not (pd.isna(joined) or pd.isna(left) or is_small(joined) or is_small(left)):
+        sentence += f", a net change of {signed(int(joined) - int(left))}"
+    sentence += "."
+    shown = totals.dropna(subset=["joiners"])
+    if len(shown) and shown["joiners"].max() > 0:
+        busiest = shown.loc[shown["joiners"].astype(float).idxmax()]
+        sentence += f" The most joined in {busiest['month']:%B %Y} ({format_count(busiest['joiners'])})."
+    hidden = int(totals["joiners"].isna().sum() + totals["leavers"].isna().sum())
+    if hidden:
+        sentence += f" Months with {_few()} people joining or leaving are not shown."
     return Chart(fig, sentence, data)
+
+
+def _few() -> str:
+    """How a hidden count is described in a sentence: 'fewer than 5', or '1 to 7' under the HES rule."""
+    p = policy()
+    return f"1 to {p.threshold - 1}" if p.rule == "hes" else f"fewer than {p.threshold}"
 
 
 # --- Growth for the size of each area -----------------------------------------------------------
 
 def _fmt_rate(v) -> str:
-    return "not shown (fewer than 5 people)" if pd.isna(v) else f"{v:,.1f}"
+    return f"not shown ({_few()} people)" if pd.isna(v) else f"{v:,.1f}"
 
 
 def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, which: str,
@@ -114,7 +134,7 @@ def growth_per_1000_chart(growth: pd.DataFrame, level_label: str, area: str, whi
     sentence += "."
     hidden = int(growth["net_per_1000"].isna().sum())
     if hidden:
-        sentence += f" {hidden} with fewer than 5 people joining, leaving or in the network are not shown."
+        sentence += f" {hidden} with {_few()} people joining, leaving or in the network are not shown."
     return Chart(fig, sentence, data)
 
 
@@ -137,7 +157,7 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     frame = recent.sort_values("net", ascending=True, na_position="first")
     fig = go.Figure(go.Bar(
         y=frame["network"], x=frame["net"], orientation="h", marker_color=NHS_BLUE,
-        text=["fewer than 5" if pd.isna(v) else f"{v:+,.0f}" for v in frame["net"]], textposition="outside",
+        text=[policy().hidden_label if pd.isna(v) else f"{v:+,.0f}" for v in frame["net"]], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: net %{x:+,}<extra></extra>", name="Net growth"))
     style(fig, height=max(320, 100 + 55 * len(frame)))
     fig.update_layout(margin=dict(r=90), showlegend=False)
@@ -154,7 +174,7 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     parts = []
     for _, r in recent.sort_values("net", ascending=False, na_position="last").iterrows():
         if pd.isna(r["net"]):
-            parts.append(f"{r['network']}: fewer than 5 people joined or left")
+            parts.append(f"{r['network']}: {_few()} people joined or left")
         elif r["net"] == 0 and r["joiners"] == 0 and r["leavers"] == 0:
             parts.append(f"{r['network']}: no one joined or left")
         elif r["net"] >= 0:
@@ -209,8 +229,9 @@ def retention_chart(retention: pd.DataFrame, area: str, which: str) -> Chart:
 
 # --- Recruitment channels -----------------------------------------------------------------------------
 
-def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str) -> Chart:
-    """Joiners each month by recruitment channel (frame: month, channel, joiners)."""
+def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str, totals: pd.DataFrame | None = None) -> Chart:
+    """Joiners each month by recruitment channel (frame: month, channel, joiners), with each channel's total
+    for the period (totals: channel, joiners; from data_access.retention.channel_totals) for the sentence."""
     fig = go.Figure()
     channels = list(dict.fromkeys(frame["channel"]))
     for i, channel in enumerate(channels):
@@ -226,14 +247,20 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str) -> Chart:
         columns={"month": "Month", "channel": "Channel", "joiners": "Joined"})
     if frame.empty:
         return Chart(fig, f"No one joined {_joined(which)} in {area} in this period.", data)
-    totals = frame.groupby("channel")["joiners"].sum(min_count=1).dropna().sort_values(ascending=False)
-    total = totals.sum()
-    top = totals.index[0]
+    if totals is None:
+        totals = frame.groupby("channel", as_index=False)["joiners"].sum(min_count=1)
+    known = totals.dropna(subset=["joiners"]).sort_values("joiners", ascending=False)
+    known = known[known["joiners"] > 0]
+    if known.empty:
+        return Chart(fig, f"Too few people joined {_joined(which)} in {area} in this period to show channels.", data)
+    total = totals.attrs.get("total", known["joiners"].sum())
+    top = known.iloc[0]
     sentence = (f"Of the people who joined {_joined(which)} in {area} in this period, the most came through "
-                f"{top} ({int(totals.iloc[0]):,}, {totals.iloc[0] / total:.0%})")
-    if len(totals) > 1:
-        sentence += f" and the fewest through {totals.index[-1]} ({int(totals.iloc[-1]):,})"
-    return Chart(fig, sentence + ". Months with fewer than 5 joiners by a channel are left out.", data)
+                f"{top['channel']} ({format_count(top['joiners'])}"
+                + (f", {top['joiners'] / total:.0%})" if total and not pd.isna(total) else ")"))
+    if len(known) > 1:
+        sentence += f" and the fewest through {known.iloc[-1]['channel']} ({format_count(known.iloc[-1]['joiners'])})"
+    return Chart(fig, sentence + f". Months and channels with {_few()} joiners are left out.", data)
 
 
 def _first_lower(text: str) -> str:
@@ -247,7 +274,7 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
     groups = list(dict.fromkeys(known["group"]))
     grid = known.pivot(index="channel", columns="group", values="ratio").reindex(index=channels, columns=groups)
     share = known.pivot(index="channel", columns="group", values="share").reindex(index=channels, columns=groups)
-    text = [[("fewer than 5" if pd.isna(grid.iloc[i, j]) else f"×{grid.iloc[i, j]:.2f}<br>{share.iloc[i, j]:.0%}")
+    text = [[(policy().hidden_label if pd.isna(grid.iloc[i, j]) else f"×{grid.iloc[i, j]:.2f}<br>{share.iloc[i, j]:.0%}")
              for j in range(len(groups))] for i in range(len(channels))]
     fig = go.Figure(go.Heatmap(
         z=grid.clip(upper=2).values, x=groups, y=channels, text=text, texttemplate="%{text}",
@@ -278,14 +305,16 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
 
 # --- Activities on the timeline -------------------------------------------------------------------
 
-def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) -> Chart:
+def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str,
+                    totals: pd.DataFrame | None = None) -> Chart:
     """Members over time with the networks' activities (campaigns, events) marked, so a jump can be tied
-    to its cause (frame: network, month, joiners, members; activities: held_on, kind, title, network)."""
-    chart = members_over_time(frame, area)
+    to its cause (frame: network, month, joiners, members; totals: month, joiners, members for all networks;
+    activities: held_on, kind, title, network)."""
+    chart = members_over_time(frame, area, totals)
     fig = chart.figure
-    # a network with 1-4 members in the area: its line and table values are not shown
+    # a small count (already hidden by data_access, or in a hand-made frame): its line and table values are not shown
     for trace in fig.data:
-        trace.y = [None if is_small(v) else v for v in trace.y]
+        trace.y = [None if v is None or pd.isna(v) or is_small(v) else v for v in trace.y]
     chart.data["members"] = chart.data["members"].astype("Int64").mask(chart.data["members"].map(is_small))
     if not activities.empty:
         for day in activities["held_on"].drop_duplicates():
@@ -296,18 +325,22 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str) ->
             customdata=activities[["title", "kind"]].values,
             hovertemplate="%{x|%-d %B %Y}: %{customdata[0]}<extra>%{customdata[1]}</extra>"))
     sentence = chart.sentence
-    if frame.empty or (frame["members"].sum() == 0 and frame["joiners"].sum() == 0):
+    if totals is None:
+        totals = frame.groupby("month", as_index=False)[["joiners", "members"]].sum(min_count=1)
+    if frame.empty or (totals["members"].fillna(0).sum() == 0 and totals["joiners"].fillna(0).sum() == 0
+                       and not totals[["members", "joiners"]].isna().any().any()):
         return Chart(fig, f"There are no network members in {area} for this period.", chart.data)
-    totals = frame.groupby("month", as_index=False)["joiners"].sum()
-    busiest = totals.loc[totals["joiners"].idxmax()]
-    month = pd.Timestamp(busiest["month"])
-    near = activities[(activities["held_on"] >= month - pd.DateOffset(months=1))
-                      & (activities["held_on"] < month + pd.DateOffset(months=1))] if not activities.empty else activities
     if len(activities):
         sentence += f" {len(activities):,} network activit{'y is' if len(activities) == 1 else 'ies are'} marked " \
                     "(triangles)."
-    if int(busiest["joiners"]) > 0:
-        sentence += f" The most people joined in {month:%B %Y} ({int(busiest['joiners']):,})"
+    shown = totals.dropna(subset=["joiners"])
+    if len(shown) and shown["joiners"].max() > 0:
+        busiest = shown.loc[shown["joiners"].astype(float).idxmax()]
+        month = pd.Timestamp(busiest["month"])
+        near = activities[(activities["held_on"] >= month - pd.DateOffset(months=1))
+                          & (activities["held_on"] < month + pd.DateOffset(months=1))] if not activities.empty \
+            else activities
+        sentence += f" The most people joined in {month:%B %Y} ({format_count(busiest['joiners'])})"
         if len(near):
             first = near.iloc[0]
             sentence += (f", around the {_first_lower(first['title'])} ({first['kind'].lower()}, "
@@ -412,7 +445,7 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
         if r["members"] == 0 and r["rate"] == 0:
             continue
         if is_small(r["members"]):
-            parts.append(f"{r['network']}: fewer than {threshold()} members")
+            parts.append(f"{r['network']}: {_few()} members")
             continue
         text = (f"{r['network']}: about {r['projected']:,.0f} by {ahead:%B %Y}"
                 + (f" (95% range {r['low']:,.0f} to {r['high']:,.0f})" if not pd.isna(r["low"]) else "")

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import NHS_BLUE, NHS_DARK_GREY, Chart, pct, style
-
-TOLERANCE = (0.8, 1.25)
+from data_access.disclosure import format_count
+from data_access.surveys import TOLERANCE  # noqa: F401 - defined once there; charts.maps imports it from here
 
 
 def representation_chart(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> Chart:
@@ -48,8 +48,11 @@ def _lower_first(text: str) -> str:
 
 def representation_sentence(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> str:
     """The biggest under- and over-representation in words, with the numbers."""
+    if rep.attrs.get("withheld"):
+        return rep.attrs["withheld"]
     known = rep[rep["stated"] & rep["ratio"].notna()]
-    unstated = int(pd.to_numeric(rep.loc[~rep["stated"], "count"], errors="coerce").fillna(0).sum())
+    unstated_counts = pd.to_numeric(rep.loc[~rep["stated"], "count"], errors="coerce")
+    unstated = int(unstated_counts.fillna(0).sum())
     if known.empty:
         return f"There are too few {engaged_label} in {area} to compare by {_lower_first(dimension_label)}."
     low = known.loc[known["ratio"].idxmin()]
@@ -60,6 +63,8 @@ def representation_sentence(rep: pd.DataFrame, engaged_label: str, dimension_lab
         f"{high['group']} are {pct(high['resident_share'])} of residents and {pct(high['share'])} of "
         f"{engaged_label} (ratio {high['ratio']:.2f})."
     )
-    if unstated:
-        text += f" {unstated:,} {engaged_label} did not say or are not known and are left out of the shares."
+    if unstated_counts.isna().any():
+        text += " Those who did not say or are not known are left out of the shares."
+    elif unstated:
+        text += f" {format_count(unstated)} {engaged_label} did not say or are not known and are left out of the shares."
     return text

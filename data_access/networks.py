@@ -115,10 +115,16 @@ def membership_by_month(conn: Connection, filters: Filters, network_id: int | No
 
 def membership_totals_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """All networks together, month by month (small counts hidden as in `membership_by_month`):
-    month, joiners, leavers, net, members."""
+    month, joiners, leavers, net, members; attrs 'joined' and 'left' hold the period's totals as they may be
+    shown (None where small)."""
     raw = _monthly_raw(conn, filters, network_id)
     totals = raw.groupby("month", as_index=False)[["joiners", "leavers", "net", "members"]].sum()
-    return _hide_monthly(totals, [])
+    out = _hide_monthly(totals, [])
+    # the period's joiners and leavers, as they may be shown (missing where small)
+    for key, col in (("joined", "joiners"), ("left", "leavers")):
+        value = int(totals[col].sum())
+        out.attrs[key] = None if is_small(value) else round_count(value)
+    return out
 
 
 def projection_base(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | Non
 
 def channel_totals(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """People joining in the period by recruitment channel, most first (small counts hidden, with a second
-    channel hidden where one could be worked out from the total). Columns: channel, joiners."""
+    channel hidden where one could be worked out from the total). Columns: channel, joiners; attrs 'total'
+    is everyone who joined, as it may be shown."""
     t = m.NetworkMembership
     stmt = select(t.channel, func.count()).select_from(t).where(_joined_in(t, filters)).group_by(t.channel)
     if network_id is not None:
@@ -118,7 +119,10 @@ def channel_totals(conn: Connection, filters: Filters, network_id: int | None = 
     out = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "joiners"])
     out["joiners"] = pd.to_numeric(out["joiners"]).astype(int)
     out = out.sort_values(["joiners", "channel"], ascending=[False, True]).reset_index(drop=True)
-    return suppress_table(out, "joiners", [()]).drop(columns="suppressed")
+    total = int(out["joiners"].sum())
+    out = suppress_table(out, "joiners", [()]).drop(columns="suppressed")
+    out.attrs["total"] = None if is_small(total) else round_count(total)
+    return out
 
 
 def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:

@@ -15,10 +15,13 @@ from data_access.filters import Filters
 from data_access.geography import geography_status
 from data_access.networks import (
     complete_months, growth_by_area, measure_settings, membership_by_month, membership_totals_by_month, networks,
-    recent_growth,
+    projection_base, recent_growth,
 )
 from data_access.profiles import DIMENSIONS, representation_for
-from data_access.retention import channel_mix, joiners_by_channel, network_activities, retention_by_quarter
+from data_access.disclosure import describe
+from data_access.retention import (
+    channel_mix, channel_totals, joiners_by_channel, network_activities, retention_by_quarter,
+)
 from ui.context import current_filters
 from ui.render import icp_caveat, show_chart, synthetic_notice
 
@@ -42,10 +45,12 @@ def months_back(months: int) -> Filters:
 
 # --- Size over time, with activities; joiners and leavers --------------------------------------------
 monthly = query(membership_by_month, filters, network_id=network_id)
+totals = query(membership_totals_by_month, filters, network_id=network_id)
 activities = query(network_activities, filters, network_id=network_id)
-show_chart(growth_timeline(monthly, activities, area), "members_over_time", "Members over time")
-show_chart(joiners_and_leavers(membership_totals_by_month(monthly), area), "joiners_leavers",
-           "Joiners and leavers each month")
+show_chart(growth_timeline(monthly, activities, area, totals), "members_over_time", "Members over time")
+show_chart(joiners_and_leavers(totals, area), "joiners_leavers", "Joiners and leavers each month")
+st.caption(describe() + " A month's members are shown only where the change since the last month shown is not "
+           "small, so a small number cannot be worked out by subtraction.")
 show_chart(recent_growth_chart(query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 
@@ -66,8 +71,7 @@ with st.expander("How these charts are worked out, and settings"):
     screen = st.checkbox("Screen out very large moving ranges (3.267 × the mean or more)", value=True,
                          key="spc_screen", help="Off reproduces the NHS England Excel tool.")
 spc_filters = months_back(24) if window.startswith("24") else filters
-series = complete_months(membership_totals_by_month(query(membership_by_month, spc_filters, network_id=network_id)),
-                         spc_filters)
+series = complete_months(query(membership_totals_by_month, spc_filters, network_id=network_id), spc_filters)
 month_labels = [f"{mo:%B %Y}" for mo in series["month"]]
 with st.expander("Recalculate the limits from a change (e.g. a new recruitment campaign)"):
     changes = st.multiselect("New limits from", month_labels[1:], key="spc_recalc")
@@ -75,7 +79,12 @@ recalc = [series["month"].iloc[month_labels.index(lab)] for lab in changes]
 for key, column, y_title in (("network_joiners", "joiners", "People joining"),
                              ("network_net_change", "net", "Net change in members")):
     measure = query(measure_settings, key)
-    result = spc(series[column], x=series["month"], improvement=measure["improvement"], target=measure["target"],
+    if series[column].isna().any():
+        st.subheader(measure["label"])
+        st.info(f"Some months had too few people joining or leaving {which} in {area} to show, so this chart "
+                "cannot be drawn without revealing them. Choose a wider area or all networks.")
+        continue
+    result = spc(series[column].astype(float), x=series["month"], improvement=measure["improvement"], target=measure["target"],
                  baseline=baseline, screen=screen, recalculate_from=recalc)
     show_chart(xmr_chart(result, f"{measure['label']} ({which}, {area})", y_title), f"spc_{key}", measure["label"])
     for note in result.notes:
@@ -98,7 +107,8 @@ show_chart(retention_chart(query(retention_by_quarter, filters, network_id=netwo
 
 # --- Recruitment channels ---------------------------------------------------------------------------------
 st.header("Recruitment channels")
-show_chart(channel_joiners_chart(query(joiners_by_channel, filters, network_id=network_id), area, which),
+show_chart(channel_joiners_chart(query(joiners_by_channel, filters, network_id=network_id), area, which,
+                                 query(channel_totals, filters, network_id=network_id)),
            "channel_joiners", "People joining by channel")
 st.subheader("Who each channel brings, against who lives here")
 for tab, dim in zip(st.tabs(["Age band", "Deprivation (IMD quintile)"]), ["age_band", "imd_quintile"]):
@@ -118,8 +128,9 @@ for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
 st.header("Where each network is heading")
 lookback = months_back(12)
 recent = query(membership_by_month, lookback, network_id=network_id)
+base = query(projection_base, lookback, network_id=network_id)
 targets = dict(zip(nets["name"], nets["target_members"]))
-projection = project_sizes(recent, complete_months(recent, lookback), targets, filters.end)
+projection = project_sizes(base, complete_months(base, lookback), targets, filters.end)
 show_chart(projection_chart(recent, projection, filters.end, area, show_targets=filters.icp is None),
            "projection", "Size in 12 months at the current rate")
 if filters.icp:
