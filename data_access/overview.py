@@ -1,18 +1,27 @@
-"""Headline figures for the overview page, each computed in SQL from the store."""
+"""Headline figures for the overview page and the board pack, each computed in SQL from the store: the
+headlines, the monthly series behind their Making Data Count verdicts, open surveys against target, the
+panel's dissimilarity index and the open "You said, we did" actions."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
-from data_access.networks import members_on
-from data_access.panel import PANEL_TARGET, panel_size
+from data_access.actions import open_actions
+from data_access.networks import complete_months, measure_settings, members_on
+from data_access.panel import PANEL_TARGET, coverage, panel_size
+from data_access.profiles import DIMENSIONS
+from data_access.reach import core20_reach
+from data_access.representativeness import dissimilarity_index
+from data_access.sql import month_start
+from data_access.surveys import progress_against_target, responses_by_day, survey_summary, target_verdict
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,9 @@ def panel_target(conn: Connection, icp: str | None) -> int:
 
 def headline_figures(conn: Connection, filters: Filters) -> Headlines:
     """The headline figures for the filtered area, as at the end of the period."""
-    s, r = m.Survey, m.SurveyResponse
+    r = m.SurveyResponse
     end = filters.end
-    open_surveys = int(conn.execute(select(func.count()).select_from(s).where(
-        s.opens_on <= end, s.closes_on >= end)).scalar_one())
+    open_surveys = int((survey_summary(conn, filters)["status"] == "Open").sum())
     start_dt = dt.datetime.combine(filters.start, dt.time())
     end_dt = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
     responses_stmt = select(func.count()).select_from(r).where(r.submitted_at >= start_dt, r.submitted_at < end_dt)
@@ -90,4 +98,177 @@ def headline_figures(conn: Connection, filters: Filters) -> Headlines:
         core20_respondents=core,
         core20_share_respondents=core / known if known else None,
         core20_share_residents=core20_share_of_residents(conn, filters.icp),
+    )
+
+
+# --- The monthly series behind the Making Data Count verdicts -----------------------------------------
+
+SPC_MONTHS = 24
+
+
+def months_to_end(filters: Filters, months: int = SPC_MONTHS) -> Filters:
+    """The filters widened to the `months` whole months before the month the period ends in (and that month
+    up to the end, which complete_months then drops unless the period ends on a month's last day)."""
+    month_after = (pd.Timestamp(filters.end) + pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    return Filters(filters.icp, (month_after - pd.DateOffset(months=months)).date(), filters.end)
+
+
+def _monthly_counts(conn: Connection, date_col, lsoa_col, window: Filters) -> dict[str, int]:
+    """Rows per month ('YYYY-MM-01' -> count) whose date falls in the window, in its area."""
+    month = month_start(date_col).label("month")
+    stmt = select(month, func.count()).where(date_col >= window.start, date_col <= window.end).group_by(month)
+    return dict(conn.execute(in_icp(stmt, lsoa_col, conn, window.icp)).all())
+
+
+def network_change_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
+    """People joining and leaving any network, and the net change, in each complete month of the `months`
+    months to the period end (in the filtered area), counted in SQL: month, joiners, leavers, net."""
+    window = months_to_end(filters, months)
+    t = m.NetworkMembership
+    joiners = _monthly_counts(conn, t.joined_on, t.lsoa_code, window)
+    leavers = _monthly_counts(conn, t.left_on, t.lsoa_code, window)
+    frame = pd.DataFrame({"month": pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")})
+    keys = [f"{mo:%Y-%m-%d}" for mo in frame["month"]]
+    frame["joiners"] = [int(joiners.get(k, 0)) for k in keys]
+    frame["leavers"] = [int(leavers.get(k, 0)) for k in keys]
+    frame["net"] = frame["joiners"] - frame["leavers"]
+    return complete_months(frame, window)
+
+
+def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
+    """Survey responses from people in the filtered area in each complete month of the `months` months to the
+    period end (months with none are 0), counted in SQL: month, responses."""
+    window = months_to_end(filters, months)
+    r = m.SurveyResponse
+    month = month_start(r.submitted_at).label("month")
+    start = dt.datetime.combine(window.start, dt.time())
+    end = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time())
+    stmt = (select(month, func.count()).where(r.submitted_at >= start, r.submitted_at < end)
+            .group_by(month))
+    counts = dict(conn.execute(in_icp(stmt, r.lsoa_code, conn, window.icp)).all())
+    months_index = pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")
+    frame = pd.DataFrame({"month": months_index})
+    frame["responses"] = [int(counts.get(f"{mo:%Y-%m-%d}", 0)) for mo in months_index]
+    return complete_months(frame, window)
+
+
+def last_months(filters: Filters, months: int = 3) -> Filters:
+    """The `months` months to the period end: from the same day `months` months before the day after the end
+    (so a period ending on 31 March gives 1 January to 31 March)."""
+    after = pd.Timestamp(filters.end) + pd.Timedelta(days=1)
+    return Filters(filters.icp, (after - pd.DateOffset(months=months)).date(), filters.end)
+
+
+def responses_in(conn: Connection, filters: Filters) -> int:
+    """Survey responses sent in during the period by people in the filtered area."""
+    r = m.SurveyResponse
+    start = dt.datetime.combine(filters.start, dt.time())
+    end = dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time())
+    stmt = select(func.count()).select_from(r).where(r.submitted_at >= start, r.submitted_at < end)
+    return int(conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).scalar_one())
+
+
+# --- Open surveys against target ---------------------------------------------------------------------
+
+ON_TRACK = ("on track", "target met")
+
+
+def survey_tracking(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Each survey open on the last day of the period that covers the filtered area, against its target
+    (responses from the area; the straight-line trajectory as on the survey page): id, title, closes_on,
+    target, responses, expected, status ('on track', 'target met', 'behind' or 'no target'), sentence."""
+    summary = survey_summary(conn, filters)
+    rows = []
+    for s in summary[summary["status"] == "Open"].itertuples():
+        target = None if pd.isna(s.target) else int(s.target)
+        progress = progress_against_target(responses_by_day(conn, int(s.id), filters), s.opens_on, s.closes_on,
+                                           target, filters.end)
+        verdict = target_verdict(progress, target, filters.end)
+        rows.append(dict(id=int(s.id), title=s.title, closes_on=s.closes_on, target=target,
+                         responses=verdict["responses"], expected=verdict["expected"], status=verdict["status"],
+                         sentence=verdict["sentence"]))
+    return pd.DataFrame(rows, columns=["id", "title", "closes_on", "target", "responses", "expected", "status",
+                                       "sentence"])
+
+
+# --- How well the panel matches residents -----------------------------------------------------------
+
+MATCH_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "imd_quintile"]
+
+
+def panel_match(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """The dissimilarity index of the panel serving on the last day of the period against residents, per
+    dimension (age, sex, ethnic group, disability, deprivation, and ICP area, or district within one ICP
+    area; members whose group is not stated are left out): dimension, label, members, index."""
+    dims = MATCH_DIMENSIONS + ["district" if filters.icp else "icp_area"]
+    tables = coverage(conn, filters.end, filters.icp)
+    rows = []
+    for dim in dims:
+        t = tables[dim]
+        known = t[t["stated"]]
+        n = int(known["count"].sum())
+        index = dissimilarity_index(known["share"], known["resident_share"]) if n else float("nan")
+        rows.append(dict(dimension=dim, label=DIMENSIONS[dim], members=n, index=index))
+    return pd.DataFrame(rows, columns=["dimension", "label", "members", "index"])
+
+
+# --- Everything the overview and the pack show --------------------------------------------------------
+
+@dataclass
+class Overview:
+    """The overview's figures for one area and period (see data_access.definitions for each one)."""
+
+    filters: Filters
+    headlines: Headlines
+    quarter: Filters
+    responses_quarter: int
+    network_months: pd.DataFrame
+    response_months: pd.DataFrame
+    tracking: pd.DataFrame
+    panel_match: pd.DataFrame
+    open_actions: pd.DataFrame
+    core20: pd.DataFrame
+    measures: dict = field(default_factory=dict)
+
+    @property
+    def dissimilarity(self) -> float | None:
+        """The panel's dissimilarity index averaged over the dimensions (None without panel members)."""
+        values = self.panel_match["index"].dropna()
+        return float(values.mean()) if len(values) else None
+
+    @property
+    def core20_ratio(self) -> float | None:
+        """Core20 share of respondents divided by the Core20 share of residents (None when unknown)."""
+        h = self.headlines
+        if h.core20_share_respondents is None or not h.core20_share_residents:
+            return None
+        return h.core20_share_respondents / h.core20_share_residents
+
+    @property
+    def surveys_on_track(self) -> int:
+        """Open surveys on track or with their target already met."""
+        return int(self.tracking["status"].isin(ON_TRACK).sum())
+
+    @property
+    def surveys_behind(self) -> int:
+        """Open surveys behind the trajectory to their target."""
+        return int((self.tracking["status"] == "behind").sum())
+
+
+def overview(conn: Connection, filters: Filters) -> Overview:
+    """Every figure on the overview for the filtered area and period."""
+    quarter = last_months(filters, 3)
+    return Overview(
+        filters=filters,
+        headlines=headline_figures(conn, filters),
+        quarter=quarter,
+        responses_quarter=responses_in(conn, quarter),
+        network_months=network_change_by_month(conn, filters),
+        response_months=responses_by_month(conn, filters),
+        tracking=survey_tracking(conn, filters),
+        panel_match=panel_match(conn, filters),
+        open_actions=open_actions(conn, filters),
+        core20=core20_reach(conn, filters, by="icp"),
+        measures={"members": measure_settings(conn, "network_net_change"),
+                  "responses": measure_settings(conn, "survey_responses")},
     )
