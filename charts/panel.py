@@ -265,6 +265,11 @@ def quota_table(plan, labels: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def is_small_count(value) -> bool:
+    """True where a count of people is 1-4 (and must not be shown or be worked back from)."""
+    return value is not None and not pd.isna(value) and 0 < value < threshold()
+
+
 def _quota_note(r) -> str:
     if r.hidden == "small":
         extra = (f"Fewer than {threshold()} will still be serving: planned as if none were, so the number cannot "
