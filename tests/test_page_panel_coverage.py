@@ -113,3 +113,91 @@ def test_tolerance_changes_the_gaps_to_close(store):
     assert not at.exception
     assert any("Every group is within tolerance" in m.value for m in at.markdown)
     assert before != next(m.value for m in at.markdown if "within tolerance (" in m.value)
+
+
+# --- A hand-made panel whose quotas are worked out by hand ---------------------------------------------------
+#
+# The tiny geography (tests/factories.py): adults 2,400 in East Kent (A1 Thanet 800, A2 Canterbury 1,600) and
+# 2,400 in West Kent (B1 Maidstone 1,200, B2 Tunbridge Wells 1,200). Its own panel is replaced by:
+HAND_PANEL = [
+    # how many, small area, term end
+    (60, "A1", dt.date(2027, 3, 31)),
+    (25, "A2", dt.date(2025, 12, 31)),
+    (20, "B1", dt.date(2027, 3, 31)),
+    (3, "B2", dt.date(2027, 3, 31)),
+]
+
+
+@pytest.fixture
+def hand_store(tmp_path, monkeypatch):
+    from sqlalchemy import delete, insert
+
+    from data_access import models as m
+    from tests.factories import build_tiny_store
+
+    url = f"sqlite:///{tmp_path / 'hand.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    build_tiny_store(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(m.PanelMember.__table__))
+        rows, k = [], 0
+        for n, lsoa, end in HAND_PANEL:
+            for _ in range(n):
+                k += 1
+                rows.append(dict(member_ref=f"h{k}", wave=1, term_start=dt.date(2024, 4, 1), term_end=end,
+                                 lsoa_code=lsoa, birth_year=1970, sex="Female", ethnic_group="White",
+                                 disability="Not disabled"))
+        conn.execute(insert(m.PanelMember.__table__), rows)
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield engine
+    engine.dispose()
+
+
+def rows_of(table, dimension: str) -> dict:
+    part = table[table["Dimension"] == dimension].set_index("Group")
+    return {g: (r["Recruits"], r["At least"], r["At most"]) for g, r in part.iterrows()}
+
+
+def test_hand_made_panel_quotas_follow_the_inputs(hand_store):
+    at = run_page()
+    # As at 31 March 2025 (the last day with data); the wave is 182 days later, 29 September 2025, when all
+    # 108 still serve. Target 200 -> a wave of 92; panel after 200, half East, half West.
+    assert at.date_input(key="plan_date").value == dt.date(2025, 9, 29)
+    at.number_input(key="plan_target").set_value(200).run()
+    assert not at.exception
+    assert metric(at, "Still serving at the wave") == "108" and metric(at, "Recruits needed") == "92"
+    table = quota_frame(at)
+    # East 85 -> 100: 15; West 23 -> 100: 77. Tolerance 0.8-1.25 and 5 points: shares 45%-55% = 90-110.
+    assert rows_of(table, "ICP area") == {"East Kent": (15, 5, 25), "West Kent": (77, 67, 87)}
+    # Districts (shares 1/6, 1/3, 1/4, 1/4): Tunbridge Wells has 3 (hidden), planned as none and its 3 counted
+    # with Maidstone (20 + 3, also hidden). Thanet's 60 is over its 33: no recruits. The rest reach a common
+    # level: 60 + (5/6) x L = 200 -> L = 168: Canterbury 56 - 25 = 31, Maidstone 42 - 23 = 19, Tunbridge Wells 42.
+    districts = table[table["Dimension"] == "District"].set_index("Group")
+    assert districts["Recruits"].to_dict() == {"Canterbury": 31, "Maidstone": 19, "Thanet": 0, "Tunbridge Wells": 42}
+    assert districts.loc["Tunbridge Wells", "Still serving"] == "fewer than 5"
+    assert districts.loc["Maidstone", "Still serving"] == "not shown"
+    assert districts.loc["Thanet", "Still serving"] == "60"
+
+    # A looser gap (20 points): shares 40%-62.5% = 80-125 -> East at least 0 (has 85), at most 40; West 57 to 92
+    # (the whole wave).
+    at.number_input(key="tol_pp").set_value(20.0).run()
+    assert not at.exception
+    assert rows_of(quota_frame(at), "ICP area") == {"East Kent": (15, 0, 40), "West Kent": (77, 57, 92)}
+
+    # A wave on 15 January 2026: Canterbury's 25 have left -> 83 serving, a wave of 117: East 60 -> 100 (40),
+    # West 23 -> 100 (77); at least 80 - 60 = 20 and 80 - 23 = 57, at most 65 and 102.
+    at.date_input(key="plan_date").set_value(dt.date(2026, 1, 15)).run()
+    assert not at.exception
+    assert metric(at, "Still serving at the wave") == "83" and metric(at, "Recruits needed") == "117"
+    assert rows_of(quota_frame(at), "ICP area") == {"East Kent": (40, 20, 65), "West Kent": (77, 57, 102)}
+
+
+def test_hand_made_panel_over_time_sections(hand_store):
+    at = run_page()
+    text = " ".join(m.value for m in at.markdown)
+    # 108 serving on 31 March 2025; 25 terms end on 31 December 2025 (within 12 months, not within 6).
+    assert "On 31 March 2025 the panel in Kent and Medway had 108 members, 1,892 below the target of 2,000" in text
+    assert "Of the 108 members serving in Kent and Medway, 0 have terms ending within 3 months" in text
+    assert "0 within 6 and 25 within 12 months (23%)" in text
+    assert "No panel survey invitations were sent" in text

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_access.quotas import controlled_round, ipf, joint_quota, largest_remainder, plan_dimension, to_xlsx
+from data_access.quotas import (controlled_round, ipf, joint_quota, largest_remainder, plan_dimension, planning_counts,
+                              to_xlsx)
 from data_access.representativeness import Tolerance
 
 
@@ -114,3 +115,44 @@ def test_spreadsheet_has_one_sheet_per_table():
                     "Joint": pd.DataFrame({"x": [1]})})
     book = pd.read_excel(io.BytesIO(data), sheet_name=None)
     assert list(book) == ["Quotas by age band", "Joint"] and book["Quotas by age band"]["Recruits"].tolist() == [3]
+
+
+# --- no hidden count can be worked out from the plan ---------------------------------------------------------
+
+
+def test_a_small_group_is_planned_as_if_none_were_serving_and_pooled_with_the_next_smallest():
+    # B 447 and C 3 (hidden): the plan works from A 750, B 450 (447 + 3), C 0 -> panel after 2,000,
+    # shares 50/30/20 -> recruits 250, 150, 400.
+    plan = plan_dimension(counts(A=750, B=447, C=3), RES, wave=800, tolerance=Tolerance()).set_index("group")
+    assert plan["hidden"].to_dict() == {"A": "", "B": "pooled", "C": "small"}
+    assert plan["planned_from"].to_dict() == {"A": 750, "B": 450, "C": 0}
+    assert plan["recruits"].to_dict() == {"A": 250, "B": 150, "C": 400}
+    assert plan["retained"].to_dict() == {"A": 750, "B": 447, "C": 3}
+
+
+def test_no_published_figure_depends_on_the_hidden_count():
+    published = ["recruits", "at_least", "at_most", "share_after", "ratio_after", "note", "resident_share"]
+    plans = [plan_dimension(counts(A=750, B=450 - c, C=c), RES, wave=800, tolerance=Tolerance())
+             for c in (1, 2, 3, 4)]
+    for other in plans[1:]:
+        pd.testing.assert_frame_equal(other[published], plans[0][published])
+
+
+def test_two_small_groups_protect_each_other():
+    kept, status = planning_counts(np.array([500, 3, 2]))
+    assert kept.tolist() == [500, 0, 0] and status == ["", "small", "small"]
+    kept, status = planning_counts(np.array([0, 3, 40, 20]))
+    assert kept.tolist() == [0, 0, 40, 23] and status == ["", "small", "", "pooled"]
+
+
+def test_the_quota_table_shows_neither_hidden_count():
+    from charts.panel import quota_table
+    from data_access.quotas import QuotaPlan
+
+    by_dim = {"sex": plan_dimension(counts(A=750, B=447, C=3), RES, wave=800, tolerance=Tolerance())}
+    table = quota_table(QuotaPlan(2000, 1200, 800, by_dim, None), {"sex": "Sex"}).set_index("Group")
+    assert table["Still serving"].to_dict() == {"A": "750", "B": "not shown", "C": "fewer than 5"}
+    assert table.loc["B", "Share after the wave"] == "—" and table.loc["C", "Ratio after the wave"] == "—"
+    assert table["Recruits"].to_dict() == {"A": 250, "B": 150, "C": 400}
+    text = table.to_csv()
+    assert "447" not in text and "453" not in text and "650" not in text
