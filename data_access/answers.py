@@ -12,7 +12,9 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import is_small, suppress, threshold
+from data_access.disclosure import (
+    is_small, suppress, suppress_table, threshold, withhold_special_category,
+)
 from data_access.filters import Filters, in_icp
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
 from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
@@ -75,7 +77,11 @@ def question_results(conn: Connection, question_id: int, filters: Filters) -> pd
     frame = _ordered(pd.DataFrame(conn.execute(chosen).all(), columns=["option", "count"]), options)
     frame["share"] = frame["count"] / n if n else np.nan
     frame["n"] = n
-    return frame
+    # an option's count is hidden where small, with a second one where it could be worked out from n
+    qtype, _ = _question(conn, question_id)
+    groups = [] if qtype == "multiple" else [()]
+    out = suppress_table(frame, "count", groups, derived=("share",), total="n").drop(columns="suppressed")
+    return out
 
 
 def likert_summary(results: pd.DataFrame) -> dict:
@@ -93,10 +99,12 @@ def likert_summary(results: pd.DataFrame) -> dict:
 
 
 def question_by_group(conn: Connection, question_id: int, dimension: str, filters: Filters) -> pd.DataFrame:
-    """A question's results for each group of a dimension, in SQL. A group with 1-4 respondents has
-    every figure hidden, and so does any cell of 1-4. Columns: group, option, count, n, share, suppressed."""
+    """A question's results for each group of a dimension, in SQL. A group with a small number of respondents
+    has every figure hidden, and so does any small cell, with secondary suppression (data_access.disclosure);
+    a breakdown by special-category data (ethnic group, disability) with too few people who stated their group
+    is hidden whole (frame.attrs['withheld'] says why). Columns: group, option, count, n, share, suppressed."""
     a, r = m.Answer, m.SurveyResponse
-    _, options = _question(conn, question_id)
+    qtype, options = _question(conn, question_id)
     group = respondent_group(dimension).label("group")
     base = with_respondent_areas(select(group, a.value, func.count(func.distinct(a.response_id))).select_from(a)
                                  .join(r, r.id == a.response_id))
@@ -118,12 +126,17 @@ def question_by_group(conn: Connection, question_id: int, dimension: str, filter
         return pd.DataFrame(columns=["group", "option", "count", "n", "share", "suppressed"])
     out = pd.concat(frames, ignore_index=True)
     out["share"] = out["count"] / out["n"]
-    small_group = out["n"].map(is_small)
-    out = suppress(out, "count", derived=("share",))
-    out["n"] = out["n"].astype("Float64").mask(small_group).astype("Int64")
-    out.loc[small_group, ["count"]] = pd.NA
-    out.loc[small_group, "share"] = np.nan
-    out["suppressed"] = out["suppressed"] | small_group
+    # The groups' n add up to everyone who answered (shown with the question's results): a group whose n is
+    # small is hidden whole, and so is a second group where one could be worked out from the total.
+    sizes = pd.DataFrame({"group": groups, "n": [int(n_by_group[g]) for g in groups]})
+    hidden_groups = set(sizes.loc[suppress_table(sizes, "n", [()])["suppressed"], "group"])
+    small_group = out["group"].isin(hidden_groups)
+    # Within a group the options add up to its n; across groups they add up to the option's overall count.
+    grid = [] if qtype == "multiple" else ["group"]
+    out = suppress_table(out, "count", [*grid, "option"], derived=("share",), total="n", hide=small_group)
+    out["n"] = suppress(out, "n")["n"].mask(small_group)
+    stated = sum(n for g, n in n_by_group.items() if g in order)
+    out = withhold_special_category(out, dimension, stated, ["count", "n"], ["share"])
     return out[["group", "option", "count", "n", "share", "suppressed"]]
 
 

@@ -183,7 +183,7 @@ def test_survey_questions_in_order(conn):
     assert q.iloc[1]["options"] == ["GP", "Pharmacy", "NHS 111"]
 
 
-def test_likert_shares(conn):
+def test_likert_shares(conn, no_suppression):
     res = question_results(conn, LIKERT, Q1)
     assert list(res["count"]) == [1, 1, 0, 2, 1] and res["n"].iloc[0] == 5
     summary = likert_summary(res)
@@ -193,7 +193,7 @@ def test_likert_shares(conn):
     assert summary["n"] == 5
 
 
-def test_multiple_choice_shares_are_of_respondents(conn):
+def test_multiple_choice_shares_are_of_respondents(conn, no_suppression):
     res = question_results(conn, MULTI, Q1).set_index("option")
     # 4 respondents answered with 9 choices: GP 3 of 4, not 3 of 9.
     assert res["n"].iloc[0] == 4
@@ -202,7 +202,7 @@ def test_multiple_choice_shares_are_of_respondents(conn):
     assert res.loc["NHS 111", "share"] == pytest.approx(2 / 4)
 
 
-def test_single_choice_shares_in_one_area(conn):
+def test_single_choice_shares_in_one_area(conn, no_suppression):
     res = question_results(conn, SINGLE, Q1).set_index("option")
     assert res.loc["Post", "share"] == pytest.approx(4 / 6)
     east = question_results(conn, SINGLE, Filters("East Kent", Q1.start, Q1.end)).set_index("option")
@@ -233,6 +233,41 @@ def test_breakdown_by_imd_quintile(conn, no_suppression):
 def test_breakdown_suppresses_small_cells(conn):
     by = question_by_group(conn, SINGLE, "imd_quintile", Q1)
     assert by["suppressed"].all() and by["share"].isna().all()  # every group has fewer than 5
+
+
+def test_question_results_secondary_suppression(conn, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "3")
+    res = question_results(conn, SINGLE, Q1).set_index("option")
+    # Email 2 (r1, r2) is hidden; Post 4 = n 6 - 2 could give it away, so Post is hidden too.
+    assert res["count"].isna().all() and res["share"].isna().all() and (res["n"] == 6).all()
+    multi = question_results(conn, MULTI, Q1).set_index("option")
+    # multiple choice: the options do not add up to n, so only the small one (NHS 111: r3, r4 = 2) goes
+    assert pd.isna(multi.loc["NHS 111", "count"]) and list(multi["count"].dropna()) == [3, 3]
+
+
+def test_breakdown_secondary_suppression(conn, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "2")
+    by = question_by_group(conn, SINGLE, "imd_quintile", Q1).set_index(["group", "option"])
+    # quintile 1: r1 Email, r5 Post (n 2); quintile 3: r2 Email, r3 r4 r6 Post (n 3 + 1 = 4).
+    # The 1s are hidden; quintile 3's Post (3) could be worked out from its n (4) minus Email, so it goes too.
+    assert by["count"].isna().all() and by["suppressed"].all()
+    assert by.loc[("3", "Post"), "n"] == 4 and by.loc[("1 (most deprived)", "Email"), "n"] == 2
+
+
+def test_special_category_breakdown_needs_a_base_of_25(conn, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+    by = question_by_group(conn, SINGLE, "ethnic_group", Q1)
+    # six respondents, all of whom stated their ethnic group: fewer than 25
+    assert by["count"].isna().all() and by["n"].isna().all() and "at least 25 people" in by.attrs["withheld"]
+    from data_access.profiles import representation_for
+    rep = representation_for(conn, "respondents", "disability", Q1, survey_id=1)
+    assert rep["count"].isna().all() and rep["share"].isna().all() and "disability" in rep.attrs["withheld"]
+    assert rep["resident_share"].notna().any() or rep["residents"].sum() == 0
+    monkeypatch.setenv("SPECIAL_CATEGORY_MIN_BASE", "6")
+    by = question_by_group(conn, SINGLE, "ethnic_group", Q1).set_index("option")
+    assert by.loc["Post", "count"] == 4 and "withheld" not in by.attrs
+    # age band is not special-category data: no base needed
+    assert "withheld" not in question_by_group(conn, SINGLE, "age_band", Q1).attrs
 
 
 def test_free_text_themes_and_examples(conn, no_suppression):
@@ -317,7 +352,7 @@ def test_weights_and_design_effect_by_hand(conn):
     assert w.effective_size == pytest.approx(sum_w ** 2 / sum_w2, rel=1e-6)
 
 
-def test_weighted_results_beside_unweighted(conn):
+def test_weighted_results_beside_unweighted(conn, no_suppression):
     res, w = weighted_question_results(conn, WEIGHTED_Q, 5, YEAR, ["East Kent"])
     res = res.set_index("option")
     # Everyone aged 65+ agrees (24) and so does the one with no age; everyone else disagrees (36).
@@ -333,7 +368,7 @@ def test_weighting_needs_someone_in_every_group(conn):
     assert not w.ok and "25-34, 50-64 (age band)" in w.message  # nobody aged 25-34 or 50-64 responded
 
 
-def test_weighting_without_population_data(conn):
+def test_weighting_without_population_data(conn, no_suppression):
     w = survey_weights(conn, 4, YEAR, ["Medway and Swale"])
     assert not w.ok and "no population data" in w.message
     res, _ = weighted_question_results(conn, LIKERT, 4, YEAR, ["Medway and Swale"])
