@@ -20,7 +20,7 @@ from board_pack.html import render_html
 from data_access.areas import ICP_AREAS
 from data_access.filters import Filters
 
-__all__ = ["Pack", "pack_content", "render_html", "render_pptx", "build_pack", "pack_zip", "parse_filters"]
+__all__ = ["Pack", "PackError", "pack_content", "render_html", "render_pptx", "build_pack", "pack_zip", "parse_filters"]
 
 
 class PackError(ValueError):

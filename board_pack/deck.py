@@ -57,7 +57,7 @@ def _title_bar(slide, title: str) -> None:
 
 
 def _footer(slide, text: str) -> None:
-    _text(slide, MARGIN, HEIGHT - Inches(0.75), WIDTH - 2 * MARGIN, Inches(0.6), [text], size=12, colour=GREY,
+    _text(slide, MARGIN, HEIGHT - Inches(0.62), WIDTH - 2 * MARGIN, Inches(0.55), [text], size=11, colour=GREY,
           name="Footer")
 
 
@@ -81,7 +81,7 @@ def render_pptx(pack: Pack, images: bool = True) -> bytes:
     slide = prs.slides.add_slide(blank_title)
     _title_bar(slide, "Headline figures")
     rows = len(pack.headlines) + 1
-    table = slide.shapes.add_table(rows, 3, MARGIN, Inches(1.2), WIDTH - 2 * MARGIN, Inches(5.4)).table
+    table = slide.shapes.add_table(rows, 3, MARGIN, Inches(1.15), WIDTH - 2 * MARGIN, Inches(5.6)).table
     table.columns[0].width, table.columns[1].width = Inches(3.0), Inches(1.6)
     table.columns[2].width = WIDTH - 2 * MARGIN - Inches(4.6)
     for c, head in enumerate(("Figure", "Value", "What it counts")):
@@ -92,10 +92,13 @@ def render_pptx(pack: Pack, images: bool = True) -> bytes:
         table.cell(r, 1).text = h.value
         table.cell(r, 2).text = f"{note}. {h.definition}"
     for r in range(rows):
+        table.rows[r].height = Inches(0.35 if r == 0 else 0.58)
         for c in range(3):
-            for p in table.cell(r, c).text_frame.paragraphs:
+            cell = table.cell(r, c)
+            cell.margin_top = cell.margin_bottom = Inches(0.03)
+            for p in cell.text_frame.paragraphs:
                 for run in p.runs:
-                    run.font.size = Pt(16 if c < 2 else 11)
+                    run.font.size = Pt(14 if (c < 2 or r == 0) else 10)
                     run.font.name = "Arial"
                     run.font.bold = c == 1 or r == 0
     _footer(slide, pack.rule)

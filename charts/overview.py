@@ -165,6 +165,7 @@ def gaps_chart(gaps: pd.DataFrame, filters) -> Chart:
                          hovertemplate="People we reached: %{x:.1f}%<extra></extra>"))
     style(fig, height=150 + 95 * len(gaps))
     fig.update_layout(barmode="group", margin=dict(l=10, r=60, t=20, b=10))
+    fig.update_yaxes(automargin=True)
     fig.update_xaxes(title_text="Share (%)", ticksuffix="%", rangemode="tozero")
     first = gap_sentence(next(gaps.itertuples()), filters)
     sentence = f"The biggest: {first[0].lower()}{first[1:]}"
@@ -212,6 +213,7 @@ def tracking_chart(tracking: pd.DataFrame, filters) -> Chart:
                                          line=dict(color="#212B32", width=1))))
     style(fig, height=200 + 80 * len(tracking))
     fig.update_xaxes(title_text="Responses", rangemode="tozero")
+    fig.update_yaxes(automargin=True)
     details = " ".join(f"{t}: {s}" for t, s in zip(tracking["title"], tracking["sentence"]))
     return Chart(fig, f"{sentence} {details}", data)
 
@@ -244,7 +246,9 @@ def core20_chart(core20: pd.DataFrame, filters) -> Chart:
                            text=["hidden" if pd.isna(s) else f"{s * 100:.0f}%" for s in shares],
                            textposition="outside", hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
     style(fig, height=460)
-    fig.update_yaxes(title_text="Share living in Core20 areas (%)", ticksuffix="%", rangemode="tozero")
+    fig.update_yaxes(title_text="Share living in Core20 areas (%)", ticksuffix="%", rangemode="tozero",
+                     automargin=True)
+    fig.update_xaxes(automargin=True)
     ratio = row["respondents_ratio"]
     sentence = (f"{pct(row['core20_share'])} of residents of {filters.area_label} live in the most deprived 20% of "
                 f"areas in England (Core20).")
@@ -274,6 +278,7 @@ def panel_match_chart(match: pd.DataFrame, panel_members: int, filters) -> Chart
     style(fig, height=420)
     fig.update_xaxes(title_text="Members who would need to be in another group (%)", ticksuffix="%",
                      rangemode="tozero")
+    fig.update_yaxes(automargin=True)
     worst = match.loc[match["index"].idxmax()]
     mean = float(match["index"].mean())
     return Chart(fig, f"On average, {pct(mean)} of the {n_people(panel_members)} citizens' panel members in "

@@ -135,6 +135,24 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_board_pack(args: argparse.Namespace) -> int:
+    from board_pack import PackError, build_pack, parse_filters
+    from data_access.filters import icp_id
+
+    try:
+        filters = parse_filters(args.icp, args.start, args.end)
+    except PackError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    engine = make_engine()
+    init_db(engine)
+    with engine.connect() as conn:
+        icp_id(conn, filters.icp)  # an area missing from the store is one sentence too
+    paths = build_pack(engine, filters, Path(args.out), images=not args.no_images)
+    print(f"Board pack for {filters.area_label}, {filters.period_label}: " + " and ".join(str(p) for p in paths))
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable, "-m", "ui.launch",
@@ -213,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hash-password", help="make the hash of an editor password for the dashboard's sign-in")
     p.add_argument("--stdin", action="store_true", help="read the password from standard input (no prompt)")
     p.set_defaults(func=_cmd_hash_password)
+
+    p = sub.add_parser("board-pack", help="write the governing-body pack (HTML report and PowerPoint deck)",
+                       description="Write the board pack for an ICP area and period: a self-contained HTML report "
+                                   "and a PowerPoint deck, into the folder given.")
+    p.add_argument("--icp", default="all", help="ICP area, by name or short name (default: all of Kent and Medway)")
+    p.add_argument("--from", dest="start", required=True, help="first day of the period, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", required=True, help="last day of the period, YYYY-MM-DD")
+    p.add_argument("--out", default=".", help="folder to write the two files into (made if needed)")
+    p.add_argument("--no-images", action="store_true", help="leave the chart pictures out of the deck (faster)")
+    p.set_defaults(func=_cmd_board_pack)
 
     p = sub.add_parser("serve", help="start the dashboard")
     p.add_argument("--port", type=int, default=8501)
