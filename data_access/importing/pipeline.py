@@ -178,10 +178,16 @@ def preview_import(engine: Engine, kind_name: str, path: Path | str, data: bytes
             mapped = {f: h for f, h in mapped.items() if h != header}
             if header in ignored:
                 ignored.remove(header)
+            if header in preview.mapping:
+                preview.mapping[header] = wide.IGNORE
         preview.dropped, preview.ignored = dropped, ignored
         postcode = _postcode_source(conn, kind, dropped, preview)
         missing = [c.label for c in kind.columns if c.required and c.field not in mapped
                    and not (c.field == "area" and postcode)]
+        if missing == ["area"] and any(is_postcode_column(w) for w in dropped.values()):
+            raise ImportError_(f"{table.name}: the file gives postcodes but no area column, and no postcode lookup "
+                               "is loaded; load one first (engagement import-postcodes FILE, or on the Data page) "
+                               "so that postcodes can find the small areas. Postcodes are never stored.")
         if missing:
             personal = [h for h in dropped if any(c.matches(h) for c in kind.columns if c.label in missing)]
             if personal:
@@ -247,6 +253,10 @@ def _map_wide(conn, kind: Kind, table, title: str, given: dict[str, str],
     if unknown:
         raise ImportError_(f"{table.name}: the mapping names {', '.join(repr(h) for h in unknown)}, but the file "
                            f"has no such column; its columns are {', '.join(repr(h) for h in table.columns)}.")
+    try:
+        given = {h: wide.parse_target(kind, t) for h, t in given.items()}
+    except FieldError as exc:
+        raise ImportError_(f"{table.name}: the mapping is not right: {exc}.") from None
     existing = _questions(conn, preview)
     saved = wide.saved_mapping(conn, preview.survey_id)
     mapping, source = wide.resolve_mapping(kind, table.columns, list(existing["text"]), saved, given)
@@ -473,7 +483,7 @@ def _plain(value):
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, pd.Timestamp):
-        return value.date()
+        return value.to_pydatetime()
     return value
 
 

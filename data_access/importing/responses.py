@@ -6,11 +6,15 @@ The column mapping says what each column of the export is: a field of the respon
 out automatically where it can be, can be given or corrected by the user, and is saved for the
 survey when an import is written, so that the next export of the same survey is read the same way.
 
-Targets, as a user writes them (and as they are saved):
+Targets, as a user writes them:
   a field's label, e.g. "response id", "submitted", "area", "age", "ethnic group"
   "question"            the column is a question whose text is the column's header
   "question: TEXT"      the column is the question with this text (of the survey, or new)
+  "free text", "single choice", "multiple choice", "agreement scale" (each optionally ": TEXT")
+                        the same, saying what kind of question a new question is (otherwise it is
+                        worked out from the answers)
   "ignore"              the column is not imported
+Saved as 'field:NAME', 'question[:TEXT]', 'question[QTYPE][:TEXT]' or 'ignore'.
 """
 
 from __future__ import annotations
@@ -49,19 +53,34 @@ def field_targets(kind: Kind) -> dict[str, str]:
     return {norm_header(c.label): c.field for c in kind.columns}
 
 
+QTYPE_WORDS = {"question": None, "free text": "free_text", "single choice": "single", "multiple choice": "multiple",
+               "agreement scale": "likert", "likert": "likert"}
+_SAVED_QUESTION = re.compile(r"^question(?:\[(free_text|single|multiple|likert)\])?(?::(.*))?$", re.S)
+
+
+def parse_question_target(target: str) -> tuple[str | None, str | None] | None:
+    """(question type or None, question text or None) for a saved question target; None otherwise."""
+    match = _SAVED_QUESTION.match(target)
+    if not match:
+        return None
+    return match.group(1), (match.group(2).strip() or None) if match.group(2) is not None else None
+
+
 def parse_target(kind: Kind, text: str) -> str:
-    """A user's target for a column in its saved form: 'field:NAME', 'question:TEXT' or 'ignore'."""
+    """A user's target for a column in its saved form (see the module's description)."""
     value = " ".join(str(text).split())
     low = value.lower()
     if low in (IGNORE, "skip", "none", ""):
         return IGNORE
-    if low == QUESTION:
-        return QUESTION
-    if low.startswith(QUESTION + ":"):
-        question = value.split(":", 1)[1].strip()
-        if not question:
-            raise MappingError("expected the question's text after 'question:'")
-        return f"question:{question}"
+    word, colon, rest = value.partition(":")
+    if word.strip().lower() in QTYPE_WORDS:
+        qtype = QTYPE_WORDS[word.strip().lower()]
+        if colon and not rest.strip():
+            raise MappingError(f"expected the question's text after '{word.strip()}:'")
+        saved = QUESTION + (f"[{qtype}]" if qtype else "")
+        return saved + (f":{rest.strip()}" if rest.strip() else "")
+    if parse_question_target(value) is not None:
+        return value
     if low.startswith("field:"):
         low = low.split(":", 1)[1].strip()
     fields = field_targets(kind)
@@ -70,8 +89,12 @@ def parse_target(kind: Kind, text: str) -> str:
         return f"field:{fields[key]}"
     if key in fields.values():
         return f"field:{key}"
+    column = next((c for c in kind.columns if c.matches(low)), None)
+    if column is not None:
+        return f"field:{column.field}"
     names = ", ".join(f"'{c.label}'" for c in kind.columns)
-    raise MappingError(f"expected one of {names}, 'question', 'question: TEXT' or 'ignore', found {text!r}")
+    raise MappingError(f"expected one of {names}, 'question', 'question: TEXT', 'free text', 'single choice', "
+                       f"'multiple choice', 'agreement scale' or 'ignore', found {text!r}")
 
 
 def target_label(kind: Kind, target: str, header: str) -> str:
@@ -85,8 +108,14 @@ def target_label(kind: Kind, target: str, header: str) -> str:
 
 
 def question_text(target: str, header: str) -> str:
-    """The text of the question a 'question' target names."""
-    return header if target == QUESTION else target.split(":", 1)[1]
+    """The text of the question a question target names (the header if it names none)."""
+    parsed = parse_question_target(target)
+    return (parsed[1] if parsed and parsed[1] else header)
+
+
+def is_question(target: str) -> bool:
+    """True for a target that is a question."""
+    return parse_question_target(target) is not None
 
 
 def parse_mapping_lines(kind: Kind, lines: list[str]) -> dict[str, str]:
@@ -185,22 +214,25 @@ class QuestionPlan:
     new_options: list[str] = field(default_factory=list)
 
 
-def infer_type(values: pd.Series) -> tuple[str, list[str]]:
-    """A new question's type and options from its answers: Likert if every answer is on the agreement
-    scale, multiple choice if answers list choices separated by ';', single choice if there are at most
-    12 short answers each given more than once on average, else free text."""
-    given = [v for v in values if v.strip()]
-    if not given:
-        return "free_text", []
+def infer_type(values: pd.Series, qtype: str | None = None) -> tuple[str, list[str]]:
+    """A new question's type (unless given) and options from its answers: an agreement (Likert) scale if
+    at least three answers in four are on it, multiple choice if answers list choices separated by ';',
+    single choice if there are at most 12 short answers given twice each on average, else free text.
+    Options are listed most chosen first."""
+    given = [v.strip() for v in values if v.strip()]
     scale = {s.lower(): s for s in m.LIKERT_SCALE}
-    if all(v.lower() in scale for v in given):
+    on_scale = sum(v.lower() in scale for v in given)
+    if qtype == "likert" or (qtype is None and given and on_scale >= 0.75 * len(given)):
         return "likert", list(m.LIKERT_SCALE)
-    if any(MULTIPLE_SEPARATOR in v for v in given):
+    if qtype == "free_text" or not given:
+        return qtype or "free_text", []
+    if qtype == "multiple" or (qtype is None and any(MULTIPLE_SEPARATOR in v for v in given)):
         parts = Counter(p for v in given for p in split_choices(v))
-        if len(parts) <= 30:
+        if qtype == "multiple" or len(parts) <= 30:
             return "multiple", [o for o, _ in sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))]
     counts = Counter(given)
-    if len(counts) <= 12 and max(len(v) for v in counts) <= 80 and len(counts) <= max(len(given) / 2, 2):
+    if qtype == "single" or (len(counts) <= 12 and max(len(v) for v in counts) <= 80
+                             and len(given) >= 2 * len(counts)):
         return "single", [o for o, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return "free_text", []
 
@@ -221,16 +253,17 @@ def plan_questions(mapping: dict[str, str], rows: pd.DataFrame, existing: pd.Dat
                existing[["id", "text", "qtype", "options"]].itertuples(index=False)} if len(existing) else {}
     plans = []
     for header, target in mapping.items():
-        if not target.startswith(QUESTION):
+        parsed = parse_question_target(target)
+        if parsed is None:
             continue
         text = question_text(target, header)
         found = by_text.get(norm_header(text))
         if found:
             qid, text, qtype, options = found
             plans.append(QuestionPlan(text, header, qtype, options, question_id=qid))
-        else:
-            qtype, options = infer_type(rows[header])
-            plans.append(QuestionPlan(text, header, qtype, options))
+            continue
+        qtype, options = infer_type(rows[header], parsed[0])
+        plans.append(QuestionPlan(text, header, qtype, options))
     return plans
 
 
