@@ -106,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--scale", default="county", choices=["demo", "county", "national"])
     parser.add_argument("--out")
+    parser.add_argument("--dir", help="folder for the store (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="use the store already in --dir (see python -m bench)")
     args = parser.parse_args(argv)
     from bench.__main__ import build_store
 
-    url, _took, _summary = build_store(args.scale, Path(tempfile.mkdtemp(prefix="load-")))
+    folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="load-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    url, _took, _summary = build_store(args.scale, folder, reuse=args.reuse)
     proc, base = start_server(url)
     try:
         times, failures = asyncio.run(drive(base, args.sessions, args.seconds))
