@@ -333,7 +333,8 @@ def _read_rows(kind: Kind, table, mapped: dict[str, str], resolver, postcode: st
                 problems.append(Problem(row_number, header, str(exc)))
                 bad = True
         if postcode and not bad:
-            found = _area_from_postcode(row, postcode, postcode_areas, mapped, resolver, record)
+            found = _area_from_postcode(row, postcode, postcode_areas, mapped, resolver, record,
+                                        required=any(c.field == "area" and c.required for c in kind.columns))
             if isinstance(found, Problem):
                 problems.append(Problem(row_number, found.column, found.reason))
                 bad = True
@@ -363,11 +364,13 @@ def _read_rows(kind: Kind, table, mapped: dict[str, str], resolver, postcode: st
 
 
 def _area_from_postcode(row, postcode: str, areas: dict[str, str], mapped: dict[str, str], resolver,
-                        record: dict) -> Problem | None:
+                        record: dict, required: bool) -> Problem | None:
     """Set the record's area from its postcode; a Problem (row 0, filled in by the caller) if the
     postcode is not in the lookup and no area is given either."""
     value = row[postcode].strip()
     if not value:
+        if "area" not in mapped and required:
+            return Problem(0, postcode, "expected a postcode (or an area column), found an empty cell")
         record.setdefault("area", None)  # the area column, if there is one, was read as usual
         return None
     lsoa = areas.get(normalise_postcode(value))
