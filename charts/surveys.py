@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from charts.theme import (
     NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, pct, style,
 )
+from data_access.disclosure import format_count, format_percent, policy, suppress_table
 
 
 def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
@@ -70,6 +71,8 @@ def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
         return Chart(fig, "No responses yet, so there is no channel mix to show.", daily)
     weekly = (daily.assign(week=daily["day"].dt.to_period("W-SUN").dt.start_time)
               .groupby(["week", "channel"], as_index=False)["responses"].sum())
+    # a week's total and a channel's total are shown too: small cells hidden with secondary suppression
+    weekly = suppress_table(weekly, "responses", ["week", "channel"]).drop(columns="suppressed")
     patterns = ["", "/", ".", "x"]
     for i, channel in enumerate(channels):
         part = weekly[weekly["channel"] == channel]
@@ -82,8 +85,13 @@ def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
     fig.update_yaxes(title_text="Responses per week")
     totals = daily.groupby("channel")["responses"].sum().reindex(channels).fillna(0).astype(int)
     total = int(totals.sum())
-    parts = [f"{c.lower()} {n:,} ({pct(n / total)})" for c, n in totals.items() if n]
-    sentence = f"Of {total:,} responses: " + ", ".join(parts) + "."
+    by_channel = suppress_table(totals.rename("n").reset_index(), "n", [()])
+    parts = [f"{c.lower()} " + ("not shown" if pd.isna(n) else f"{format_count(n)} ({format_percent(n, total)})")
+             for c, n, raw in zip(by_channel["channel"], by_channel["n"], totals) if raw]
+    sentence = f"Of {format_count(total)} responses: " + ", ".join(parts) + "."
+    if weekly["responses"].isna().any() or by_channel["n"].isna().any():
+        sentence += (f" Figures of {_few()} responses are not shown, nor others from which they could be "
+                     "worked out.")
     data = weekly.rename(columns={"week": "week starting"})
     data["week starting"] = data["week starting"].dt.strftime("%Y-%m-%d")
     return Chart(fig, sentence, data)
@@ -99,8 +107,8 @@ def glance_sentence(glance: pd.DataFrame) -> str:
             "still to come.")
     for row in open_now.itertuples():
         target = f" of a target of {int(row.target):,}" if not pd.isna(row.target) and row.target else ""
-        text += f" {row.title}: {int(row.responses):,} responses{target}, {int(row.days_left):,} days left."
-    rated = glance.dropna(subset=["per_1000"])
+        text += f" {row.title}: {format_count(row.responses)} responses{target}, {int(row.days_left):,} days left."
+    rated = glance.dropna(subset=["per_1000", "responses"])
     rated = rated[rated["responses"] > 0]
     if len(rated):
         best = rated.loc[rated["per_1000"].idxmax()]
@@ -156,8 +164,6 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_re
     fig.update_xaxes(title_text="Survey opening date (one point per survey)")
     table = data[["title", "opens_on", "responses", "with_area", "core20", "core20_share", "with_age", "under_35",
                   "under_35_share"]].copy()
-    for col in ("core20", "under_35"):
-        table[col] = table[col].mask(table[col].between(1, 4))
     table["core20_share"] = (table["core20_share"] * 100).round(1)
     table["under_35_share"] = (table["under_35_share"] * 100).round(1)
     table = table.rename(columns={
@@ -198,7 +204,7 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     out["resident_share"] = (out["resident_share"] * 100).round(1)
     out["ratio"] = out["ratio"].round(2)
     out["outside"] = [("under-represented" if r < 1 else "over-represented") if o else
-                      ("fewer than 5: not shown" if s else "within tolerance")
+                      (f"{policy().hidden_label}: not shown" if s else "within tolerance")
                       for o, r, s in zip(out["outside"], out["ratio"], out["suppressed"])]
     out = out.drop(columns=["gap_pp", "suppressed"])
     return out.rename(columns={
@@ -222,6 +228,11 @@ def gaps_sentence(gaps: pd.DataFrame, area: str) -> str:
             f"{len(outside) - under:,} over-represented). Furthest out: {worst['group']} "
             f"({worst['dimension'].lower()}) are {pct(worst['resident_share'])} of residents but "
             f"{pct(worst['share'])} of respondents (ratio {worst['ratio']:.2f}).")
+
+
+def _few() -> str:
+    p = policy()
+    return f"1 to {p.threshold - 1}" if p.rule == "hes" else f"fewer than {p.threshold}"
 
 
 def actions_sentence(actions: pd.DataFrame, title: str) -> str:

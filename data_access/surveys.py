@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import is_small
+from data_access.disclosure import format_count, is_small, round_count, suppress, suppress_running_total
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE
 from data_access.profiles import DIMENSIONS, representation_for
@@ -40,8 +40,8 @@ def status_on(opens: dt.date, closes: dt.date, day: dt.date) -> str:
 def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Surveys open at any time in the period or still to come, with responses (in the filtered area).
 
-    Status and days left are as at the end of the period. Columns: id, title, project,
-    opens_on, closes_on, target, responses, status, days_left, areas.
+    Status and days left are as at the end of the period; small response counts are hidden (missing).
+    Columns: id, title, project, opens_on, closes_on, target, responses, status, days_left, areas.
     """
     s, r = m.Survey, m.SurveyResponse
     counts = select(r.survey_id, func.count().label("responses")).group_by(r.survey_id)
@@ -62,7 +62,7 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     frame["days_left"] = [max((c - filters.end).days, 0) if st == "Open" else None
                           for c, st in zip(frame["closes_on"], frame["status"])]
     frame["responses"] = frame["responses"].astype(int)
-    return frame
+    return suppress(frame, "responses").drop(columns="suppressed")
 
 
 def survey(conn: Connection, survey_id: int) -> dict:
@@ -93,14 +93,22 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
     """Cumulative responses per day from opening to closing, beside the straight-line trajectory
     that reaches the target on the closing day. Columns: day, responses, cumulative, trajectory.
 
-    Days after `as_at` have no cumulative figure (they have not happened yet).
+    Days after `as_at` have no cumulative figure (they have not happened yet). Small daily counts are hidden,
+    and so is the running total where the change since the last point shown is small; attrs['responses'] is
+    the number so far, for target_verdict (which words it as the policy says).
     """
     days = pd.date_range(opens, closes, freq="D")
     per_day = daily.groupby("day")["responses"].sum() if len(daily) else pd.Series(dtype=int)
     out = pd.DataFrame({"day": days})
-    out["responses"] = out["day"].map(per_day).fillna(0).astype(int)
-    out["cumulative"] = out["responses"].cumsum().astype(float)
-    out.loc[out["day"] > pd.Timestamp(as_at), "cumulative"] = float("nan")
+    raw = out["day"].map(per_day).fillna(0).astype(int)
+    cumulative = raw.cumsum().astype(float)
+    happened = out["day"] <= pd.Timestamp(as_at)
+    # As shown: a small day is hidden, and the running total only where the change since the last point
+    # shown is not small (so no small day can be worked out by subtraction).
+    out["responses"] = raw.map(lambda v: None if is_small(v) else round_count(v)).astype("Int64")
+    shown = suppress_running_total(raw.where(happened, 0).tolist(), cumulative.where(happened).tolist())
+    out["cumulative"] = pd.Series([float("nan") if v is None else float(v) for v in shown], index=out.index)
+    out.attrs["responses"] = int(raw[happened].sum())
     n_days = len(days)
     if target:
         out["trajectory"] = [target * (i + 1) / n_days for i in range(n_days)]
@@ -111,28 +119,31 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
 
 def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date) -> dict:
     """Where a survey stands against its target on a day: status, responses, expected, gap, sentence."""
+    happened = progress[progress["day"] <= pd.Timestamp(as_at)]
     done = progress.dropna(subset=["cumulative"])
-    responses = int(done["cumulative"].iloc[-1]) if len(done) else 0
+    responses = progress.attrs.get("responses", int(done["cumulative"].iloc[-1]) if len(done) else 0)
+    shown = format_count(responses)
     if not target:
         return {"status": "no target", "responses": responses, "expected": None, "gap": None,
-                "sentence": f"{responses:,} responses so far; this survey has no response target."}
+                "sentence": f"{shown} responses so far; this survey has no response target."}
     if responses >= target:
         return {"status": "target met", "responses": responses, "expected": target, "gap": 0,
-                "sentence": f"Target met: {responses:,} responses against a target of {target:,}."}
-    expected = int(round(done["trajectory"].iloc[-1])) if len(done) else 0
+                "sentence": f"Target met: {shown} responses against a target of {target:,}."}
+    expected = int(round(happened["trajectory"].iloc[-1])) if len(happened) else 0
     last_day = progress["day"].iloc[-1]
     closed = pd.Timestamp(as_at) >= last_day
     if responses >= expected:
         status = "on track"
-        sentence = (f"On track: {responses:,} responses against the {expected:,} needed by now "
+        sentence = (f"On track: {shown} responses against the {expected:,} needed by now "
                     f"to reach the target of {target:,}.")
     else:
         status = "missed" if closed else "behind"
         gap = expected - responses
-        sentence = (f"Target missed: {responses:,} responses against a target of {target:,}."
+        sentence = (f"Target missed: {shown} responses against a target of {target:,}."
                     if closed else
-                    f"Behind by {gap:,} responses: {responses:,} so far against the {expected:,} needed by now "
-                    f"to reach the target of {target:,}.")
+                    (f"Behind by {format_count(expected - round_count(responses))} responses: " if not is_small(
+                        responses) else "Behind: ")
+                    + f"{shown} so far against the {expected:,} needed by now to reach the target of {target:,}.")
     return {"status": status, "responses": responses, "expected": expected,
             "gap": max(expected - responses, 0), "sentence": sentence}
 
@@ -198,11 +209,19 @@ def _share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 def reach_shares(reach: pd.DataFrame) -> pd.DataFrame:
     """Add per_1000 (responses per 1,000 residents of the areas covered), core20_share (of respondents
     with a known small area) and under_35_share (of respondents with a known age 16+); a share whose
-    count is 1-4 is hidden."""
+    count is small is hidden, and every small count with it (see data_access.disclosure)."""
     out = reach.copy()
     out["per_1000"] = (out["responses"] / out["residents"].where(out["residents"] > 0) * 1000).astype(float)
     out["core20_share"] = _share(out["core20"], out["with_area"])
     out["under_35_share"] = _share(out["under_35"], out["with_age"])
+    # the counts as they may be shown: a share goes with its count and its base
+    out = suppress(out, "responses", derived=("per_1000",)).drop(columns="suppressed")
+    for count, base, derived in (("core20", "with_area", "core20_share"), ("under_35", "with_age", "under_35_share")):
+        out = suppress(out, count, derived=(derived,), total=base).drop(columns="suppressed")
+        out = suppress(out, base).drop(columns="suppressed")
+        out[derived] = out[derived].mask(out[base].isna())
+        # the others (base - count) could give a small number away too
+        out[derived] = out[derived].mask((reach[base] - reach[count]).map(is_small))
     return out
 
 
@@ -219,7 +238,7 @@ def reach_over_time(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Core20 and under-35 shares of respondents for every survey with responses, oldest first
     (all dates; the filtered area only). Columns as survey_reach plus the shares."""
     reach = reach_shares(survey_reach(conn, filters))
-    return reach[reach["responses"] > 0].reset_index(drop=True)
+    return reach[reach["responses"].fillna(1) > 0].reset_index(drop=True)  # missing: a small number, not none
 
 
 # --- Promotional activities ------------------------------------------------------------------------

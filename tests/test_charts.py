@@ -62,7 +62,8 @@ def test_representation_chart_shares_and_sentence(monkeypatch):
     assert "5 respondents did not say" in chart.sentence
 
 
-def test_progress_chart_uses_the_trajectory():
+def test_progress_chart_uses_the_trajectory(monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
     daily = pd.DataFrame({"day": pd.to_datetime(["2025-03-01", "2025-03-02"]), "channel": ["Online", "Paper"],
                           "responses": [3, 1]})
     progress = progress_against_target(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 4), 8, dt.date(2025, 3, 2))
@@ -74,7 +75,19 @@ def test_progress_chart_uses_the_trajectory():
     assert chart.sentence == "Test survey: On track: 4 responses against the 4 needed by now to reach the target of 8."
 
 
-def test_channel_chart_shares():
+def test_channel_chart_hides_small_weeks_and_channels(monkeypatch):
+    monkeypatch.delenv("SMALL_NUMBER_THRESHOLD", raising=False)
+    daily = pd.DataFrame({"day": pd.to_datetime(["2025-03-03", "2025-03-04", "2025-03-11"]),
+                          "channel": ["Online", "Paper", "Online"], "responses": [6, 2, 2]})
+    chart = channel_chart(daily, ["Online", "Paper", "Event", "Phone"])
+    # week 1: paper 2 hidden, so online 6 too (the week's 8 is shown by the daily bars); week 2: online 2 hidden
+    assert all(pd.isna(v) for t in chart.figure.data for v in t.y)
+    assert chart.sentence.startswith("Of 10 responses: online not shown, paper not shown.")
+    assert chart.data["responses"].isna().all()
+
+
+def test_channel_chart_shares(monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
     daily = pd.DataFrame({"day": pd.to_datetime(["2025-03-03", "2025-03-04", "2025-03-11"]),
                           "channel": ["Online", "Paper", "Online"], "responses": [6, 2, 2]})
     chart = channel_chart(daily, ["Online", "Paper", "Event", "Phone"])

@@ -430,7 +430,28 @@ def test_weighted_chart_sentence_has_design_effect():
     assert "design effect 1.25" in chart.sentence and "about 8 people" in chart.sentence
 
 
-def test_progress_chart_marks_promotions():
+def test_progress_hides_small_days_and_steps(monkeypatch):
+    from data_access.surveys import progress_against_target, target_verdict
+
+    monkeypatch.delenv("SMALL_NUMBER_THRESHOLD", raising=False)
+    monkeypatch.delenv("DISCLOSURE_RULE", raising=False)
+    daily = pd.DataFrame({"day": pd.to_datetime(["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]),
+                          "channel": "Online", "responses": [10, 2, 1, 3]})
+    prog = progress_against_target(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 6), 30, dt.date(2025, 3, 5))
+    # days: 10, 2, 1, 3, 0 (5 March), then 6 March has not happened
+    assert [None if pd.isna(v) else int(v) for v in prog["responses"]] == [10, None, None, None, 0, 0]
+    # running total 10, 12, 13, 16, 16: 12 and 13 would give away the 2 and the 1; 16 is 6 on from 10
+    assert [None if pd.isna(v) else int(v) for v in prog["cumulative"]] == [10, None, None, 16, 16, None]
+    verdict = target_verdict(prog, 30, dt.date(2025, 3, 5))
+    assert verdict["responses"] == 16 and verdict["status"] == "behind"  # 25 needed by day 5 of 6
+    assert "Behind by 9 responses: 16 so far against the 25 needed" in verdict["sentence"]
+    few = progress_against_target(daily.head(1).assign(responses=3), dt.date(2025, 3, 1), dt.date(2025, 3, 6), 30,
+                                  dt.date(2025, 3, 5))
+    assert "fewer than 5 so far" in target_verdict(few, 30, dt.date(2025, 3, 5))["sentence"]
+
+
+def test_progress_chart_marks_promotions(monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
     from charts.surveys import progress_chart
     from data_access.surveys import progress_against_target, target_verdict
 
