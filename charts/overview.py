@@ -123,17 +123,21 @@ def gap_sentence(gap, filters) -> str:
     kind = KIND_WORDS[gap.kind]
     when = (f"from {day(filters.start)} to {day(filters.end)}" if gap.kind == "respondents"
             else f"on {day(filters.end)}")
-    base = f"{n_people(gap.base)} whose {KNOWN_WORDS[gap.dimension]} is known, {when}"
-    if gap.hidden:
-        engaged, detail = f"fewer than {threshold()}", f"of the {base}"
-    else:
-        engaged, detail = pct(gap.share), f"{n_people(gap.count)} of {base}"
+    known = KNOWN_WORDS[gap.dimension]
     if gap.dimension == "core20":
-        return (f"In {gap.area}, {pct(gap.resident_share)} of residents live in the most deprived 20% of areas in "
-                f"England (Core20), but only {engaged} of {kind} there do ({detail}).")
+        lead = (f"In {gap.area}, {pct(gap.resident_share)} of residents live in the most deprived 20% of areas in "
+                "England (Core20), but")
+        if gap.hidden:
+            return (f"{lead} fewer than {threshold()} of the {n_people(gap.base)} {kind} there whose {known} is known "
+                    f"do ({when}).")
+        return (f"{lead} only {pct(gap.share)} of {kind} there do ({n_people(gap.count)} of {n_people(gap.base)} "
+                f"whose {known} is known, {when}).")
     residents = "residents aged 16 and over" if gap.adults else "residents"
-    return (f"{group_words(gap.dimension, gap.group)} are {pct(gap.resident_share)} of {residents} in {gap.area} "
-            f"but {engaged} of {kind} ({detail}).")
+    lead = f"{group_words(gap.dimension, gap.group)} are {pct(gap.resident_share)} of {residents} in {gap.area} but"
+    if gap.hidden:
+        return f"{lead} fewer than {threshold()} of the {n_people(gap.base)} {kind} whose {known} is known ({when})."
+    return (f"{lead} {pct(gap.share)} of {kind} ({n_people(gap.count)} of {n_people(gap.base)} whose {known} is "
+            f"known, {when}).")
 
 
 def gaps_chart(gaps: pd.DataFrame, filters) -> Chart:

@@ -9,7 +9,8 @@ is known, in percentage points. Only groups whose engaged share is clearly below
 listed: the upper end of the 95% interval (Wilson) of the engaged share must be below the resident share, so
 a gap is not just chance in a small number of people. Gaps are ranked by the shortfall, largest first.
 A hidden count (1 to threshold-1 people) is taken as threshold-1 for the ranking, so a gap is never
-overstated, and its share is not shown.
+overstated, and its share is not shown; a group whose base (people with the group known) is itself a hidden
+count is not listed.
 """
 
 from __future__ import annotations
@@ -109,10 +110,10 @@ def all_gaps(conn: Connection, filters: Filters) -> pd.DataFrame:
     out = []
     for row in rows:
         count, base, res = row["count"], row["base"], row["resident_share"]
-        if pd.isna(res) or res <= 0:
-            continue
+        if pd.isna(res) or res <= 0 or is_small(base):
+            continue  # no residents to compare with, or too few people to say anything
         hidden = row.get("hidden", False) or is_small(count)
-        ranked = max(count, threshold() - 1) if hidden else count
+        ranked = min(max(count, threshold() - 1), base) if hidden else count
         share = ranked / base
         _low, high = wilson_interval(ranked, base)
         if high >= res:

@@ -1,54 +1,89 @@
-"""Overview: the headline figures for the chosen area and period, with links to each page."""
+"""Overview: the headline figures with their Making Data Count verdicts and definitions, key messages in plain
+English, the reach gaps to act on, and the one-click board pack."""
 
 import streamlit as st
 
-from charts.theme import pct, signed
-from data_access.cached import query
+from board_pack import pack_zip
+from charts.overview import (
+    READING_EASE_TARGET, gap_sentence, headline_figures, key_messages, overview_verdicts, reading_ease,
+)
+from charts.spc import COLOURS
+from charts.theme import signed
+from data_access.cached import engine, query
+from data_access.definitions import small_number_rule
+from data_access.disclosure import is_small
 from data_access.geography import geography_status
-from data_access.overview import headline_figures
+from data_access.overview import overview
+from data_access.reach_gaps import PAGE_TITLES, reach_gaps
 from ui.context import current_filters
 from ui.render import icp_caveat, synthetic_notice
+
+
+def sentence(text: str, css: str = "chart-sentence") -> None:
+    """A plain-English sentence (escaped) in the large style used under charts."""
+    safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    st.markdown(f"<p class='{css}'>{safe}</p>", unsafe_allow_html=True)
+
 
 filters = current_filters()
 st.title(f"Patient and public engagement: {filters.area_label}")
 st.markdown(f"**Period:** {filters.period_label}. Sizes are as at {filters.end:%-d %B %Y}.")
 synthetic_notice(query(geography_status))
 
-h = query(headline_figures, filters)
+ov = query(overview, filters)
+gaps = query(reach_gaps, filters)
+verdicts = overview_verdicts(ov)
+h = ov.headlines
 
-cols = st.columns(5)
-cols[0].metric("Network members", f"{h.members:,}", f"{signed(h.growth_12m)} in 12 months",
-               help="People in any engagement network on the last day of the period (a person in two networks "
-                    "counts twice); change against the same day a year earlier.")
-cols[1].metric("Survey responses", f"{h.responses:,}",
-               help="Responses to any survey submitted in the period, from people in the chosen area.")
-cols[2].metric("Open surveys", f"{h.open_surveys:,}",
-               help="Surveys open on the last day of the period.")
-cols[3].metric("Citizens' panel", f"{h.panel_members:,}", f"{signed(h.panel_members - h.panel_target)} against target",
-               help=f"Panel members serving on the last day of the period, against the target of {h.panel_target:,} "
-                    "(2,000 for Kent and Medway; an area's share of it by population).")
-cols[4].metric("Core20 respondents", pct(h.core20_share_respondents),
-               f"{pct(h.core20_share_residents)} of residents", delta_color="off", delta_arrow="off",
-               help="Respondents in the period living in the most deprived 20% of small areas in England "
-                    "(Core20, national IMD deciles 1-2), against the share of residents who live there.")
+st.subheader("Headline figures")
+st.caption("Hover over the ⓘ beside a figure to see exactly what it counts. Verdicts are NHS England's Making Data "
+           "Count statistical process control: ≈ no significant change; ▲ or ▼ a significant rise or fall.")
+tiles = headline_figures(ov, verdicts)
+for row in range(0, len(tiles), 3):
+    cols = st.columns(3)
+    for col, tile in zip(cols, tiles[row:row + 3]):
+        growth = tile.key == "members" and not (is_small(h.members) or is_small(h.members_year_before))
+        col.metric(tile.label, tile.value, tile.note, help=tile.definition,
+                   delta_color="normal" if growth else "off", delta_arrow="auto" if growth else "off")
+        lines = []
+        if growth:
+            lines.append(f"{signed(h.growth_12m)} on a year earlier ({h.members_year_before:,}).")
+        if tile.verdict is not None:
+            colour = COLOURS.get(tile.verdict.result.variation, "#425563")
+            lines.append(f"<span style='color:{colour}' aria-hidden='true'>●</span> <b>{tile.verdict.icon}</b> "
+                         f"{tile.verdict.words}")
+        if lines:
+            col.markdown("<p class='note'>" + "<br>".join(lines) + "</p>", unsafe_allow_html=True)
 
 st.subheader("In plain English")
-messages = [
-    f"On {filters.end:%-d %B %Y} the engagement networks in {filters.area_label} had {h.members:,} members, "
-    f"{signed(h.growth_12m)} on a year earlier ({h.members_year_before:,}).",
-    f"{h.responses:,} survey responses came in between {filters.start:%-d %B %Y} and {filters.end:%-d %B %Y}; "
-    f"{h.open_surveys:,} survey{'s were' if h.open_surveys != 1 else ' was'} open at the end of the period.",
-    f"The citizens' panel had {h.panel_members:,} members against a target of {h.panel_target:,}.",
-]
-if h.core20_share_respondents is not None and h.core20_share_residents:
-    ratio = h.core20_share_respondents / h.core20_share_residents
-    messages.append(
-        f"{pct(h.core20_share_residents)} of residents live in the most deprived areas (Core20), but only "
-        f"{pct(h.core20_share_respondents)} of respondents whose area we know ({h.core20_respondents:,} of "
-        f"{h.respondents_with_area:,}) do: a reach ratio of {ratio:.2f}, where 1.00 would be a fair share."
-    )
+messages = key_messages(ov, gaps)
 for message in messages:
     st.markdown(f"- {message}")
+ease = reading_ease(" ".join(messages))
+st.caption(f"Reading ease {ease:.0f} (Flesch; the target for public NHS information is {READING_EASE_TARGET:.0f} or "
+           "more, a reading age of about 9 to 11).")
+
+st.subheader("Reach gaps to act on")
+if gaps.empty:
+    sentence(f"No clear reach gaps were found in {filters.area_label}: every group's share is close to its share "
+             "of residents, or there are too few people to tell.")
+for i, g in enumerate(gaps.itertuples(), start=1):
+    sentence(f"{i}. {gap_sentence(g, filters)}")
+    st.page_link(g.page, label=f"See why on the {PAGE_TITLES[g.page]} page", icon=":material/arrow_forward:")
+st.caption("The five biggest gaps across network members, survey respondents, the citizens' panel and the "
+           "deprivation map, ranked by the shortfall: the group's share of residents minus its share of the people "
+           "we reached, in percentage points. Only gaps too big to be chance are listed (the 95% range of the "
+           "group's share lies below its share of residents).")
+
+st.subheader("Board pack")
+st.markdown("One download holds the pack for this area and period: a report that opens in any browser (it works "
+            "offline, prints to PDF, and its charts are interactive) and a PowerPoint deck with one chart per slide.")
+store = engine()
+st.download_button("Download the board pack (HTML report and PowerPoint)",
+                   lambda: pack_zip(store, filters), file_name=f"board-pack-{filters.start:%Y-%m-%d}-to-"
+                   f"{filters.end:%Y-%m-%d}.zip", mime="application/zip", key="board_pack", type="primary",
+                   icon=":material/download:", on_click="ignore")
+st.caption(small_number_rule())
 
 st.subheader("Explore")
 links = st.columns(4)

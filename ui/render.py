@@ -11,13 +11,17 @@ from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _csv(frame: pd.DataFrame) -> bytes:
     """The table as CSV, with cells that a spreadsheet would run as a formula made inert."""
     safe = frame.copy()
     for col in safe.columns:
-        if safe[col].dtype == object:
-            safe[col] = safe[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+        # text columns (object, or pandas' string dtype): numbers are left alone
+        if not (pd.api.types.is_numeric_dtype(safe[col]) or pd.api.types.is_datetime64_any_dtype(safe[col])):
+            safe[col] = safe[col].astype(object).map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in FORMULA_STARTS else v)
     buffer = io.StringIO()
     safe.to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8-sig")
@@ -30,16 +34,32 @@ def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind t
         st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
 
 
+def plain(text) -> str:
+    """Text (e.g. a survey title or question typed by someone) made safe to put inside st.markdown: HTML
+    escaped, and every character Markdown would act on backslash-escaped, so it shows exactly as written."""
+    out = _escape(" ".join(str(text).split()))
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in out)
+
+
+MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|~>$:")
+
+
 def show_chart(chart: Chart, key: str, title: str | None = None) -> None:
-    """A chart, the plain-English sentence under it, and its data one click away."""
+    """A chart, the plain-English sentence under it, and its data one click away (the title is shown as
+    plain text, never as Markdown)."""
     if title:
-        st.subheader(title)
+        st.subheader(plain(title), anchor=False)
     if chart.figure is not None:
         if hasattr(chart.figure, "to_json") and hasattr(chart.figure, "layers"):
             st.pydeck_chart(chart.figure, key=f"map_{key}", height=620)
         else:
-            st.plotly_chart(chart.figure, key=f"chart_{key}", theme=None, config={"displaylogo": False})
-    st.markdown(f"<p class='chart-sentence'>{_escape(chart.sentence)}</p>", unsafe_allow_html=True)
+            figure = chart.figure
+            if st.session_state.get("presentation"):  # presentation mode (ui.shell): larger chart text
+                from charts.theme import for_presentation
+
+                figure = for_presentation(figure)
+            st.plotly_chart(figure, key=f"chart_{key}", theme=None, config={"displaylogo": False})
+    st.markdown(f"<p class='chart-sentence'>{_escape(' '.join(chart.sentence.split()))}</p>", unsafe_allow_html=True)
     show_table(chart.data, key)
 
 

@@ -1,0 +1,197 @@
+"""Overview figures, reach gaps and key messages on the tiny hand-made store (tests/factories.py), on SQLite and
+PostgreSQL. Every expected number is worked out by hand from the store's description."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert
+
+from charts.overview import (
+    READING_EASE_TARGET, gap_sentence, headline_figures, key_messages, overview_verdicts, reading_ease,
+)
+from data_access import models as m
+from data_access.definitions import DEFINITIONS, help_text
+from data_access.filters import Filters
+from data_access.overview import last_months, overview
+from data_access.reach_gaps import all_gaps, reach_gaps
+from tests.factories import build_tiny_store
+
+Q1 = Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+Q1_EAST = Filters("East Kent", dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+MID_SURVEY = Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 5))
+
+
+@pytest.fixture
+def store(engine):
+    build_tiny_store(engine)
+    return engine
+
+
+@pytest.fixture
+def no_suppression(monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+
+
+def add_respondents(engine, n: int = 40) -> None:
+    """n more responses to survey 1 on 2 March 2025: women born in 1950 (aged 75) living in A2 (IMD decile 6)."""
+    with engine.begin() as conn:
+        conn.execute(insert(m.SurveyResponse.__table__), [
+            dict(id=100 + i, survey_id=1, external_id=f"x{i}", submitted_at=dt.datetime(2025, 3, 2, 12), channel="Online",
+                 lsoa_code="A2", birth_year=1950, sex="Female", ethnic_group="White", disability="Not disabled")
+            for i in range(n)])
+
+
+def test_last_three_months_are_whole_months():
+    assert last_months(Q1) == Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    june = Filters(None, dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+    assert last_months(june).start == dt.date(2026, 4, 1)
+
+
+def test_overview_figures(store):
+    with store.connect() as conn:
+        ov = overview(conn, Q1)
+    # members on 31 March 2025: m1, m3, m5 (joined that day), m6, m7; m2 and m4 had left; none a year before
+    assert (ov.headlines.members, ov.headlines.members_year_before) == (5, 0)
+    assert ov.responses_quarter == 6 and ov.headlines.responses == 6
+    # both surveys are shut on 31 March (one closed on 10 March, one opens in June)
+    assert ov.tracking.empty and ov.headlines.open_surveys == 0
+    assert ov.headlines.panel_members == 3
+    # Core20: respondents 1 (A1) and 5 (B1) of 6 with an area; residents 2,500 of 6,000
+    assert ov.core20_ratio == pytest.approx((2 / 6) / (2500 / 6000))
+    assert len(ov.open_actions) == 0
+    # monthly series: the 24 complete months to March 2025; joiners in Jan (m3, m4), Feb (m6, m7), Mar (m5)
+    months = ov.network_months.set_index("month")
+    assert len(months) == 24
+    assert months.loc["2025-01-01", ["joiners", "leavers", "net"]].tolist() == [2, 0, 2]
+    assert months.loc["2025-02-01", ["joiners", "leavers", "net"]].tolist() == [2, 1, 1]
+    assert months.loc["2025-03-01", ["joiners", "leavers", "net"]].tolist() == [1, 1, 0]
+    assert months.loc["2024-12-01", "joiners"] == 2
+    assert ov.response_months.set_index("month").loc["2025-03-01", "responses"] == 6
+    assert ov.response_months["responses"].sum() == 6
+
+
+def test_open_survey_tracking(store):
+    with store.connect() as conn:
+        ov = overview(conn, MID_SURVEY)
+        east = overview(conn, Filters("East Kent", MID_SURVEY.start, MID_SURVEY.end))
+    # survey 1 runs 1-10 March with a target of 10: 5 are due by 5 March; 6 had come (5 from East Kent)
+    row = ov.tracking.iloc[0]
+    assert (row["title"], row["responses"], row["expected"], row["status"]) == ("Tiny survey", 6, 5, "on track")
+    assert ov.headlines.open_surveys == 1 and (ov.surveys_on_track, ov.surveys_behind) == (1, 0)
+    assert east.tracking.iloc[0]["responses"] == 5
+
+
+def test_panel_dissimilarity_index(store):
+    with store.connect() as conn:
+        match = overview(conn, Q1).panel_match.set_index("dimension")
+    # panel serving 31 March 2025: p1 25-34 (A1), p2 65+ (A2), p3 50-64 (B1); adults by band 800, 900, 1150, 1050,
+    # 900 of 4,800: half the sum of |panel share - resident share| = 0.40625
+    assert match.loc["age_band", "index"] == pytest.approx(0.5 * (800 / 4800 + abs(1 / 3 - 900 / 4800) + 1150 / 4800
+                                                                  + abs(1 / 3 - 1050 / 4800) + abs(1 / 3 - 900 / 4800)))
+    assert match.loc["age_band", "index"] == pytest.approx(0.40625)
+    # IMD quintile 1 (A1 + B1 adults: 800 + 1,200), 3 (A2: 1,600), 5 (B2: 1,200); panel 2/3 in quintile 1, 1/3 in 3
+    assert match.loc["imd_quintile", "index"] == pytest.approx(0.25)
+    assert match.loc["age_band", "members"] == 3
+
+
+def test_reach_gaps_ranked_by_shortfall(store):
+    add_respondents(store)
+    with store.connect() as conn:
+        gaps = all_gaps(conn, Q1)
+    resp = gaps[gaps["source"] == "respondents"].set_index(["dimension", "group"])
+    # respondents with a known age: 5 + 40 = 45; nobody aged 25-34 (residents 900 of 4,800 adults) or 50-64 (1,050)
+    assert resp.loc[("age_band", "25-34"), "shortfall_pp"] == pytest.approx(900 / 4800 * 100)
+    assert resp.loc[("age_band", "50-64"), "shortfall_pp"] == pytest.approx(1050 / 4800 * 100)
+    # 35-49: 2 of 45, hidden, so ranked as 4 of 45 (never overstated)
+    row = resp.loc[("age_band", "35-49")]
+    assert bool(row["hidden"]) and row["shortfall_pp"] == pytest.approx((1150 / 4800 - 4 / 45) * 100)
+    # 16-24: 1 of 45 (ranked as 4) is within chance of 800 / 4,800, so it is not listed
+    assert ("age_band", "16-24") not in resp.index
+    # men: none of 46 respondents, 2,950 of 6,000 residents
+    assert resp.loc[("sex", "Male"), "shortfall_pp"] == pytest.approx(2950 / 6000 * 100)
+    assert list(gaps["shortfall_pp"]) == sorted(gaps["shortfall_pp"], reverse=True)
+    with store.connect() as conn:
+        top = reach_gaps(conn, Q1)
+    assert len(top) == 5
+    assert top.iloc[0]["group"] == "Male"
+    # IMD quintile 1: respondents 1 (A1) and 5 (B1), hidden, ranked as 4 of 46 against 2,500 of 6,000 residents
+    assert top.iloc[1]["group"] == "1 (most deprived)"
+    assert top.iloc[1]["shortfall_pp"] == pytest.approx((2500 / 6000 - 4 / 46) * 100)
+
+
+def test_gap_sentences_carry_the_numbers_and_hide_small_counts(store):
+    add_respondents(store)
+    with store.connect() as conn:
+        gaps = reach_gaps(conn, Q1)
+    text = [gap_sentence(g, Q1) for g in gaps.itertuples()]
+    assert text[0] == ("Men are 49% of residents in Kent and Medway but 0% of survey respondents (0 of 46 whose sex "
+                       "is known, from 1 January 2025 to 31 March 2025).")
+    assert text[1] == ("People living in the most deprived fifth of areas are 42% of residents in Kent and Medway but "
+                       "fewer than 5 of the 46 survey respondents whose home area is known (from 1 January 2025 to "
+                       "31 March 2025).")
+    assert "People aged 50 to 64 are 22% of residents aged 16 and over in Kent and Medway but 0% of survey " \
+           "respondents (0 of 45 whose age is known" in " ".join(text)
+    for sentence in text:
+        assert " 2 of " not in sentence and "4%" not in sentence  # the hidden count (2 people) never shows
+
+
+def test_key_messages_carry_the_figures_and_hide_small_counts(store):
+    with store.connect() as conn:
+        ov = overview(conn, Q1)
+        gaps = reach_gaps(conn, Q1)
+    text = " ".join(key_messages(ov, gaps))
+    # 0 members a year before is shown (zero reveals no one), and so is the change to 5
+    assert "On 31 March 2025, our networks in Kent and Medway had 5 members. That is 5 more than a year before (0)." \
+        in text
+    assert "We had 6 survey responses from 1 January 2025 to 31 March 2025. Of these, 6 came in the last 3 months." \
+        in text
+    assert "The citizens' panel had fewer than 5 members. The target is 2,000." in text
+    assert "poorest areas" not in text  # Core20 respondents: 2 people, so the share is not shown
+    assert "in every 100 panel members" not in text  # the panel's mix is not described from 3 people
+    with store.connect() as conn:
+        early = Filters(None, dt.date(2024, 12, 1), dt.date(2025, 1, 10))
+        text = " ".join(key_messages(overview(conn, early), reach_gaps(conn, early)))
+    # 10 January 2025: m1, m2 and m3 are members - a small count, so neither it nor the change is shown
+    assert "our networks in Kent and Medway had fewer than 5 members." in text
+    assert "more than a year before" not in text
+
+
+def test_key_messages_without_suppression(store, no_suppression):
+    with store.connect() as conn:
+        ov = overview(conn, Q1)
+        gaps = reach_gaps(conn, Q1)
+    text = " ".join(key_messages(ov, gaps))
+    assert "That is 5 more than a year before (0)." in text
+    assert "The citizens' panel had 3 members. The target is 2,000." in text
+    assert ("42% of people here live in the poorest areas of England. But only 33% of the people who gave their area "
+            "in a survey live there (2 of 6).") in text
+    tiles = {t.key: t for t in headline_figures(ov, overview_verdicts(ov))}
+    assert tiles["core20_ratio"].value == f"{(2 / 6) / (2500 / 6000):.2f}" == "0.80"
+    assert tiles["panel_members"].value == "3"
+
+
+def test_headline_tiles_use_the_one_definition(store):
+    with store.connect() as conn:
+        ov = overview(conn, Q1)
+    tiles = headline_figures(ov, overview_verdicts(ov))
+    assert [t.key for t in tiles] == ["members", "responses", "responses_quarter", "open_surveys", "panel_members",
+                                      "dissimilarity", "core20_share", "core20_ratio", "open_actions"]
+    for t in tiles:
+        assert t.definition == help_text(t.key) and t.label == DEFINITIONS[t.key].label
+    by_key = {t.key: t for t in tiles}
+    assert by_key["panel_members"].value == "fewer than 5"
+    assert by_key["core20_ratio"].value == "hidden" and by_key["dissimilarity"].value == "hidden"
+    assert by_key["members"].verdict is not None and by_key["responses_quarter"].verdict is not None
+    # net change each month is 0 for 21 months then 2, 1, 0: the verdict is worked out, the numbers are hidden
+    assert by_key["members"].verdict.hidden
+
+
+def test_key_messages_are_plain_english(store):
+    add_respondents(store)
+    with store.connect() as conn:
+        for f in (Q1, Q1_EAST, MID_SURVEY):
+            messages = key_messages(overview(conn, f), reach_gaps(conn, f))
+            assert reading_ease(" ".join(messages)) >= READING_EASE_TARGET, messages
+            assert max(len(s.split()) for s in " ".join(messages).split(". ")) <= 25  # short sentences
