@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from charts.theme import (
     NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, pct, style,
 )
-from data_access.disclosure import format_count, threshold
+from data_access.disclosure import format_count, policy, threshold
 
 NHS_PINK = "#AE2573"
 NHS_MID_GREY = "#768692"
@@ -94,7 +94,8 @@ def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col
 def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str], question: str,
                      dimension_label: str = "") -> str:
     k = len(options)
-    parts = {r: likert_parts(wide.loc[r].tolist(), k) for r in wide.index if not wide.loc[r].isna().all()}
+    # a row with any hidden share is not described (its other shares would not add up)
+    parts = {r: likert_parts(wide.loc[r].tolist(), k) for r in wide.index if not wide.loc[r].isna().any()}
     hidden = len(wide.index) - len(parts)
     if len(wide.index) > 1 and any(r not in UNSTATED for r in parts):
         parts = {r: p for r, p in parts.items() if r not in UNSTATED}
@@ -122,12 +123,13 @@ def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
     n = int(data["n"].iloc[0]) if len(data) else 0
     fig = go.Figure(go.Bar(
         y=data["option"], x=data["share"] * 100, orientation="h", marker_color=NHS_BLUE,
-        text=[f"{s * 100:.0f}% ({c:,})" for s, c in zip(data["share"].fillna(0), data["count"])],
+        text=[policy().hidden_label if pd.isna(c) else f"{s * 100:.0f}% ({format_count(c)})"
+              for s, c in zip(data["share"], data["count"])],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     style(fig, height=max(240, 90 + 50 * len(data)))
     top = float(data["share"].max() * 100) if len(data) and data["share"].notna().any() else 0
-    fig.update_xaxes(title_text=f"% of the {n:,} respondents who answered", ticksuffix="%",
+    fig.update_xaxes(title_text=f"% of the {format_count(n)} respondents who answered", ticksuffix="%",
                      range=[0, max(top * 1.3, 10)])
     fig.update_yaxes(autorange="reversed")
     table = data[["option", "count", "share"]].copy()
@@ -135,9 +137,16 @@ def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
     table = table.rename(columns={"count": "respondents", "share": "share of respondents (%)"})
     if not n:
         return Chart(fig, f"{_lead(question)} nobody has answered this question.", table)
-    best = data.loc[data["count"].idxmax()]
-    sentence = (f"{_lead(question)} of {n:,} who answered, {best['count']:,} ({pct(best['share'])}) chose "
-                f"{best['option']}, the most common answer.")
+    shown = data.dropna(subset=["count"])
+    if shown.empty or shown["count"].max() == 0:
+        sentence = (f"{_lead(question)} {format_count(n)} answered; the counts for each answer are too small to "
+                    "show, or could be worked out from one that is.")
+    else:
+        best = shown.loc[shown["count"].astype(float).idxmax()]
+        sentence = (f"{_lead(question)} of {format_count(n)} who answered, {format_count(best['count'])} "
+                    f"({pct(best['share'])}) chose {best['option']}, the most common answer shown.")
+        if len(shown) < len(data):
+            sentence += f" {len(data) - len(shown)} answer{'s' if len(data) - len(shown) > 1 else ''} not shown."
     if multiple:
         sentence += (" People could choose more than one answer, so shares are of respondents and add up to "
                      "more than 100%.")
@@ -235,6 +244,7 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
     """Unweighted shares beside shares weighted to residents (results: option, count, share, n,
     weighted_share; weights: data_access.answers.SurveyWeights)."""
     data = results.copy()
+    data["weighted_share"] = data["weighted_share"].mask(data["count"].isna())
     fig = go.Figure()
     fig.add_trace(go.Bar(y=data["option"], x=data["share"] * 100, orientation="h", name="As answered",
                          marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2), pattern_shape="."),
@@ -255,18 +265,24 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
     table = table.rename(columns={"count": "respondents", "share": "as answered (%)",
                                   "weighted_share": "weighted to residents (%)"})
     n = int(data["n"].iloc[0]) if len(data) else 0
-    if likert:
+    if likert and data["share"].isna().any():
+        head = f"{_lead(question)} Some answers are too few to show, so agreement is not summed up"
+    elif likert:
         k = len(data)
         raw = likert_parts(data["share"].tolist(), k)["agree"]
         wtd = likert_parts(data["weighted_share"].tolist(), k)["agree"]
         head = f"{_lead(question)} {pct(raw)} agreed as answered, {pct(wtd)} once weighted to match residents"
     else:
         change = (data["weighted_share"] - data["share"]).abs()
-        row = data.loc[change.idxmax()]
-        head = (f"{_lead(question)} The biggest change from weighting is {row['option']}, {pct(row['share'])} as answered "
-                f"and {pct(row['weighted_share'])} weighted")
-    sentence = (f"{head} ({n:,} answered). Weighting on age band, sex and deprivation uses the "
-                f"{weights.weighted:,} respondents who gave all three; design effect {weights.design_effect:.2f}, "
+        if change.notna().any():
+            row = data.loc[change.idxmax()]
+            head = (f"{_lead(question)} The biggest change from weighting is {row['option']}, {pct(row['share'])} "
+                    f"as answered and {pct(row['weighted_share'])} weighted")
+        else:
+            head = f"{_lead(question)} The answers are too few to show weighted"
+    sentence = (f"{head} ({format_count(n)} answered). Weighting on age band, sex and deprivation uses the "
+                f"{format_count(weights.weighted)} respondents who gave all three; design effect "
+                f"{weights.design_effect:.2f}, "
                 f"so the weighted results are as precise as a simple random sample of about "
                 f"{weights.effective_size:,.0f} people.")
     return Chart(fig, sentence, table)

@@ -17,7 +17,7 @@ from data_access.answers import (
     weighted_question_results,
 )
 from data_access.cached import query
-from data_access.disclosure import threshold
+from data_access.disclosure import describe, format_count, is_small, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_for, resident_counts
@@ -26,7 +26,7 @@ from data_access.surveys import (
     representation_gaps, responses_by_day, survey, surveys_at_a_glance, target_verdict,
 )
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, synthetic_notice
+from ui.render import icp_caveat, plain, show_chart, synthetic_notice
 
 BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
 
@@ -43,7 +43,8 @@ def at_a_glance(glance) -> None:
     st.dataframe(glance_table(glance), hide_index=True, width="stretch")
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
-                "deciles 1-2); blank where fewer than 5 or where there is no population data.</p>",
+                f"deciles 1-2); blank where the numbers are too small to show or there is no population data. "
+                f"{describe()}</p>",
                 unsafe_allow_html=True)
 
 
@@ -60,7 +61,7 @@ def progress(survey_id: int, info: dict, daily) -> None:
 def results(questions, n_responses: int) -> None:
     st.subheader("Results for every question")
     if n_responses < threshold():
-        st.info(f"This survey has {n_responses:,} response{'s' if n_responses != 1 else ''} from this area: "
+        st.info(f"This survey has {format_count(n_responses)} responses from this area: "
                 f"results are shown once at least {threshold()} people have responded, so that no one can be "
                 "identified from their answers.")
         return
@@ -72,8 +73,12 @@ def results(questions, n_responses: int) -> None:
         if q.qtype == "free_text":
             free = query(free_text_summary, int(q.id), filters)
             if free["answers"] == 0:
-                st.markdown(f"**{label}**")
+                st.markdown(f"**{plain(label)}**")
                 st.info("Nobody has answered this question.")
+                continue
+            if is_small(free["answers"]):
+                st.markdown(f"**{plain(label)}**")
+                st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
                 continue
             show_chart(themes_chart(free, label), f"q{q.id}", label)
             if free["examples"]:
@@ -86,10 +91,10 @@ def results(questions, n_responses: int) -> None:
         res = query(question_results, int(q.id), filters)
         n = int(res["n"].iloc[0]) if len(res) else 0
         if n == 0:
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{plain(label)}**")
             st.info("Nobody has answered this question.")
         elif n < threshold():
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{plain(label)}**")
             st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
         elif q.qtype == "likert":
             show_chart(likert_chart(res, q.options, label), f"q{q.id}", label)
@@ -112,12 +117,16 @@ def breakdown(questions) -> None:
     if by.empty:
         st.info("Nobody has answered this question.")
         return
+    if by.attrs.get("withheld"):
+        st.info(by.attrs["withheld"])
+        return
     if q["qtype"] == "likert":
         chart = likert_chart(by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
     else:
         chart = choice_group_chart(by, labels[qid], DIMENSIONS[dim])
     show_chart(chart, "breakdown")
-    st.caption(f"Groups and answers with fewer than {threshold()} people are not shown. Age is as at responding.")
+    st.caption(f"Groups and answers with fewer than {threshold()} people are not shown, nor others from which they "
+               "could be worked out. Age is as at responding.")
 
 
 def who_responded(survey_id: int, areas, area_label: str) -> None:
@@ -135,7 +144,7 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
             rep = query(representation_for, "respondents", dim, filters, survey_id=survey_id, icp_names=areas)
             show_chart(representation_chart(rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
     st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
-               "Shares are of people whose group is known. Groups with fewer than 5 respondents are not shown.")
+               f"Shares are of people whose group is known. {describe()}")
 
 
 def weighted(survey_id: int, questions, areas) -> None:
@@ -145,19 +154,20 @@ def weighted(survey_id: int, questions, areas) -> None:
         st.info(weights.message)
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric("Respondents weighted", f"{weights.weighted:,}",
+    c1.metric("Respondents weighted", format_count(weights.weighted),
               help="Respondents who gave their age, sex and home area; the rest are left out of weighted results.")
     c2.metric("Design effect", f"{weights.design_effect:.2f}", help="Kish's design effect of the weights: n Σw² / (Σw)².")
     c3.metric("Effective sample size", f"{weights.effective_size:,.0f}",
               help="How many people a simple random sample would need to be as precise: (Σw)² / Σw².")
     st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
-               f"in the areas the survey covers. {weights.left_out:,} respondents without all three are left out.")
+               f"in the areas the survey covers. {format_count(weights.left_out)} respondents without all three are "
+               "left out.")
     for q in questions[questions["qtype"].isin(["likert", "single"])].itertuples():
         label = f"Q{q.position}. {q.text}"
         res, w = query(weighted_question_results, int(q.id), survey_id, filters, areas)
         answered = int(res["n"].iloc[0]) if len(res) else 0
         if answered < threshold():
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{plain(label)}**")
             st.info("Too few people answered this question to weight it.")
             continue
         show_chart(weighted_chart(res, w, label, q.qtype == "likert"), f"w{q.id}", label)
@@ -222,19 +232,20 @@ row = glance.set_index("id").loc[survey_id]
 areas = covered_areas(info["areas"], filters.icp)
 area_label = filters.icp or (", ".join(info["areas"]) if info["areas"] else "Kent and Medway")
 
-st.markdown(f"## {info['title']}")
+st.header(plain(info["title"]), anchor=False)
 st.markdown(f"Open {info['opens_on']:%-d %B %Y} to {info['closes_on']:%-d %B %Y}. "
-            f"Areas covered: {', '.join(info['areas']) or 'all of Kent and Medway'}.")
+            f"Areas covered: {plain(', '.join(info['areas']) or 'all of Kent and Medway')}.")
 daily = query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Responses", f"{n_responses:,}")
+m1.metric("Responses", format_count(n_responses))
 m2.metric("Target", f"{int(info['target_responses']):,}" if info["target_responses"] else "none set")
 m3.metric("Days left" if row["status"] == "Open" else "Status",
           f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
-m4.metric("Per 1,000 residents", "no data" if pd.isna(row["per_1000"]) else f"{row['per_1000']:.1f}",
+m4.metric("Per 1,000 residents", ("not shown" if is_small(n_responses) else "no data") if pd.isna(row["per_1000"])
+          else f"{row['per_1000']:.1f}",
           help="Responses per 1,000 residents (all ages) of the areas the survey covers.")
-if pd.isna(row["per_1000"]):
+if pd.isna(row["per_1000"]) and not is_small(n_responses):
     st.info("There is no population data for the areas this survey covers, so there is no response rate, and "
             "respondents cannot be compared with residents.")
 
