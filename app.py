@@ -7,6 +7,7 @@ before running the page, and a page run on its own draws them itself (ui.context
 
 import streamlit as st
 
+from ui.auth import auth_sidebar, is_editor
 from ui.context import hand_over
 from ui.shell import draw_shell
 
@@ -25,8 +26,12 @@ PAGES = [
             url_path="panel-coverage"),
     st.Page("pages/deprivation_map.py", title="Deprivation map", icon=":material/map:",
             url_path="deprivation-map"),
+    # In the menu for editors only; opened by its address, it tells anyone else "No access" (pages/data.py).
+    st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data",
+            visibility="visible" if is_editor() else "hidden"),
 ]
 
 page = st.navigation(PAGES, position="sidebar", expanded=True)
 hand_over(draw_shell())
+auth_sidebar()
 page.run()
