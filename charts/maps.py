@@ -13,6 +13,7 @@ import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
 from charts.representation import TOLERANCE
+from data_access.disclosure import format_count, policy
 from charts.theme import (
     NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, Chart, pct, style,
 )
@@ -58,7 +59,8 @@ def _css(rgb) -> str:
 
 
 def _count(value) -> str:
-    return "fewer than 5" if value is None or pd.isna(value) else f"{int(value):,}"
+    """A count for the tooltip, the area detail and sentences, as the disclosure policy says."""
+    return "not shown" if value is None or pd.isna(value) else format_count(value)
 
 
 def _rate(value) -> str:
@@ -106,7 +108,7 @@ def colouring(areas: pd.DataFrame, view: str = "deprivation", measure: str = "im
                 values.append("no residents recorded")
             elif count is None or pd.isna(count):
                 fills.append([*HIDDEN_COLOUR, 255])
-                values.append("fewer than 5 people (not shown)")
+                values.append("not shown (too few people)")
             elif rate == 0:
                 fills.append([*REACH_COLOURS[0], 255])
                 values.append("none")
@@ -123,7 +125,7 @@ def colouring(areas: pd.DataFrame, view: str = "deprivation", measure: str = "im
                 label = f"over {low:.1f} to {b:.1f}" if low else f"up to {b:.1f}"
             legend.append((label, _css(REACH_COLOURS[i + 1])))
             low = b
-        legend.append(("fewer than 5 people (not shown)", _css(HIDDEN_COLOUR)))
+        legend.append(("not shown (too few people)", _css(HIDDEN_COLOUR)))
         return Colouring(f"{REACH_MEASURES[kind]} per 1,000 residents", fills, values, legend)
     if view == "gaps":
         gap = areas[f"{kind}_gap"].fillna(False).astype(bool)
@@ -321,15 +323,16 @@ def area_detail(row: pd.Series, benchmarks: pd.DataFrame) -> AreaDetail:
                      f"{row['icp']} per 1,000": _rate(icp_rate), "Kent and Medway per 1,000": _rate(km_rate),
                      "Kent and Medway median area": _rate(km_median)})
         if count is None or pd.isna(count):
-            sentences.append(f"{label}: fewer than 5, so the rate is not shown.")
+            sentences.append(f"{label}: too few to show (or could be worked out from the area's total), so the "
+                             "number and rate are not shown.")
         elif rate is None or pd.isna(rate):
-            sentences.append(f"{label}: {int(count):,}.")
+            sentences.append(f"{label}: {format_count(count)}.")
         elif count == 0:
             sentences.append(f"{label}: none here, against {_rate(icp_rate)} per 1,000 residents in {row['icp']} "
                              f"and {_rate(km_rate)} in Kent and Medway.")
         else:
             sentences.append(
-                f"{label}: {int(count):,}, {rate:.1f} per 1,000 residents, {_compare(rate, icp_rate)} "
+                f"{label}: {format_count(count)}, {rate:.1f} per 1,000 residents, {_compare(rate, icp_rate)} "
                 f"{row['icp']} ({_rate(icp_rate)}) and {_compare(rate, km_rate)} Kent and Medway ({_rate(km_rate)}).")
     deprivation = pd.DataFrame([
         {"Measure": MEASURES[k].replace(" decile", "").replace(" (decile)", ""),
@@ -410,7 +413,7 @@ def reach_by_decile_chart(frame: pd.DataFrame, kind: str, area: str) -> Chart:
         x=[f"{d}" for d in frame["decile"]], y=rate,
         marker=dict(color=[_css(DECILE_COLOURS[int(d) - 1]) for d in frame["decile"]],
                     line=dict(color=NHS_DARK_GREY, width=1.5)),
-        text=[_rate(v) if not pd.isna(v) else ("no areas" if not p else "fewer than 5")
+        text=[_rate(v) if not pd.isna(v) else ("no areas" if not p else policy().hidden_label)
               for v, p in zip(rate, frame["population"])],
         textposition="outside", cliponaxis=False,
         hovertemplate="Decile %{x}: %{y:.1f} per 1,000 residents<extra></extra>"))

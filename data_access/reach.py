@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import suppress
+from data_access.disclosure import suppress, suppress_table
 from data_access.filters import Filters, icp_id
 from data_access.geography import (
     CORE20_MAX_DECILE, ENGAGEMENT_KINDS, kind_conditions, engagement_by_lsoa, lsoa_areas,
@@ -38,7 +38,8 @@ def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Every small area of the filtered ICP area with deprivation and reach, ready for the map.
 
     The columns of data_access.geography.lsoa_areas, plus for each kind (members, panel, respondents):
-    the count and {kind}_per_1000 (both hidden where the count is 1-4) and {kind}_gap: True for a Core20
+    the count and {kind}_per_1000 (both hidden where the count is small, or where it could be worked out
+    from its ICP area's total; see data_access.disclosure) and {kind}_gap: True for a Core20
     area whose rate is below the median rate of the Kent and Medway small areas.
     """
     frame = _all_area_rates(conn, filters)
@@ -47,11 +48,13 @@ def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     for kind in KINDS:
         median = frame[f"{kind}_per_1000"].median()
         frame[f"{kind}_gap"] = frame["core20"] & (frame[f"{kind}_per_1000"] < median)
+    # An ICP area's total is published (its rate in the benchmarks): where one small area of it is hidden,
+    # a second is hidden too, so the hidden one cannot be worked out.
+    for kind in KINDS:
+        frame = suppress_table(frame, kind, ["icp"], derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
     if filters.icp:
         icp_id(conn, filters.icp)  # an unknown name is an error
         frame = frame[frame["icp"] == filters.icp].reset_index(drop=True)
-    for kind in KINDS:
-        frame = suppress(frame, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
     return frame
 
 

@@ -117,7 +117,7 @@ def test_map_chart_features_tooltip_and_sentence():
     props = [f["properties"] for f in layer["data"]["features"]]
     assert [p["decile"] for p in props] == [1, 6]
     assert props[0]["fill"][:3] == decile_colour(1)[:3]
-    assert props[1]["members"] == "fewer than 5"  # suppressed upstream, said plainly here
+    assert props[1]["members"] == "not shown"  # suppressed upstream (small, or could be worked out), said plainly
     assert any(lay["id"] == "icp-outlines" for lay in spec["layers"])
     assert chart.sentence.startswith("East Kent has 2 small areas (LSOAs). 1 of them (50%) are among the most")
     assert "home to 1,000 of 4,000 residents (25%)" in chart.sentence

@@ -124,7 +124,7 @@ def test_reach_view_and_measure(store):
     assert props[code]["value"] == f"{shown.loc[code, 'respondents_per_1000']:.1f} per 1,000 residents"
     hidden = areas.index[areas["respondents"].isna()]
     if len(hidden):
-        assert props[hidden[0]]["respondents"] == "fewer than 5"
+        assert props[hidden[0]]["respondents"] == "not shown"
     assert "Survey responses per 1,000 residents" in text_of(at)
     assert "Survey responses per 1,000 residents: <b>{value}</b>" in at.get("deck_gl_json_chart")[0].proto.tooltip
 
