@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.theme import (NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, SERIES_COLOURS, SERIES_DASHES,
+from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
+                          SERIES_COLOURS, SERIES_DASHES,
                           SERIES_SYMBOLS, Chart, pct, style)
 from data_access.disclosure import format_count, threshold
 from data_access.representativeness import NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance
@@ -393,16 +394,22 @@ def joiners_chart(joiners: pd.DataFrame, waves: pd.DataFrame, dimension_label: s
     data = joiners.copy()
     data["label"] = [_wave_label(w, s) for w, s in zip(data["wave"], data["started"])]
     labels = list(dict.fromkeys(data.sort_values("wave")["label"]))
-    for k, g in enumerate(dict.fromkeys(data["group"])):
+    stated = dict(zip(data["group"], data["stated"]))
+    colours = [c for c in SERIES_COLOURS if c != NHS_BRIGHT_BLUE]  # too close to NHS blue when stacked
+    k = 0
+    for g in dict.fromkeys(data["group"]):
         part = data[data["group"] == g].set_index("label").reindex(labels)
-        fig.add_trace(go.Bar(
-            x=labels, y=part["joiners"].astype(float), name=g,
-            marker=dict(color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
-                        pattern_shape=PATTERNS[(k // len(SERIES_COLOURS)) % len(PATTERNS)],
-                        line=dict(color="white", width=1)),
-            hovertemplate=f"{g}: %{{y:,}} joiners<extra>%{{x}}</extra>"))
+        if stated[g]:
+            marker = dict(color=colours[k % len(colours)], pattern_shape=PATTERNS[(k // len(colours)) % len(PATTERNS)],
+                          line=dict(color="white", width=1))
+            k += 1
+        else:  # not known / prefer not to say: pale, hatched and outlined
+            marker = dict(color=NHS_PALE_GREY, pattern_shape="/", pattern_fgcolor=NHS_DARK_GREY,
+                          line=dict(color=NHS_DARK_GREY, width=1))
+        fig.add_trace(go.Bar(x=labels, y=part["joiners"].astype(float), name=g, marker=marker,
+                             hovertemplate=f"{g}: %{{y:,}} joiners<extra>%{{x}}</extra>"))
     style(fig, height=460)
-    fig.update_layout(barmode="stack", bargap=0.35)
+    fig.update_layout(barmode="stack", bargap=0.35, legend_traceorder="normal")
     fig.update_yaxes(title_text="Joiners", tickformat=",")
     totals = dict(zip(waves["wave"], waves["joiners"]))
     return Chart(fig, joiners_sentence(data, totals, dimension_label, area), joiners_data(data, totals, dimension_label))
