@@ -36,7 +36,7 @@ verdicts = overview_verdicts(ov)
 h = ov.headlines
 
 st.subheader("Headline figures")
-st.caption("Hover over the ⓘ beside a figure to see exactly what it counts. Verdicts are NHS England's Making Data "
+st.caption("Hover over the question mark beside a figure to see exactly what it counts. Verdicts are NHS England's Making Data "
            "Count statistical process control: ≈ no significant change; ▲ or ▼ a significant rise or fall.")
 tiles = headline_figures(ov, verdicts)
 for row in range(0, len(tiles), 3):

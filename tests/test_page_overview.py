@@ -103,15 +103,15 @@ def test_presentation_mode_is_a_switch_kept_in_the_address(store):
     at = run(PERIOD)
     assert at.sidebar.toggle(key="presentation").value is False
     assert "present" not in at.query_params
-    assert "stMetricValue']{font-size:3.2rem" not in text_of(at)
+    assert "stMain'] [data-testid='stMetricValue'] *{font-size:3.2rem" not in text_of(at)
     at.sidebar.toggle(key="presentation").set_value(True).run()
     assert not at.exception
-    assert "stMetricValue']{font-size:3.2rem" in text_of(at)
+    assert "stMain'] [data-testid='stMetricValue'] *{font-size:3.2rem" in text_of(at)
     assert at.query_params["present"] in ("1", ["1"])
     assert at.query_params["from"] in ("2025-01-01", ["2025-01-01"])
     # opened from a shared link, presentation mode is on from the start and stays in the address
     again = run({**PERIOD, "present": "1"})
     assert again.sidebar.toggle(key="presentation").value is True
-    assert "stMetricValue']{font-size:3.2rem" in text_of(again)
+    assert "stMain'] [data-testid='stMetricValue'] *{font-size:3.2rem" in text_of(again)
     assert again.query_params["present"] in ("1", ["1"])
     assert metric(again, "Survey responses").value == "46"
