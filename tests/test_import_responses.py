@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from data_access import models as m
@@ -218,3 +220,24 @@ def test_command_line_imports_an_export_with_a_mapping(store, tmp_path, monkeypa
     assert main(["import", "responses", str(path2), "--survey", SURVEY, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "2 survey responses to add" in out and "'Where do you live' -> area (saved mapping)" in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=12), st.sampled_from([None, "likert", "single",
+                                                                                 "multiple", "free_text"]))
+def test_random_answers_never_crash_the_reader(values, qtype):
+    import pandas as pd
+
+    from data_access.importing.fields import FieldError
+    from data_access.importing.responses import QuestionPlan, infer_type, read_answer
+
+    inferred, options = infer_type(pd.Series(values), qtype)
+    assert inferred in m.QUESTION_TYPES and (qtype is None or inferred == qtype)
+    plan = QuestionPlan("Q", "Q", inferred, options)
+    for value in values:
+        try:
+            answers, _ = read_answer(plan, value)
+        except FieldError:
+            assert inferred == "likert"
+            continue
+        assert all(a.strip() for a in answers) and len(answers) <= max(1, value.count(";") + 1)

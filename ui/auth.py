@@ -72,12 +72,20 @@ def auth_sidebar() -> None:
                 if st.button("Sign out", key="auth_sign_out"):
                     sign_out(config)
             elif st.button("Sign in", key="auth_sign_in", help="Editors sign in to load data"):
-                st.login()
+                _login()
         elif config.mode == PASSWORD:
             with st.expander("Editor sign-in"):
                 password_form(config, "sidebar")
         else:
             st.caption("Read-only: editing is not configured (see the README, 'Editing and access').")
+
+
+def _login() -> None:
+    """Start single sign-on; a problem with its setup is one sentence, not a traceback."""
+    try:
+        st.login()
+    except Exception as exc:  # noqa: BLE001 - e.g. Authlib not installed, or an incomplete [auth] section
+        st.error(f"Single sign-on could not start: {exc}".splitlines()[0])
 
 
 def password_form(config: AccessConfig, where: str) -> None:
@@ -120,7 +128,7 @@ def require_editor() -> str:
         else:
             st.write("Sign in with your NHS account to continue.")
             if st.button("Sign in", key="auth_sign_in_page"):
-                st.login()
+                _login()
     elif config.mode == PASSWORD:
         st.write("Sign in with the editor password to continue.")
         password_form(config, "page")
