@@ -374,7 +374,7 @@ def _area_from_postcode(row, postcode: str, areas: dict[str, str], mapped: dict[
         record.setdefault("area", None)  # the area column, if there is one, was read as usual
         return None
     lsoa = areas.get(normalise_postcode(value))
-    if lsoa is not None:
+    if lsoa is not None and lsoa.upper() in resolver.lsoas:  # a lookup older than the small areas loaded may not be
         record["area"] = resolver.resolve(lsoa)
         return None
     header = mapped.get("area")
