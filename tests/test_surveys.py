@@ -409,8 +409,10 @@ def test_likert_chart_diverges_around_zero():
     assert chart.sentence == "Q1. Agree? 60% agreed and 20% disagreed (10 answered)."
 
 
-def test_choice_chart_says_multiple_choice_shares_are_of_respondents():
+def test_choice_chart_says_multiple_choice_shares_are_of_respondents(monkeypatch):
     from charts.questions import choice_chart
+
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
 
     res = pd.DataFrame({"option": ["GP", "Pharmacy"], "count": [3, 2], "share": [0.75, 0.5], "n": 4})
     chart = choice_chart(res, "Q2. Services used", multiple=True)
