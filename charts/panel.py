@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 
 from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
                           SERIES_COLOURS, SERIES_DASHES,
-                          SERIES_SYMBOLS, Chart, pct, style)
-from data_access.disclosure import format_count, threshold
+                          SERIES_SYMBOLS, Chart, hidden_words, pct, style)
+from data_access.disclosure import format_count, policy, round_count, threshold
 from data_access.representativeness import NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance
 
 STATUS_MARK = {UNDER: "▼ under", OVER: "▲ over", TOO_FEW: "? too few to tell", WITHIN: "✓ within"}
@@ -30,11 +30,21 @@ def _pp(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:+.1f}"
 
 
+def _members(count, small) -> str:
+    """A published count of members: the policy's label where hidden for being small ('fewer than 5', or '*'
+    under the HES rule), 'not shown' where hidden so that a small one cannot be worked out."""
+    if count is None or pd.isna(count):
+        return policy().hidden_label if small else "not shown"
+    return format_count(count)
+
+
 def comparison_data(table: pd.DataFrame, dimension_label: str) -> pd.DataFrame:
-    """The table behind a dimension chart, in words (small counts shown as 'fewer than 5')."""
+    """The table behind a dimension chart, in words (small counts shown with the policy's label, counts hidden
+    so that a small one cannot be worked out as 'not shown')."""
+    small = table["small"] if "small" in table else table["count"].isna()
     return pd.DataFrame({
         dimension_label: table["group"],
-        "Panel members": table["count"].map(format_count),
+        "Panel members": [_members(c, s) for c, s in zip(table["count"], small)],
         "Share of panel": [pct(v, 1) if not pd.isna(v) else "—" for v in table["share"]],
         "95% interval": [f"{pct(lo, 1)} to {pct(hi, 1)}" if not pd.isna(lo) else "—"
                          for lo, hi in zip(table["low"], table["high"])],
@@ -64,7 +74,9 @@ def dimension_chart(table: pd.DataFrame, dimension_label: str, area: str, tolera
     label_x = np.fmax(known["high"].fillna(0), known["resident_share"].fillna(0)) * 100
     fig.add_trace(go.Scatter(
         y=known["group"], x=label_x, mode="text", showlegend=False, hoverinfo="skip", cliponaxis=False,
-        text=["  " + _bar_label(r, s, c) for r, s, c in zip(known["ratio"], known["status"], known["count"])],
+        text=["  " + _bar_label(r, s, c, sm) for r, s, c, sm in zip(
+            known["ratio"], known["status"], known["count"],
+            known["small"] if "small" in known else known["count"].isna())],
         textposition="middle right", textfont=dict(size=17)))
     style(fig, height=max(320, 100 + 75 * len(known)))
     fig.update_layout(barmode="group", bargap=0.25, margin=dict(r=40))
@@ -75,10 +87,10 @@ def dimension_chart(table: pd.DataFrame, dimension_label: str, area: str, tolera
                  comparison_data(table, dimension_label))
 
 
-def _bar_label(ratio, status, count) -> str:
+def _bar_label(ratio, status, count, small=True) -> str:
     mark = STATUS_MARK.get(status, "")
     if pd.isna(count):
-        return f"fewer than {threshold()} · {mark}"
+        return f"{_members(count, small)} · {mark}"
     return f"×{ratio:.2f} {mark}" if not pd.isna(ratio) else mark
 
 
@@ -87,6 +99,8 @@ def dimension_sentence(table: pd.DataFrame, dimension_label: str, area: str, tol
     known = table[table["stated"]]
     unstated = table[~table["stated"]]
     dim = _lower_first(dimension_label)
+    if table.attrs.get("withheld"):
+        return table.attrs["withheld"]
     if known["count"].fillna(0).sum() == 0 and known["count"].notna().all():
         return f"No panel members in {area} have a known {dim}."
     parts = []
@@ -102,14 +116,16 @@ def dimension_sentence(table: pd.DataFrame, dimension_label: str, area: str, tol
         text += (f" Too few to tell for {', '.join(few['group'])}: outside tolerance, but the 95% interval "
                  "of the panel share still includes the resident share.")
     if len(unstated):
-        counts = ", ".join(f"{format_count(r.count)} {r.group.lower()}" for r in unstated.itertuples())
+        counts = ", ".join(f"{_members(r.count, getattr(r, 'small', True))} {r.group.lower()}"
+                           for r in unstated.itertuples())
         text += f" Left out of the shares: {counts}."
     return text
 
 
 def _share_words(r) -> str:
     if pd.isna(r.share):
-        return f"fewer than {threshold()} panel members, against {pct(r.resident_share)} of residents"
+        who = f"{hidden_words()} panel members" if getattr(r, "small", True) else "a number of panel members not shown"
+        return f"{who}, against {pct(r.resident_share)} of residents"
     return f"{pct(r.share)} of the panel against {pct(r.resident_share)} of residents, ratio {r.ratio:.2f}"
 
 
@@ -173,7 +189,7 @@ def summary_sentences(overall: pd.Series) -> list[str]:
         "panel and its share of residents.",
         f"**Design effect {_num(overall['design_effect'])}, effective sample size "
         f"{'—' if pd.isna(overall['effective_n']) else format(overall['effective_n'], ',.0f')}**: weighting the "
-        f"panel to match residents on every dimension at once makes its {overall['weighted']:,} members "
+        f"panel to match residents on every dimension at once makes its {format_count(overall['weighted'])} members "
         f"(those who stated every characteristic) worth about that many equally weighted people — the "
         "further from 1, the more the panel leans on a few under-represented members.",
     ]
@@ -201,7 +217,7 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
             cell = grid.loc[(r, c)]
             if cell["suppressed"]:
                 zr.append(None)
-                tr.append(f"<{threshold()}")
+                tr.append(_members(None, cell.get("small", True)))
             elif pd.isna(cell["ratio"]):
                 zr.append(None)
                 tr.append("—")
@@ -231,11 +247,13 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
                     f"(ratio {hi['ratio']:.2f}).")
         n_small = int(cells["suppressed"].sum())
         if n_small:
-            sentence += f" {n_small} cells with fewer than {threshold()} panel members are not shown."
+            sentence += (f" {n_small} cells are not shown: {hidden_words()} panel members, or a number from which "
+                         "one could be worked out.")
     if caveat:
         sentence += " " + caveat
     data = pd.DataFrame({
-        row_label: cells[row], col_label: cells[col], "Panel members": cells["count"].map(format_count),
+        row_label: cells[row], col_label: cells[col], "Panel members": [_members(c, s) for c, s in zip(
+            cells["count"], cells["small"] if "small" in cells else cells["suppressed"])],
         "Share of panel": [pct(v, 1) if not pd.isna(v) else "—" for v in cells["share"]],
         "Residents": [f"{v:,.0f}" for v in cells["residents"]],
         "Share of residents": [pct(v, 1) for v in cells["resident_share"]],
@@ -273,10 +291,10 @@ def is_small_count(value) -> bool:
 
 def _quota_note(r) -> str:
     if r.hidden == "small":
-        extra = (f"Fewer than {threshold()} will still be serving: planned as if none were, so the number cannot "
+        extra = (f"{hidden_words().capitalize()} will still be serving: planned as if none were, so the number cannot "
                  f"be worked out; the group may end up to {threshold() - 1} above its share.")
     elif r.hidden == "pooled":
-        extra = (f"Not shown, and planned together with a group of fewer than {threshold()}, so that group's number "
+        extra = (f"Not shown, and planned together with a group of {hidden_words()}, so that group's number "
                  "cannot be worked out by subtraction.")
     else:
         return r.note
@@ -286,9 +304,9 @@ def _quota_note(r) -> str:
 def quota_sentence(plan, area: str, wave_day, labels: dict[str, str]) -> str:
     """The wave in words: its size, who it must find most, and what cannot be fixed by recruiting."""
     if plan.wave == 0:
-        return (f"{plan.serving:,} members will still be serving in {area} on {wave_day:%-d %B %Y}, at or above the "
+        return (f"{format_count(plan.serving)} members will still be serving in {area} on {wave_day:%-d %B %Y}, at or above the "
                 f"target of {plan.target_size:,}: no wave is needed to reach the target size.")
-    text = (f"On {wave_day:%-d %B %Y}, {plan.serving:,} members will still be serving in {area}, so a wave of "
+    text = (f"On {wave_day:%-d %B %Y}, {format_count(plan.serving)} members will still be serving in {area}, so a wave of "
             f"{plan.wave:,} recruits brings the panel to {plan.target_size:,}.")
     biggest = []
     for dim, t in plan.by_dimension.items():
@@ -364,7 +382,7 @@ def size_sentence(sizes: pd.DataFrame, target: int, area: str) -> str:
     now, first = past.iloc[-1], past.iloc[0]
     text = f"On {now['day']:%-d %B %Y} the panel in {area} had {_count(now['members'])} members"
     if not is_small_count(now["members"]):
-        gap = int(now["members"]) - target
+        gap = int(round_count(now["members"])) - target
         text += f", {abs(gap):,} {'above' if gap > 0 else 'below'} the target of {target:,}" if gap else \
             f", exactly the target of {target:,}"
     if len(past) > 1:
@@ -377,6 +395,14 @@ def size_sentence(sizes: pd.DataFrame, target: int, area: str) -> str:
                  f"{last['day']:%-d %B %Y}")
         text += "." if low["day"] == last["day"] else f" (lowest {_count(low['members'])}, {low['day']:%B %Y})."
     return text
+
+
+def waves_data(waves: pd.DataFrame) -> pd.DataFrame:
+    """Members by recruitment wave in words (waves: panel.published_waves)."""
+    return pd.DataFrame({
+        "Wave": waves["wave"], "Terms started": [f"{d:%-d %B %Y}" if pd.notna(d) else "—" for d in waves["started"]],
+        "Recruited": [_members(c, s) for c, s in zip(waves["recruited"], waves["small_recruited"])],
+        "Still serving": [_members(c, s) for c, s in zip(waves["serving"], waves["small"])]})
 
 
 def _wave_label(wave, started) -> str:
@@ -442,7 +468,7 @@ def joiners_sentence(data: pd.DataFrame, totals: dict, dimension_label: str, are
                  else ".")
     hidden = int(data["hidden"].sum())
     if hidden:
-        text += (f" {hidden} counts are not shown: fewer than {threshold()} people, or a count from which one "
+        text += (f" {hidden} counts are not shown: {hidden_words()} people, or a count from which one "
                  "could be worked out by subtraction from the wave's total.")
     return text
 
@@ -496,7 +522,7 @@ def terms_sentence(terms: pd.DataFrame, totals: dict, area: str) -> str:
         text += " No group is losing clearly more than the panel as a whole (5 points or more above it)."
     hidden = int(terms[[f"within_{h}" for h in (3, 6, 12)]].isna().sum().sum())
     if hidden:
-        text += (f" {hidden} counts are not shown: fewer than {threshold()} people, or a count from which one could "
+        text += (f" {hidden} counts are not shown: {hidden_words()} people, or a count from which one could "
                  "be worked out by subtraction.")
     return text
 
@@ -555,5 +581,5 @@ def participation_sentence(rates: pd.DataFrame, total: dict, dimension_label: st
                  f"a whole; the lowest rate is {low['group']} ({pct(low['rate'])}).")
     hidden = int(rates["rate"].isna().sum())
     if hidden:
-        text += f" {hidden} groups' rates are not shown (fewer than {threshold()} people, or could be worked out)."
+        text += f" {hidden} groups' rates are not shown ({hidden_words()} people, or could be worked out)."
     return text

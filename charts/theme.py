@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import pandas as pd
+
+from data_access.disclosure import policy
 
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
@@ -65,6 +68,20 @@ def pct(value: float | None, digits: int = 0) -> str:
 def signed(value: int) -> str:
     """A change with its sign: +12, -3, 0."""
     return f"{value:+,}" if value else "0"
+
+
+def plain_label(text) -> str:
+    """Free text (a survey or activity title, an answer option, an action) for a plotly label or hover, shown
+    exactly as typed: plotly draws a subset of HTML in text (<b>, <br>, <a href=...>), so &, < and > are escaped
+    (plotly turns the entities back into the characters)."""
+    return escape("" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text), quote=False)
+
+
+def hidden_words() -> str:
+    """A hidden count of people in a sentence, under the policy in force: 'fewer than 5', or '1 to 7' under
+    the HES rule (where '*' alone would not read as words)."""
+    p = policy()
+    return f"1 to {p.threshold - 1}" if p.rule == "hes" else f"fewer than {p.threshold}"
 
 
 # --- Presentation mode: larger text and stronger lines for a projector --------------------------------

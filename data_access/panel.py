@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from data_access import models as m
-from data_access.disclosure import suppress
+from data_access.disclosure import is_small, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.areas import ICP_NAMES
 from data_access.profiles import GROUP_ORDER, group_expr, resident_counts
@@ -40,6 +40,17 @@ def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
     frame["serving"] = frame["serving"].fillna(0).astype(int)
     return frame
 
+
+
+def published_waves(waves: pd.DataFrame) -> pd.DataFrame:
+    """panel_by_wave as it may be published: recruited and serving counts through disclosure.suppress_table
+    (the waves' serving counts add up to the panel size, shown on the page; their recruited counts to everyone
+    ever recruited), with 'small' and 'small_recruited' marking the counts hidden for being small."""
+    out = suppress_table(waves, "serving", [()]).rename(columns={"suppressed": "hidden_serving"})
+    out["small"] = waves["serving"].map(is_small).astype(bool)
+    out = suppress_table(out, "recruited", [()]).rename(columns={"suppressed": "hidden_recruited"})
+    out["small_recruited"] = waves["recruited"].map(is_small).astype(bool)
+    return out
 
 
 # --- Composition and the residents to compare with ---------------------------------------------
@@ -200,7 +211,9 @@ def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd
 def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col: str) -> pd.DataFrame:
     """Representation ratio of each combination of two dimensions (age_band x sex, or two of ICP area,
     district, IMD quintile and age band): row, col, count, residents, share, resident_share, ratio,
-    suppressed. Members with an unstated group on either are left out; counts of 1-4 are hidden."""
+    suppressed. Members with an unstated group on either are left out. Counts are published as
+    disclosure.suppress_table does (small counts hidden, and where one hidden cell could be worked out from its
+    row's, its column's or the table's total - each shown elsewhere or through the shares - another beside it)."""
     if {row, col} == {"age_band", "sex"}:
         res = resident_age_sex(conn, icp)
     else:
@@ -212,7 +225,9 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
     out["share"] = out["count"] / n if n else np.nan
     out["resident_share"] = out["residents"] / total if total else np.nan
     out["ratio"] = (out["share"] / out["resident_share"]).where(out["resident_share"] > 0)
-    return suppress(out, "count", derived=("share", "ratio"))
+    shown = suppress_table(out, "count", [(), row, col], derived=("share", "ratio"), total=float(n))
+    shown["small"] = out["count"].map(is_small).astype(bool)
+    return shown
 
 
 def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) -> dict:

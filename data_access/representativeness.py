@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data_access.disclosure import is_small
+from data_access.disclosure import is_small, round_count, suppress_table, withhold_special_category
 from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
 
 Z95 = 1.959963984540054
@@ -22,6 +22,8 @@ UNDER = "Under-represented"
 OVER = "Over-represented"
 TOO_FEW = "Too few to tell"
 NOT_STATED = "Not stated (left out of shares)"
+WITHHELD = "Not shown (special-category data, too few people)"
+HIDDEN_GROUPS = "Groups not shown (together)"
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,52 @@ def assess(table: pd.DataFrame, tolerance: Tolerance) -> pd.DataFrame:
     return out
 
 
-def for_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The assessed table with small counts (1-4) and everything computed from them hidden."""
-    out = table.copy()
-    small = out["count"].map(is_small)
-    out["suppressed"] = small
-    out["count"] = out["count"].astype("Float64").mask(small).astype("Int64")
-    for col in ("share", "ratio", "gap_pp", "low", "high", "short_over"):
-        if col in out:
-            out[col] = out[col].astype(float).mask(small)
+def for_display(table: pd.DataFrame, dimension: str | None = None) -> pd.DataFrame:
+    """The assessed table as it may be published (disclosure.suppress_table over the whole table, whose total,
+    the panel size, is shown elsewhere): small counts, the next smallest where one hidden count could be worked
+    out by subtraction from the total or from the number with a stated group, and everything computed from them
+    hidden; under the HES rule counts are rounded and shares, ratios, gaps and intervals worked out from the
+    rounded counts. 'small' marks the counts hidden for
+    being small (the others in 'suppressed' are hidden so they cannot be worked back). A breakdown by
+    special-category data (ethnic group, disability) with too small a base is withheld whole (attrs['withheld'])."""
+    raw = pd.to_numeric(table["count"], errors="coerce")
+    stated_n = float(raw[table["stated"]].sum())
+    out = suppress_table(table, "count", [(), "stated"], derived=("share", "ratio"), total=stated_n)
+    out.attrs["stated_total"] = round_count(stated_n)
+    out["small"] = raw.map(is_small).astype(bool)
+    counts = out["count"].astype("Float64").astype(float)
+    n = round_count(stated_n)
+    out["gap_pp"] = (out["share"] - out["resident_share"]) * 100
+    if {"low", "high"} <= set(out.columns):
+        bounds = [wilson_interval(k, n) if s and not pd.isna(k) else (np.nan, np.nan)
+                  for k, s in zip(counts, out["stated"])]
+        out["low"] = [b[0] for b in bounds]
+        out["high"] = [b[1] for b in bounds]
+    if "short_over" in out:
+        out["short_over"] = (counts - out["resident_share"] * n).where(out["stated"])
+    if dimension is not None:
+        out = withhold_special_category(out, dimension, stated_n, ["count"],
+                                        ["share", "ratio", "gap_pp", "low", "high", "short_over"])
+        if out.attrs.get("withheld") and "status" in out:
+            out["status"] = [NOT_STATED if not s else WITHHELD for s in out["stated"]]
     return out
+
+
+def published(display: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table (as compare returns) built from the published figures only: the shown groups as they
+    are, and the hidden stated groups together as one row (their total is the published total less the shown
+    counts), so measures summarising the table cannot give a hidden count away."""
+    stated = display[display["stated"]]
+    counts = stated["count"].astype("Float64")
+    shown = stated[counts.notna().to_numpy()]
+    hidden = stated[counts.isna().to_numpy()]
+    rows = [dict(group=g, count=int(c), residents=r) for g, c, r in
+            zip(shown["group"], shown["count"], shown["residents"])]
+    if len(hidden):
+        rest = display.attrs.get("stated_total", 0) - int(counts.sum())
+        rows.append(dict(group=HIDDEN_GROUPS, count=max(int(rest), 0), residents=float(hidden["residents"].sum())))
+    frame = pd.DataFrame(rows, columns=["group", "count", "residents"])
+    return compare(frame[["group", "count"]], frame[["group", "residents"]], list(frame["group"]))
 
 
 def severity(ratio: float) -> float:
@@ -218,17 +256,37 @@ def rake_cells(cells: pd.DataFrame, margins: dict[str, pd.Series]) -> WeightingR
     return WeightingResult(kish_design_effect(w), effective_sample_size(w), len(w), total - len(w), note)
 
 
-def summary_table(tables: dict[str, pd.DataFrame], design: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+def published_summary(display: pd.DataFrame) -> dict:
+    """summary() of a table as published (for_display): worked out from the published figures only (see
+    published); nothing for a withheld special-category breakdown; 'not stated' missing where hidden."""
+    if display.attrs.get("withheld"):
+        return dict(similarity=float("nan"), score=float("nan"), lowest_rate_group=None, highest_rate_group=None,
+                    largest_gap_pp=float("nan"), largest_gap_group=None, largest_gap_signed=float("nan"),
+                    not_stated=float("nan"), n=0)
+    s = summary(published(display))
+    for key in ("lowest_rate_group", "highest_rate_group", "largest_gap_group"):
+        if s[key] == HIDDEN_GROUPS:
+            s[key] = "groups not shown"
+    unstated = display.loc[~display["stated"], "count"]
+    s["not_stated"] = float("nan") if unstated.isna().any() else float(unstated.astype(float).sum())
+    return s
+
+
+def summary_table(tables: dict[str, pd.DataFrame], design: pd.DataFrame, labels: dict[str, str],
+                  display: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Summary measures per dimension and overall: label, similarity, score, lowest/highest rate group,
     largest gap, design effect, effective sample size, weighted, not stated. The overall row averages the
-    similarity over the dimensions, takes the lowest score and the largest gap, and rakes on every dimension."""
+    similarity over the dimensions, takes the lowest score and the largest gap, and rakes on every dimension.
+    With `display` (the tables as published, for_display) the measures are worked out from the published
+    figures only (published_summary), so none can give a hidden count away."""
     d = design.set_index("dimension") if len(design) else pd.DataFrame()
     rows = []
     for dim, table in tables.items():
-        s = summary(table)
+        s = summary(table) if display is None else published_summary(display[dim])
         s.update(dimension=dim, label=labels.get(dim, dim))
+        withheld = display is not None and bool(display[dim].attrs.get("withheld"))
         for col in ("design_effect", "effective_n", "weighted"):
-            s[col] = d.loc[dim, col] if dim in d.index else float("nan")
+            s[col] = d.loc[dim, col] if dim in d.index and not withheld else float("nan")
         rows.append(s)
     out = pd.DataFrame(rows)
     scored = out.dropna(subset=["score"])

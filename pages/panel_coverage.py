@@ -1,18 +1,19 @@
 """Citizens' panel coverage: is the panel representative, where are the gaps, and whom must the next wave find?"""
 
 import datetime as dt
+from html import escape
 
 import streamlit as st
 
 from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_chart, joiners_chart, joint_pivot,
                           participation_chart, quota_sentence, quota_table, size_chart, summary_data,
-                          summary_sentences, terms_chart)
+                          summary_sentences, terms_chart, waves_data)
 from data_access.cached import query
-from data_access.disclosure import threshold
+from data_access.disclosure import describe, format_count, is_small, round_count
 from data_access.geography import geography_status
 from data_access.overview import panel_target
 from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_by_wave,
-                               panel_size, quota_inputs, resident_base)
+                               panel_size, published_waves, quota_inputs, resident_base)
 from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
                                        participation_total, terms_ending, terms_ending_total, wave_totals)
 from data_access.profiles import DIMENSIONS
@@ -30,7 +31,8 @@ synthetic_notice(query(geography_status))
 size = query(panel_size, as_at, filters.icp)
 target = query(panel_target, filters.icp)
 c1, c2 = st.columns(2)
-c1.metric("Panel members serving", f"{size:,}", f"{size - target:+,} against target",
+c1.metric("Panel members serving", format_count(size),
+          None if is_small(size) else f"{round_count(size) - target:+,} against target",
           help="Members whose term had started and not ended on the as-at date.")
 c2.metric("Target", f"{target:,}", help="2,000 for Kent and Medway; an ICP area's share of it by population.")
 if size == 0:
@@ -49,17 +51,17 @@ gap_pp = t3.number_input("Largest acceptable gap (percentage points)", 0.5, 100.
 tolerance = Tolerance(low, high, gap_pp)
 
 tables = {dim: assess(t, tolerance) for dim, t in query(coverage, as_at, filters.icp).items()}
-display = {dim: for_display(t) for dim, t in tables.items()}
+display = {dim: for_display(t, dim) for dim, t in tables.items()}
 
 st.subheader("Gaps to close")
 gaps = gaps_to_close(display, DIMENSIONS)
-too_few = sum(int((t["status"] == TOO_FEW).sum()) for t in tables.values())
-st.markdown(f"<p class='chart-sentence'>{gaps_sentence(gaps, too_few, tolerance)}</p>", unsafe_allow_html=True)
+too_few = sum(int((t["status"] == TOO_FEW).sum()) for t in display.values())
+st.markdown(f"<p class='chart-sentence'>{escape(gaps_sentence(gaps, too_few, tolerance))}</p>", unsafe_allow_html=True)
 if not gaps.empty:
     st.dataframe(gaps_data(gaps), hide_index=True, width="stretch", key="gaps_table")
 
 st.subheader("How representative is the panel?")
-summary = summary_table(tables, query(design_effects, as_at, filters.icp), DIMENSIONS)
+summary = summary_table(tables, query(design_effects, as_at, filters.icp), DIMENSIONS, display)
 for sentence in summary_sentences(summary.iloc[-1]):
     st.markdown(f"- {sentence}")
 bases = {dim: query(resident_base, dim) for dim in PANEL_DIMENSIONS}
@@ -94,9 +96,8 @@ time_dim = st.selectbox("Break joiners and leavers down by", PANEL_DIMENSIONS, f
                         key="time_dim")
 show_chart(joiners_chart(query(joiners_by_wave, time_dim, filters), query(wave_totals, filters), DIMENSIONS[time_dim],
                          filters.area_label), "panel_joiners", "Joiners per recruitment wave")
-waves = query(panel_by_wave, filters)
-show_table(waves.rename(columns={"wave": "Wave", "started": "Terms started", "recruited": "Recruited",
-                                 "serving": "Still serving"}), "panel_waves", label="Table: members by recruitment wave")
+waves = published_waves(query(panel_by_wave, filters))
+show_table(waves_data(waves), "panel_waves", label="Table: members by recruitment wave")
 show_chart(terms_chart(query(terms_ending, time_dim, as_at, filters.icp), query(terms_ending_total, as_at, filters.icp),
                        DIMENSIONS[time_dim], filters.area_label), "panel_terms",
            "Terms ending in the next 3, 6 and 12 months")
@@ -123,10 +124,10 @@ wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182)
                          key="plan_date", format="DD/MM/YYYY")
 plan = plan_wave(query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
                  {d: group_order(d) for d in PANEL_DIMENSIONS})
-st.markdown(f"<p class='chart-sentence'>{quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS)}</p>",
+st.markdown(f"<p class='chart-sentence'>{escape(quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS))}</p>",
             unsafe_allow_html=True)
 q1, q2 = st.columns(2)
-q1.metric("Still serving at the wave", f"{plan.serving:,}")
+q1.metric("Still serving at the wave", format_count(plan.serving))
 q2.metric("Recruits needed", f"{plan.wave:,}")
 quotas = quota_table(plan, DIMENSIONS)
 if plan.wave:
@@ -161,6 +162,6 @@ st.caption("Demographics are as recorded when members joined; age bands are comp
            "for age band, sex, ICP area, district and deprivation; with residents of all ages for ethnic group and "
            "disability (the census does not publish these by age for small areas). Sex by small area is estimated "
            "from each district's census split, and residents' sex by age is apportioned. Bars show the panel share "
-           f"with its 95% interval (Wilson). Counts of fewer than {threshold()} are not shown, nor any figure from "
-           "which one could be worked out.")
+           f"with its 95% interval (Wilson). {describe()} Nor is any figure from which a hidden count could be "
+           "worked out, and a breakdown by ethnic group or disability is shown only where enough people gave an answer.")
 icp_caveat()

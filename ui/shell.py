@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.cached import date_bounds, engine
-from data_access.disclosure import threshold
+from data_access.disclosure import describe
 from data_access.filters import Filters
 from ui.filters import sidebar_filters
 from ui.render import page_css
@@ -71,5 +71,5 @@ def draw_shell() -> Filters:
         st.query_params[PRESENT_PARAM] = wanted_present
     _presentation_switch()
     with st.sidebar:
-        st.caption(f"Counts of fewer than {threshold()} people are not shown, to protect privacy.")
+        st.caption(describe())
     return filters
