@@ -138,7 +138,8 @@ def for_display(table: pd.DataFrame, dimension: str | None = None) -> pd.DataFra
     if dimension is not None:
         out = withhold_special_category(out, dimension, stated_n, ["count"],
                                         ["share", "ratio", "gap_pp", "low", "high", "short_over"])
-        if out.attrs.get("withheld") and "status" in out:
+        if out.attrs.get("withheld"):
+            out["small"] = False  # every count is hidden alike: none is singled out as small
             out["status"] = [NOT_STATED if not s else WITHHELD for s in out["stated"]]
     return out
 

@@ -9,6 +9,7 @@ of 1 to 4 may appear anywhere. Each page is run in AppTest and everything it ren
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -24,7 +25,8 @@ from tests.test_surveys import build_survey_extras
 # Columns that are not counts of people (areas' residents come from the census, deciles are labels, ...).
 NOT_COUNTS = re.compile(r"resident|population|decile|rank|share|ratio|per 1,000|per_1000|gap|target|days|lsoas|"
                         r"small areas|quarter|year|median|trajectory|weighted|%|position|id$|outside|mean|sd|rate|"
-                        r"deviation|months used|projected|low|high|design|effective|quintile|age band|group", re.I)
+                        r"deviation|months used|projected|low|high|design|effective|quintile|age band|group|score|short|^wave$",
+                       re.I)
 SMALL = {1, 2, 3, 4}
 # A small count in words: "3 people", "(n=2)", "4 responses", "of 3 who answered", ...
 SMALL_IN_WORDS = re.compile(
@@ -157,3 +159,101 @@ def test_deprivation_map_shows_no_small_count(tiny_app):
     assert not at.exception
     check_page(at)
     assert any("not shown" in w for w in words(at))
+
+
+# --- The citizens' panel page, the overview page and the board pack ------------------------------------------
+
+PANEL_DAY = "2025-03-31"
+
+
+def build_panel_extras(engine) -> None:
+    """30 more panel members serving on 31 March 2025 (33 with the tiny store's three): by sex 30 women and 3 men
+    (so the women's count must be hidden too, or the men's 3 is the panel total less it); by ethnic group 30 White
+    and 3 Asian; by disability 20 not disabled, 2 disabled and 11 who preferred not to say (22 stated: fewer than
+    the 25 a special-category breakdown needs)."""
+    from sqlalchemy import insert
+
+    from data_access import models as m
+
+    areas = ["A1", "A2", "B1", "B2"]
+    rows = []
+    for i in range(30):
+        rows.append(dict(member_ref=f"px{i}", wave=2, term_start=dt.date(2025, 1, 1), term_end=dt.date(2027, 12, 31),
+                         lsoa_code=areas[i % 4], birth_year=1940 + i * 2, sex="Male" if i < 3 else "Female",
+                         ethnic_group="Asian" if i < 3 else "White",
+                         disability="Disabled" if i < 2 else m.PREFER_NOT if i < 13 else "Not disabled"))
+    with engine.begin() as conn:
+        conn.execute(insert(m.PanelMember.__table__), rows)
+
+
+@pytest.fixture(scope="module")
+def panel_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp("small_panel") / "panel.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    init_db(engine)
+    build_tiny_store(engine)
+    build_survey_extras(engine)
+    build_panel_extras(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def panel_app(panel_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", panel_url)
+    for name in ("DISCLOSURE_RULE", "SMALL_NUMBER_THRESHOLD", "SPECIAL_CATEGORY_MIN_BASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def table_with(at: AppTest, column: str, first: str) -> pd.DataFrame:
+    """The table on the page whose first column is `first` and that has `column`."""
+    return next(d.value for d in at.dataframe if column in d.value.columns and d.value.columns[0] == first)
+
+
+def test_panel_page_shows_no_small_count(panel_app):
+    at = run("pages/panel_coverage.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    check_page(at)
+    text = " ".join(words(at))
+    assert "Panel members serving: 33" in text
+    assert "Counts of fewer than 5 people are not shown" in text  # the privacy caption from the policy
+    # by sex: 3 men are hidden, and so are the 30 women (33 - 30 would give the men away)
+    sex = table_with(at, "Panel members", "Sex").set_index("Sex")
+    assert sex.loc["Male", "Panel members"] == "fewer than 5"
+    assert sex.loc["Female", "Panel members"] == "not shown"
+    assert sex["Share of panel"].tolist() == ["—", "—"]
+    # disability: 22 stated, below the base of 25, so the whole breakdown is withheld and says why
+    assert any("disability is special-category personal data" in w for w in words(at))
+    disability = table_with(at, "Panel members", "Disability").set_index("Disability")
+    assert disability.loc[["Disabled", "Not disabled"], "Panel members"].tolist() == ["not shown", "not shown"]
+    # the age band x sex heatmap: the men's cells are hidden; no cell label is a small number
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec).get("data", []):
+            if trace.get("type") == "heatmap":
+                cells = [c for row in trace.get("text", []) for c in row]
+                assert not [c for c in cells if c.strip() in {"1", "2", "3", "4"}], cells
+    # the summary of how representative the panel is: worked out from published figures only
+    summary = table_with(at, "Not stated", "Dimension").set_index("Dimension")
+    assert summary.loc["Disability", "Proportional similarity"] == "not known"
+
+
+def test_panel_page_check_fails_with_suppression_off(panel_app, monkeypatch):
+    """The same check finds the small counts once the threshold is 1 (nothing hidden): it can fail."""
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+    at = run("pages/panel_coverage.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    with pytest.raises(AssertionError):
+        check_page(at)
+    assert table_with(at, "Panel members", "Sex").set_index("Sex").loc["Male", "Panel members"] == "3"
+
+
+def test_panel_page_under_the_hes_rule(panel_app, monkeypatch):
+    """Under the HES rule counts of 1-7 are '*', others rounded to 5; no sentence speaks of 'fewer than 5'."""
+    monkeypatch.setenv("DISCLOSURE_RULE", "hes")
+    at = run("pages/panel_coverage.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    text = " ".join(words(at) + chart_values(at))
+    assert "fewer than 5" not in text and "Panel members serving: 35" in text  # 33 rounded to the nearest 5
+    assert "shown as *" in text  # the privacy caption says how
+    sex = table_with(at, "Panel members", "Sex").set_index("Sex")
+    assert sex.loc["Male", "Panel members"] == "*" and sex.loc["Female", "Panel members"] == "30"
+    # shares are worked out from the rounded counts: 30 of 35
+    assert sex.loc["Female", "Share of panel"] == "85.7%"
