@@ -157,8 +157,11 @@ def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> d
     examples (list of plain strings; none when fewer than the small-number threshold answered)."""
     a, r = m.Answer, m.SurveyResponse
     theme_list = themes(conn)
-    inner = select(_words(a.value).label("words")).join(r, r.id == a.response_id).where(_answered(question_id))
-    inner = in_icp(inner, r.lsoa_code, conn, filters.icp).subquery()
+    inner = select(_words(a.value).label("words")).where(_answered(question_id))
+    if filters.icp:  # every answer has its response; join it only to filter by area
+        inner = in_icp(inner.join(r, r.id == a.response_id), r.lsoa_code, conn, filters.icp)
+    # materialised, so the database works out each answer's words once, not once per keyword
+    inner = inner.cte("answered_words").prefix_with("MATERIALIZED")
     text = inner.c.words
     sums = []
     for i, kws in enumerate(theme_list["keywords"]):
