@@ -14,7 +14,8 @@ from charts.overview import (
 )
 from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
-from data_access.definitions import CENSUS, IMD, NETWORK_RECORDS, PANEL_RECORDS, RESPONSE_RECORDS, small_number_rule
+from data_access.definitions import CENSUS, IMD, NETWORK_RECORDS, PANEL_RECORDS, RESPONSE_RECORDS
+from data_access.disclosure import describe
 from data_access.filters import Filters
 from data_access.geography import geography_status
 from data_access.overview import overview
@@ -116,7 +117,7 @@ def pack_content(conn: Connection, filters: Filters, today: dt.date | None = Non
         reading_ease=reading_ease(" ".join(messages)),
         gaps=[Gap(gap_sentence(g, filters), PAGE_TITLES[g.page]) for g in gaps.itertuples()],
         sections=sections,
-        rule=small_number_rule(),
+        rule=describe(),
         notes=data_notes(geography_status(conn)),
     )
 

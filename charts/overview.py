@@ -14,8 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.spc import COLOURS, SpcResult, spc, variation_words, xmr_chart
-from charts.theme import NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, Chart, pct, style
-from data_access.disclosure import format_count, is_small, threshold
+from charts.theme import (NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, Chart, hidden_words, pct,
+                          plain_label, style)
+from data_access.disclosure import format_count, is_small, round_count
+from data_access.disclosure import share as published_share
 
 # Public NHS information is written for a reading age of about 9 to 11: a Flesch reading ease of 60 or more
 # ("plain English"; 60-70 is read easily by 13 to 15 year olds, higher is easier still).
@@ -35,8 +37,21 @@ def day(d) -> str:
 
 
 def n_people(value) -> str:
-    """A count of people for a sentence, hidden where small ('fewer than 5')."""
+    """A count of people for a sentence, hidden where small ('fewer than 5', '*' under the HES rule)."""
     return format_count(value)
+
+
+def growth(h) -> int:
+    """The 12-month change in network members as published: worked out from the published (rounded) counts."""
+    return round_count(h.members) - round_count(h.members_year_before)
+
+
+def core20_published(h) -> tuple[float | None, float | None]:
+    """(Core20 share of respondents, reach ratio) worked out from the published counts; None where hidden."""
+    share = published_share(h.core20_respondents, h.respondents_with_area)
+    if share is None:
+        return None, None
+    return share, (share / h.core20_share_residents if h.core20_share_residents else None)
 
 
 # --- Reading ease ------------------------------------------------------------------------------------
@@ -96,7 +111,7 @@ def spc_chart(v: Verdict, label: str, y_title: str, unit_words: str) -> Chart:
     """The XmR chart of a verdict, or, where a month holds a hidden count, the verdict alone in words."""
     if v.hidden:
         return Chart(None, f"{label}: {v.words.lower()}. The monthly chart is not shown because some months "
-                           f"have fewer than {threshold()} {unit_words}.", pd.DataFrame())
+                           f"have {hidden_words()} {unit_words}.", pd.DataFrame())
     return xmr_chart(v.result, label, y_title)
 
 
@@ -118,6 +133,12 @@ def group_words(dimension: str, group: str) -> str:
     return group
 
 
+def _hidden_of(gap) -> str:
+    """A hidden count in a gap sentence: 'fewer than 5' where small, else a number not shown (hidden so that a
+    small one cannot be worked out)."""
+    return hidden_words() if getattr(gap, "small", True) is not False else "a number (not shown)"
+
+
 def gap_sentence(gap, filters) -> str:
     """One reach gap as a plain sentence with its numbers and their base (gap: a row of reach_gaps)."""
     kind = KIND_WORDS[gap.kind]
@@ -128,14 +149,14 @@ def gap_sentence(gap, filters) -> str:
         lead = (f"In {gap.area}, {pct(gap.resident_share)} of residents live in the most deprived 20% of areas in "
                 "England (Core20), but")
         if gap.hidden:
-            return (f"{lead} fewer than {threshold()} of the {n_people(gap.base)} {kind} there whose {known} is known "
+            return (f"{lead} {_hidden_of(gap)} of the {n_people(gap.base)} {kind} there whose {known} is known "
                     f"do ({when}).")
         return (f"{lead} only {pct(gap.share)} of {kind} there do ({n_people(gap.count)} of {n_people(gap.base)} "
                 f"whose {known} is known, {when}).")
     residents = "residents aged 16 and over" if gap.adults else "residents"
     lead = f"{group_words(gap.dimension, gap.group)} are {pct(gap.resident_share)} of {residents} in {gap.area} but"
     if gap.hidden:
-        return f"{lead} fewer than {threshold()} of the {n_people(gap.base)} {kind} whose {known} is known ({when})."
+        return f"{lead} {_hidden_of(gap)} of the {n_people(gap.base)} {kind} whose {known} is known ({when})."
     return (f"{lead} {pct(gap.share)} of {kind} ({n_people(gap.count)} of {n_people(gap.base)} whose {known} is "
             f"known, {when}).")
 
@@ -153,8 +174,10 @@ def gaps_chart(gaps: pd.DataFrame, filters) -> Chart:
         labels.append(label)
         rows.append({"Gap": label, "Residents' share (%)": round(g.resident_share * 100, 1),
                      "Engaged share (%)": None if g.hidden else round(g.share * 100, 1),
-                     "Engaged (count)": n_people(g.count) if not g.hidden else f"fewer than {threshold()}",
-                     "Base (group known)": n_people(g.base), "Shortfall (points)": round(g.shortfall_pp, 1)})
+                     "Engaged (count)": n_people(g.count) if not g.hidden else (
+                         "not shown" if getattr(g, "small", True) is False else n_people(None)),
+                     "Base (group known)": n_people(g.base),
+                     "Shortfall (points)": None if g.hidden else round(g.shortfall_pp, 1)})
     data = pd.DataFrame(rows)
     y = [lab.replace(": ", ":<br>") for lab in labels][::-1]
     fig = go.Figure()
@@ -207,12 +230,13 @@ def tracking_chart(tracking: pd.DataFrame, filters) -> Chart:
         "Status": tracking["status"].str.capitalize()})
     shown = tracking["responses"].map(lambda v: None if is_small(v) else v)
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=tracking["title"], x=shown, orientation="h", name="Responses so far",
+    titles = [plain_label(t) for t in tracking["title"]]
+    fig.add_trace(go.Bar(y=titles, x=shown, orientation="h", name="Responses so far",
                          marker=dict(color=NHS_BLUE), text=[n_people(v) for v in tracking["responses"]],
                          textposition="outside"))
-    fig.add_trace(go.Scatter(y=tracking["title"], x=tracking["expected"], mode="markers", name="Needed by now",
+    fig.add_trace(go.Scatter(y=titles, x=tracking["expected"], mode="markers", name="Needed by now",
                              marker=dict(symbol="line-ns", size=30, line=dict(width=4, color=NHS_DARK_PINK))))
-    fig.add_trace(go.Scatter(y=tracking["title"], x=tracking["target"], mode="markers", name="Target",
+    fig.add_trace(go.Scatter(y=titles, x=tracking["target"], mode="markers", name="Target",
                              marker=dict(symbol="diamond", size=16, color=NHS_GREEN,
                                          line=dict(color="#212B32", width=1))))
     style(fig, height=200 + 80 * len(tracking))
@@ -311,7 +335,7 @@ def key_messages(ov, gaps: pd.DataFrame) -> list[str]:
         msgs.append(f"On {end}, our networks in {f.area_label} had {members} members.")
     else:
         msgs.append(f"On {end}, our networks in {f.area_label} had {members} members. That is "
-                    f"{_more_or_fewer(h.growth_12m)} a year before ({n_people(h.members_year_before)}).")
+                    f"{_more_or_fewer(growth(h))} a year before ({n_people(h.members_year_before)}).")
     msgs.append(f"We had {n_people(h.responses)} survey responses from {day(f.start)} to {end}. "
                 f"Of these, {n_people(ov.responses_quarter)} came in the last 3 months.")
     n_open = len(ov.tracking)
@@ -327,10 +351,10 @@ def key_messages(ov, gaps: pd.DataFrame) -> list[str]:
         per_100 = round(ov.dissimilarity * 100)
         msgs.append(f"To match the people who live here, {per_100} in every 100 panel members would need to be "
                     "from a different group.")
-    ratio = ov.core20_ratio
-    if ratio is not None and not is_small(h.core20_respondents) and not is_small(h.respondents_with_area):
+    core_share, ratio = core20_published(h)
+    if ratio is not None:
         msgs.append(f"{pct(h.core20_share_residents)} of people here live in the poorest areas of England. "
-                    f"But only {pct(h.core20_share_respondents)} of the people who gave their area in a survey "
+                    f"But only {pct(core_share)} of the people who gave their area in a survey "
                     f"live there ({n_people(h.core20_respondents)} of {n_people(h.respondents_with_area)}).")
     n_actions = len(ov.open_actions)
     if n_actions:
@@ -376,15 +400,15 @@ def headline_figures(ov, verdicts: dict[str, Verdict]) -> list[Headline]:
     from data_access.definitions import definition, help_text
 
     f, h = ov.filters, ov.headlines
-    growth = (f"{h.growth_12m:+,} in 12 months" if not (is_small(h.members) or is_small(h.members_year_before))
+    change = (f"{growth(h):+,} in 12 months" if not (is_small(h.members) or is_small(h.members_year_before))
               else "change hidden: small numbers")
-    ratio = ov.core20_ratio
-    ratio_hidden = is_small(h.core20_respondents) or is_small(h.respondents_with_area)
-    share_text = "hidden" if ratio_hidden else pct(h.core20_share_respondents)
+    core_share, ratio = core20_published(h)
+    ratio_hidden = core_share is None
+    share_text = "hidden" if ratio_hidden else pct(core_share)
     diss = ov.dissimilarity
     panel_hidden = is_small(h.panel_members) or not h.panel_members
     tiles = [
-        Headline("members", definition("members").label, n_people(h.members), growth, help_text("members"),
+        Headline("members", definition("members").label, n_people(h.members), change, help_text("members"),
                  verdicts.get("members")),
         Headline("responses", definition("responses").label, n_people(h.responses),
                  f"{day(f.start)} to {day(f.end)}", help_text("responses")),
@@ -394,7 +418,7 @@ def headline_figures(ov, verdicts: dict[str, Verdict]) -> list[Headline]:
         Headline("open_surveys", definition("open_surveys").label, f"{h.open_surveys:,}",
                  f"{ov.surveys_on_track} on track, {ov.surveys_behind} behind", help_text("open_surveys")),
         Headline("panel_members", definition("panel_members").label, n_people(h.panel_members),
-                 f"{h.panel_members - h.panel_target:+,} against target" if not panel_hidden
+                 f"{round_count(h.panel_members) - h.panel_target:+,} against target" if not panel_hidden
                  else f"target {h.panel_target:,}", help_text("panel_members")),
         Headline("dissimilarity", definition("dissimilarity").label,
                  "hidden" if panel_hidden or diss is None else pct(diss),

@@ -19,7 +19,7 @@ from data_access.networks import complete_months, measure_settings, members_on
 from data_access.panel import PANEL_TARGET, coverage, panel_size
 from data_access.profiles import DIMENSIONS
 from data_access.reach import core20_reach
-from data_access.representativeness import dissimilarity_index
+from data_access.representativeness import dissimilarity_index, for_display, published
 from data_access.sql import month_start
 from data_access.surveys import progress_against_target, responses_by_day, survey_summary, target_verdict
 
@@ -199,15 +199,19 @@ MATCH_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "imd_quinti
 def panel_match(conn: Connection, filters: Filters) -> pd.DataFrame:
     """The dissimilarity index of the panel serving on the last day of the period against residents, per
     dimension (age, sex, ethnic group, disability, deprivation, and ICP area, or district within one ICP
-    area; members whose group is not stated are left out): dimension, label, members, index."""
+    area; members whose group is not stated are left out): dimension, label, members, index. The index is
+    worked out from the comparison as published on the panel page (representativeness.published: hidden groups
+    counted together), so it cannot give a hidden count away; it is missing for a breakdown by ethnic group or
+    disability withheld for too small a base."""
     dims = MATCH_DIMENSIONS + ["district" if filters.icp else "icp_area"]
     tables = coverage(conn, filters.end, filters.icp)
     rows = []
     for dim in dims:
-        t = tables[dim]
-        known = t[t["stated"]]
+        shown = for_display(tables[dim], dim)
+        known = published(shown)
         n = int(known["count"].sum())
-        index = dissimilarity_index(known["share"], known["resident_share"]) if n else float("nan")
+        index = (dissimilarity_index(known["share"], known["resident_share"]) if n and not shown.attrs.get("withheld")
+                 else float("nan"))
         rows.append(dict(dimension=dim, label=DIMENSIONS[dim], members=n, index=index))
     return pd.DataFrame(rows, columns=["dimension", "label", "members", "index"])
 

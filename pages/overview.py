@@ -7,11 +7,11 @@ from board_pack import pack_zip
 from charts.overview import (
     READING_EASE_TARGET, gap_sentence, headline_figures, key_messages, overview_verdicts, reading_ease,
 )
+from charts.overview import growth as published_growth
 from charts.spc import COLOURS
 from charts.theme import signed
 from data_access.cached import engine, query
-from data_access.definitions import small_number_rule
-from data_access.disclosure import is_small
+from data_access.disclosure import describe, format_count, is_small
 from data_access.geography import geography_status
 from data_access.overview import overview
 from data_access.reach_gaps import PAGE_TITLES, reach_gaps
@@ -47,7 +47,7 @@ for row in range(0, len(tiles), 3):
                    delta_color="normal" if growth else "off", delta_arrow="auto" if growth else "off")
         lines = []
         if growth:
-            lines.append(f"{signed(h.growth_12m)} on a year earlier ({h.members_year_before:,}).")
+            lines.append(f"{signed(published_growth(h))} on a year earlier ({format_count(h.members_year_before)}).")
         if tile.verdict is not None:
             colour = COLOURS.get(tile.verdict.result.variation, "#425563")
             lines.append(f"<span style='color:{colour}' aria-hidden='true'>●</span> <b>{tile.verdict.icon}</b> "
@@ -83,7 +83,7 @@ st.download_button("Download the board pack (HTML report and PowerPoint)",
                    lambda: pack_zip(store, filters), file_name=f"board-pack-{filters.start:%Y-%m-%d}-to-"
                    f"{filters.end:%Y-%m-%d}.zip", mime="application/zip", key="board_pack", type="primary",
                    icon=":material/download:", on_click="ignore")
-st.caption(small_number_rule())
+st.caption(describe())
 
 st.subheader("Explore")
 links = st.columns(4)

@@ -15,7 +15,8 @@ from board_pack import PackError, build_pack, pack_content, pack_zip, parse_filt
 from board_pack.images import NO_ENGINE, browser_path
 from data_access.cli import main
 from data_access.db import init_db, make_engine
-from data_access.definitions import help_text, small_number_rule
+from data_access.definitions import help_text
+from data_access.disclosure import describe
 from data_access.filters import Filters
 from tests.factories import build_tiny_store
 from tests.test_overview import add_respondents
@@ -79,7 +80,7 @@ def test_html_report_is_self_contained_and_carries_the_sentences(store):
     for gap in pack.gaps:
         assert gap.sentence.replace("'", "&#x27;") in html
     assert help_text("members").replace("'", "&#x27;") in html
-    assert small_number_rule().replace("'", "&#x27;") in html
+    assert describe().replace("'", "&#x27;") in html
     assert "@media print" in html
     # every chart section names its source and period
     assert len(re.findall(r"<p class='source'>Source: [^<]+\. Period: ", html)) == len(CHART_TITLES)
@@ -101,7 +102,7 @@ def test_deck_without_a_browser_engine_says_so(store, monkeypatch):
     for slide, section in zip(slides[4:], pack.sections):
         text = slide_texts(slide)
         assert section.chart.sentence in text
-        assert f"Source: {section.source}. Period: {section.period}." in text and small_number_rule() in text
+        assert f"Source: {section.source}. Period: {section.period}." in text and describe() in text
         assert not any(sh.shape_type == 13 for sh in slide.shapes)  # 13 = picture
         if section.chart.figure is not None:
             assert NO_ENGINE in text
