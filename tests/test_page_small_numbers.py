@@ -10,14 +10,17 @@ of 1 to 4 may appear anywhere. Each page is run in AppTest and everything it ren
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_access.db import init_db, make_engine
+from data_access.filters import Filters
 from tests.factories import build_tiny_store
 from tests.test_app import APP
 from tests.test_surveys import build_survey_extras
@@ -31,7 +34,7 @@ SMALL = {1, 2, 3, 4}
 # A small count in words: "3 people", "(n=2)", "4 responses", "of 3 who answered", ...
 SMALL_IN_WORDS = re.compile(
     r"(?<![\d.,%:/-])[1-4] (people|person|members?|responses?|respondents?|joined|left|answered|answers|"
-    r"network members|panel members|survey responses|who)\b|n=[1-4]\b|\(([1-4])(,|\))")
+    r"network members|panel members|survey responses|who)\b|n=[1-4]\b|\(([1-4])(,(?!\d{3})|\))")
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +260,121 @@ def test_panel_page_under_the_hes_rule(panel_app, monkeypatch):
     assert sex.loc["Male", "Panel members"] == "*" and sex.loc["Female", "Panel members"] == "30"
     # shares are worked out from the rounded counts: 30 of 35
     assert sex.loc["Female", "Share of panel"] == "85.7%"
+
+
+def check_overview(at: AppTest) -> None:
+    """check_page, and the plain-English sentences of the reach gaps (escaped HTML paragraphs) too."""
+    check_page(at)
+    gaps = [w for w in words(at) if w.startswith("<p class='chart-sentence'>")]
+    assert not [g for g in gaps if SMALL_IN_WORDS.search(g)], gaps
+
+
+@pytest.mark.parametrize("store", ["tiny", "panel"])
+def test_overview_page_shows_no_small_count(store, tiny_url, panel_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", tiny_url if store == "tiny" else panel_url)
+    for name in ("DISCLOSURE_RULE", "SMALL_NUMBER_THRESHOLD", "SPECIAL_CATEGORY_MIN_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    at = run("pages/overview.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    check_overview(at)
+    text = " ".join(words(at))
+    assert "Counts of fewer than 5 people are not shown" in text
+    panel = next(m.value for m in at.metric if m.label == "Citizens' panel")
+    assert panel == ("fewer than 5" if store == "tiny" else "33")
+    for kind in ("East Kent", "West Kent"):
+        at.sidebar.selectbox(key="flt_icp").select(next(o for o in at.sidebar.selectbox(key="flt_icp").options
+                                                         if o.startswith(kind))).run()
+        assert not at.exception
+        check_overview(at)
+
+
+def test_overview_check_fails_with_suppression_off(tiny_app, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+    at = run("pages/overview.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    with pytest.raises(AssertionError):
+        check_overview(at)
+
+
+class _PackHtml(HTMLParser):
+    """The text of every sentence (p, li, td) and every table (header and rows) of the pack's HTML report."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts, self.tables, self._cell, self._in = [], [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        if tag in ("p", "li", "td", "th", "h1", "h2", "summary"):
+            self._in, self._cell = tag, []
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == self._in and self._cell is not None:
+            text = "".join(self._cell).strip()
+            self.texts.append(text)
+            if tag in ("td", "th") and self.tables and self.tables[-1]:
+                self.tables[-1][-1].append(text)
+            self._in, self._cell = None, None
+
+
+def pack_leaks(url: str) -> list[str]:
+    """Every small count in the board pack's HTML report (sentences, tables, chart labels and hovers) and in its
+    PowerPoint deck (every text box and table cell)."""
+    from pptx import Presentation
+
+    from board_pack import pack_files
+
+    engine = make_engine(url)
+    try:
+        pack, html, pptx = pack_files(engine, Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+                                      images=False)
+    finally:
+        engine.dispose()
+    parser = _PackHtml()
+    parser.feed(html)
+    leaks = [t for t in parser.texts if SMALL_IN_WORDS.search(t)]
+    # headline figures that are not counts of people: open surveys and open actions
+    not_people = {h.label for h in pack.headlines if h.key in ("open_surveys", "open_actions")}
+    for table in parser.tables:
+        header, *rows = table
+        rows = [r for r in rows if not (r and r[0] in not_people)]
+        for k, col in enumerate(header):
+            if NOT_COUNTS.search(col):
+                continue
+            values = pd.to_numeric(pd.Series([r[k] for r in rows if k < len(r)]).str.replace(",", ""), errors="coerce")
+            leaks += [f"{col}: {v}" for v in values if v in SMALL]
+    for section in pack.sections:
+        if section.chart.figure is None:
+            continue
+        for trace in json.loads(section.chart.figure.to_json())["data"]:
+            for key in ("text", "name", "hovertemplate"):
+                value = trace.get(key)
+                for v in value if isinstance(value, list) else [value] if value else []:
+                    if SMALL_IN_WORDS.search(str(v)) or str(v).strip() in {"1", "2", "3", "4"}:
+                        leaks.append(f"{section.title} {key}: {v}")
+    deck = Presentation(io.BytesIO(pptx))
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            texts = [shape.text_frame.text] if shape.has_text_frame else []
+            if shape.has_table:
+                texts += [cell.text for row in shape.table.rows for cell in row.cells
+                          if row.cells[0].text not in not_people]
+            leaks += [f"slide: {t}" for t in texts if SMALL_IN_WORDS.search(t) or t.strip() in {"1", "2", "3", "4"}]
+    return leaks
+
+
+@pytest.mark.parametrize("store", ["tiny", "panel"])
+def test_board_pack_files_show_no_small_count(store, tiny_url, panel_url, monkeypatch):
+    for name in ("DISCLOSURE_RULE", "SMALL_NUMBER_THRESHOLD", "SPECIAL_CATEGORY_MIN_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    assert pack_leaks(tiny_url if store == "tiny" else panel_url) == []
+
+
+def test_board_pack_check_fails_with_suppression_off(tiny_url, monkeypatch):
+    monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
+    assert pack_leaks(tiny_url)
