@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
@@ -14,7 +14,7 @@ from data_access.disclosure import format_count, is_small, round_count, suppress
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE
 from data_access.profiles import DIMENSIONS, representation_for
-from data_access.sql import age_band, day_of, year_of
+from data_access.sql import day_of, year_of
 
 
 def survey_areas(conn: Connection) -> dict[int, list[str]]:
@@ -169,31 +169,47 @@ def covered_areas(areas: list[str], icp: str | None) -> list[str] | None:
 
 
 def survey_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Every survey's respondents (in the filtered area), counted in SQL: responses, with a known small
+    """survey_reach_in for the filtered ICP area (all dates)."""
+    return survey_reach_in(conn, filters.icp)
+
+
+def survey_reach_in(conn: Connection, icp: str | None) -> pd.DataFrame:
+    """Every survey's respondents (in the ICP area, or all), counted in SQL: responses, with a known small
     area, of whom in Core20 areas, with a known age (16+), of whom under 35, and the residents of the
     areas covered. Columns: id, title, opens_on, closes_on, panel (a citizens' panel survey), responses,
     with_area, core20, with_age, under_35, residents."""
     s, r, L = m.Survey, m.SurveyResponse, m.Lsoa
-    band = age_band(r.birth_year, year_of(r.submitted_at))
-    stmt = (select(r.survey_id.label("id"), func.count().label("responses"),
-                   func.count(L.code).label("with_area"),
-                   func.sum(case((L.imd_decile <= CORE20_MAX_DECILE, 1), else_=0)).label("core20"),
-                   func.sum(case((band.in_(m.AGE_BANDS), 1), else_=0)).label("with_age"),
-                   func.sum(case((band.in_(YOUNG_BANDS), 1), else_=0)).label("under_35"))
-            .select_from(r).outerjoin(L, L.code == r.lsoa_code)
-            .group_by(r.survey_id))
-    stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp).subquery()
+    # Two scans of the responses, each read from an index alone: per survey and small area, and per survey,
+    # birth year and year of responding; small areas' deciles and age bands are matched in pandas.
+    by_area = in_icp(select(r.survey_id, r.lsoa_code, func.count()).group_by(r.survey_id, r.lsoa_code),
+                     r.lsoa_code, conn, icp)
+    areas = pd.DataFrame(conn.execute(by_area).all(), columns=["id", "code", "n"])
+    deciles = dict(conn.execute(select(L.code, L.imd_decile)).all())
+    known = areas["code"].isin(deciles.keys())
+    decile = pd.to_numeric(areas["code"].map(deciles), errors="coerce")
+    areas["with_area"] = areas["n"].where(known, 0)
+    areas["core20"] = areas["n"].where(decile <= CORE20_MAX_DECILE, 0)
+    year = year_of(r.submitted_at)
+    by_age = in_icp(select(r.survey_id, r.birth_year, year, func.count()).group_by(r.survey_id, r.birth_year, year),
+                    r.lsoa_code, conn, icp)
+    ages = pd.DataFrame(conn.execute(by_age).all(), columns=["id", "birth_year", "year", "n"])
+    age = pd.to_numeric(ages["year"]) - pd.to_numeric(ages["birth_year"])  # missing where not known
+    ages["with_age"] = ages["n"].where(age >= 16, 0)  # the bands 16-24 to 65+ (data_access.sql.age_band)
+    ages["under_35"] = ages["n"].where((age >= 16) & (age <= 34), 0)  # YOUNG_BANDS
+    counts = (areas.groupby("id")[["n", "with_area", "core20"]].sum().rename(columns={"n": "responses"})
+              .join(ages.groupby("id")[["with_age", "under_35"]].sum(), how="outer"))
     cols = ["responses", "with_area", "core20", "with_age", "under_35"]
-    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, s.is_panel_survey, *[stmt.c[c] for c in cols])
-                        .outerjoin(stmt, stmt.c.id == s.id).order_by(s.opens_on, s.id)).all()
-    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", "panel", *cols])
+    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, s.is_panel_survey)
+                        .order_by(s.opens_on, s.id)).all()
+    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", "panel"])
+    frame = frame.merge(counts, left_on="id", right_index=True, how="left")
     frame["panel"] = frame["panel"].astype(bool)
     frame[cols] = frame[cols].apply(pd.to_numeric).fillna(0).astype(int)
     per_icp = _icp_residents(conn)
     areas = survey_areas(conn)
     residents = []
     for sid in frame["id"]:
-        names = covered_areas(areas.get(sid, []), filters.icp)
+        names = covered_areas(areas.get(sid, []), icp)
         residents.append(sum(per_icp.values()) if names is None else sum(per_icp.get(n, 0) for n in names))
     frame["residents"] = residents
     return frame
@@ -228,17 +244,25 @@ def reach_shares(reach: pd.DataFrame) -> pd.DataFrame:
 def surveys_at_a_glance(conn: Connection, filters: Filters) -> pd.DataFrame:
     """survey_summary with reach: responses per 1,000 residents of the areas covered and the Core20
     share of respondents (see reach_shares)."""
-    summary = survey_summary(conn, filters)
-    reach = reach_shares(survey_reach(conn, filters))
+    return glance_with_reach(survey_summary(conn, filters), survey_reach(conn, filters))
+
+
+def glance_with_reach(summary: pd.DataFrame, reach: pd.DataFrame) -> pd.DataFrame:
+    """survey_summary joined to survey_reach's counts as reach_shares shows them."""
     keep = ["id", "residents", "with_area", "core20", "per_1000", "core20_share"]
-    return summary.merge(reach[keep], on="id", how="left")
+    return summary.merge(reach_shares(reach)[keep], on="id", how="left")
 
 
 def reach_over_time(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Core20 and under-35 shares of respondents for every survey with responses, oldest first
     (all dates; the filtered area only). Columns as survey_reach plus the shares."""
-    reach = reach_shares(survey_reach(conn, filters))
-    return reach[reach["responses"].fillna(1) > 0].reset_index(drop=True)  # missing: a small number, not none
+    return reach_over_time_from(survey_reach(conn, filters))
+
+
+def reach_over_time_from(reach: pd.DataFrame) -> pd.DataFrame:
+    """reach_over_time from survey_reach's frame."""
+    shares = reach_shares(reach)
+    return shares[shares["responses"].fillna(1) > 0].reset_index(drop=True)  # missing: a small number, not none
 
 
 # --- Promotional activities ------------------------------------------------------------------------

@@ -22,8 +22,9 @@ from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_for, resident_counts
 from data_access.surveys import (
-    REPRESENTATION_DIMENSIONS, YOUNG_BANDS, covered_areas, progress_against_target, promotions, reach_over_time,
-    representation_gaps, responses_by_day, survey, surveys_at_a_glance, target_verdict,
+    REPRESENTATION_DIMENSIONS, YOUNG_BANDS, covered_areas, glance_with_reach, progress_against_target, promotions,
+    reach_over_time_from, representation_gaps, responses_by_day, survey, survey_reach_in, survey_summary,
+    target_verdict,
 )
 from ui.context import current_filters
 from ui.render import icp_caveat, plain, show_chart, synthetic_notice
@@ -199,7 +200,7 @@ def open_actions_table() -> None:
 
 def reach() -> None:
     st.subheader("Reach over time: are we hearing from more deprived areas and younger people?")
-    data = query(reach_over_time, filters)
+    data = reach_over_time_from(survey_reach)
     if data.empty:
         st.info("No survey has responses from this area yet.")
         return
@@ -216,7 +217,8 @@ st.markdown(f"**{filters.area_label}**, surveys open between {filters.start:%-d 
             "or still to come.")
 synthetic_notice(query(geography_status))
 
-glance = query(surveys_at_a_glance, filters)
+survey_reach = query(survey_reach_in, filters.icp)  # all dates: the same for any period
+glance = glance_with_reach(query(survey_summary, filters), survey_reach)
 if glance.empty:
     st.info("No surveys were open in this period in this area. Widen the period in the sidebar.")
     st.stop()

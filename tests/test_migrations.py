@@ -30,7 +30,7 @@ def test_upgrade_from_earlier_schemas_keeps_data(engine):
         row = conn.execute(select(m.NetworkMembership.member_ref, m.NetworkMembership.import_id)).one()
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert tuple(row) == ("m1", None)
-    assert version == "0004"
+    assert version == "0005"
     assert {"importlog", "theme", "measure", "panelinvitation", "columnmapping"} <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         assert conn.execute(select(m.PanelInvitation.responded)).scalar_one() is True
