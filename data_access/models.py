@@ -197,6 +197,7 @@ class NetworkMembership(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("network_id", "member_ref", "joined_on"),
         Index("ix_membership_network_joined", "network_id", "joined_on"),
+        Index("ix_membership_dates_area", "joined_on", "left_on", "network_id", "lsoa_code", "icp_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -267,6 +268,8 @@ class SurveyResponse(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("survey_id", "external_id"),
         Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
+        Index("ix_response_survey_area", "survey_id", "lsoa_code", "icp_id"),
+        Index("ix_response_survey_age", "survey_id", "birth_year", "submitted_at", "lsoa_code", "icp_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
