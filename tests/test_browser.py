@@ -71,7 +71,8 @@ def server(tmp_path_factory):
     env = dict(os.environ, DATABASE_URL=url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ui.launch", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],  # an edited source file must not show a "File change" notice
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
