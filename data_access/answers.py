@@ -276,7 +276,19 @@ def weighted_question_results(conn: Connection, question_id: int, survey_id: int
                               icp_names: list[str] | None) -> tuple[pd.DataFrame, SurveyWeights]:
     """A question's results unweighted (all who answered) and weighted to residents (those who answered
     and could be weighted). Columns: option, count, share, n, weighted_share; and the weights used."""
+    return _weighted(conn, question_id, filters, survey_weights(conn, survey_id, filters, icp_names))
+
+
+def weighted_survey_results(conn: Connection, survey_id: int, filters: Filters, icp_names: list[str] | None,
+                            question_ids: tuple[int, ...]) -> dict[int, tuple[pd.DataFrame, SurveyWeights]]:
+    """weighted_question_results for several questions of one survey, raking its respondents once:
+    question id -> (results, weights)."""
     weights = survey_weights(conn, survey_id, filters, icp_names)
+    return {int(q): _weighted(conn, int(q), filters, weights) for q in question_ids}
+
+
+def _weighted(conn: Connection, question_id: int, filters: Filters,
+              weights: SurveyWeights) -> tuple[pd.DataFrame, SurveyWeights]:
     results = question_results(conn, question_id, filters)
     results["weighted_share"] = np.nan
     if not weights.ok or results["n"].iloc[0:1].sum() == 0:

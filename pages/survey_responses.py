@@ -14,7 +14,7 @@ from charts.surveys import (
 from data_access.actions import open_actions, survey_actions
 from data_access.answers import (
     free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
-    weighted_question_results,
+    weighted_survey_results,
 )
 from data_access.cached import query
 from data_access.disclosure import describe, format_count, is_small, threshold
@@ -163,9 +163,11 @@ def weighted(survey_id: int, questions, areas) -> None:
     st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
                f"in the areas the survey covers. {format_count(weights.left_out)} respondents without all three are "
                "left out.")
-    for q in questions[questions["qtype"].isin(["likert", "single"])].itertuples():
+    closed = questions[questions["qtype"].isin(["likert", "single"])]
+    every = query(weighted_survey_results, survey_id, filters, areas, tuple(int(i) for i in closed["id"]))
+    for q in closed.itertuples():
         label = f"Q{q.position}. {q.text}"
-        res, w = query(weighted_question_results, int(q.id), survey_id, filters, areas)
+        res, w = every[int(q.id)]
         answered = int(res["n"].iloc[0]) if len(res) else 0
         if answered < threshold():
             st.markdown(f"**{plain(label)}**")

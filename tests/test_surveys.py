@@ -16,7 +16,7 @@ from data_access import models as m
 from data_access.actions import open_actions, survey_actions
 from data_access.answers import (
     free_text_summary, likert_summary, question_by_group, question_results, survey_questions, survey_weights,
-    weighted_question_results,
+    weighted_question_results, weighted_survey_results,
 )
 from data_access.filters import Filters
 from data_access.profiles import respondent_cells
@@ -361,6 +361,18 @@ def test_weighted_results_beside_unweighted(conn, no_suppression):
     assert res.loc["Agree", "weighted_share"] == pytest.approx(400 / 2400, rel=1e-6)
     assert res.loc["Disagree", "weighted_share"] == pytest.approx(2000 / 2400, rel=1e-6)
     assert res["weighted_share"].sum() == pytest.approx(1.0)
+
+
+def test_weighted_survey_results_rakes_once_for_every_question(conn, no_suppression):
+    every = weighted_survey_results(conn, 5, YEAR, ["East Kent"], (WEIGHTED_Q,))
+    assert list(every) == [WEIGHTED_Q]
+    res, w = every[WEIGHTED_Q]
+    res = res.set_index("option")
+    # as worked out above: 25 of the 61 agree; weighted, the 65+ (all agree) are 400 of 2,400 residents 16+
+    assert res.loc["Agree", "share"] == pytest.approx(25 / 61)
+    assert res.loc["Agree", "weighted_share"] == pytest.approx(400 / 2400, rel=1e-6)
+    assert res.loc["Disagree", "weighted_share"] == pytest.approx(2000 / 2400, rel=1e-6)
+    assert w.weighted == 60 and w.left_out == 1
 
 
 def test_weighting_needs_someone_in_every_group(conn):
