@@ -167,10 +167,16 @@ def legend_html(col: Colouring) -> str:
 
 
 class CompactDeck(pdk.Deck):
-    """A pydeck Deck whose JSON has no indentation: about a seventh of the size sent to the browser."""
+    """A pydeck Deck whose JSON has no indentation: about a seventh of the size sent to the browser. The JSON
+    is worked out once and kept (the deck is not changed after it is built), so a kept deck is not
+    serialised again on every rerun."""
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+        text = self.__dict__.get("_compact_json")
+        if text is None:
+            text = json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+            self.__dict__["_compact_json"] = text
+        return text
 
 
 def _zoom(areas: pd.DataFrame) -> tuple[float, float, float]:

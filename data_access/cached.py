@@ -54,6 +54,18 @@ def query(fn: Callable, *args, **kwargs) -> Any:
     return _cached_call(fn, name, data_version(), database_url(), args, tuple(sorted(kwargs.items())))
 
 
+@st.cache_resource(ttl=3600, show_spinner=False, max_entries=16)
+def _kept(_build: Callable, name: str, version: str, url: str, key: tuple) -> Any:
+    return _build()
+
+
+def kept(name: str, build: Callable[[], Any], *key) -> Any:
+    """build() run once per data version and key (the inputs it depends on), and the same object handed back
+    on later runs without copying: for charts too big to rebuild on every rerun (the map with every outline).
+    The object must be treated as read-only."""
+    return _kept(build, name, data_version(), database_url(), key)
+
+
 @st.cache_data(ttl=3600, show_spinner=False)
 def _date_bounds(version: str, url: str) -> tuple[dt.date, dt.date]:
     nm, r = m.NetworkMembership, m.SurveyResponse

@@ -12,7 +12,7 @@ from charts.maps import (
     deprivation_map_chart, legend_html, reach_by_decile_chart, reach_table,
 )
 from charts.theme import pct
-from data_access.cached import query
+from data_access.cached import kept, query
 from data_access.disclosure import format_count
 from data_access.geography import geography_status, icp_boundaries, lsoa_shapes, unplaced_engagement
 from data_access.reach import area_reach, core20_reach, reach_benchmarks, reach_by_decile
@@ -63,9 +63,10 @@ if st.session_state.get("map_area") not in names:
     st.session_state["map_area"] = None
 
 col = colouring(areas, view, measure, kind, km[f"{kind}_median"])
-chart = deprivation_map_chart(areas, query(icp_boundaries), filters.area_label, measure, shapes=query(lsoa_shapes),
-                              view=view, kind=kind, median=km[f"{kind}_median"], col=col,
-                              selected=st.session_state.get("map_area"))
+selected = st.session_state.get("map_area")
+chart = kept("deprivation_map", lambda: deprivation_map_chart(
+    areas, query(icp_boundaries), filters.area_label, measure, shapes=query(lsoa_shapes), view=view, kind=kind,
+    median=km[f"{kind}_median"], col=col, selected=selected), filters, view, measure, kind, selected)
 left, right = st.columns([2.6, 1.2])
 with left:
     st.pydeck_chart(chart.figure, on_select="rerun", selection_mode="single-object", key="imd_map", height=640)
