@@ -81,3 +81,12 @@ def reset_id_sequences(conn) -> None:
             conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Refresh the query planner's statistics (after loading data), so it picks the right indexes:
+    ANALYZE on PostgreSQL; ANALYZE then PRAGMA optimize on SQLite."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA optimize")
