@@ -8,6 +8,7 @@ import streamlit as st
 from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_chart, joiners_chart, joint_pivot,
                           participation_chart, quota_sentence, quota_table, size_chart, summary_data,
                           summary_sentences, terms_chart, waves_data)
+from charts.theme import hidden_words
 from data_access.cached import query
 from data_access.disclosure import describe, format_count, is_small, round_count
 from data_access.geography import geography_status
@@ -124,38 +125,44 @@ wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182)
                          key="plan_date", format="DD/MM/YYYY")
 plan = plan_wave(query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
                  {d: group_order(d) for d in PANEL_DIMENSIONS})
-st.markdown(f"<p class='chart-sentence'>{escape(quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS))}</p>",
-            unsafe_allow_html=True)
-q1, q2 = st.columns(2)
-q1.metric("Still serving at the wave", format_count(plan.serving))
-q2.metric("Recruits needed", f"{plan.wave:,}")
-quotas = quota_table(plan, DIMENSIONS)
-if plan.wave:
-    st.markdown("**Recruits by group.** *Recruits* brings the panel after the wave as close to residents as "
-                "recruiting can; *at least* and *at most* keep each group within the tolerance set above.")
-    st.dataframe(quotas, hide_index=True, width="stretch", key="quota_table")
-    sheets = {"Quotas by group": quotas}
-    if plan.joint is not None:
-        cells = plan.joint.cells
-        by_age = joint_pivot(cells, "icp_area", "age_band", "ICP area", group_order("age_band"))
-        by_imd = joint_pivot(cells, "icp_area", "imd_quintile", "ICP area", group_order("imd_quintile"))
-        st.markdown("**Joint quotas** (fitted from residents' own mix of area, deprivation and age; every total "
-                    "matches the recruits by group above" + ("" if plan.joint.met else ", except where noted") + ").")
-        for note in plan.joint.notes:
-            st.info(note)
-        j1, j2 = st.columns(2)
-        j1.dataframe(by_age, hide_index=True, width="stretch", key="quota_icp_age")
-        j2.dataframe(by_imd, hide_index=True, width="stretch", key="quota_icp_imd")
-        joint = cells[cells["recruits"] > 0][["icp_area", "imd_quintile", "age_band", "recruits"]].rename(columns={
-            "icp_area": "ICP area", "imd_quintile": "IMD quintile", "age_band": "Age band", "recruits": "Recruits"})
-        sheets.update({"ICP area x age band": by_age, "ICP area x IMD quintile": by_imd,
-                       "Joint quotas": joint})
-    d1, d2 = st.columns(2)
-    d1.download_button("Download the quotas as a spreadsheet (.xlsx)", to_xlsx(sheets),
-                       file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.xlsx", key="dl_quotas_xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    d2.download_button("Download the quotas by group as CSV", quotas.to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.csv", mime="text/csv", key="dl_quotas_csv")
+if is_small(plan.serving):  # the wave's size and every quota would give the small number away
+    st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "
+            f"{wave_day:%-d %B %Y}: the next wave must recruit about the whole panel of {int(target_size):,}. The "
+            "plan by group is not shown, as it would give that small number away.")
+else:
+    plan_words = quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS)
+    st.markdown(f"<p class='chart-sentence'>{escape(plan_words)}</p>", unsafe_allow_html=True)
+    q1, q2 = st.columns(2)
+    q1.metric("Still serving at the wave", format_count(plan.serving))
+    q2.metric("Recruits needed", f"{plan.wave:,}")
+    quotas = quota_table(plan, DIMENSIONS)
+    if plan.wave:
+        st.markdown("**Recruits by group.** *Recruits* brings the panel after the wave as close to residents as "
+                    "recruiting can; *at least* and *at most* keep each group within the tolerance set above.")
+        st.dataframe(quotas, hide_index=True, width="stretch", key="quota_table")
+        sheets = {"Quotas by group": quotas}
+        if plan.joint is not None:
+            cells = plan.joint.cells
+            by_age = joint_pivot(cells, "icp_area", "age_band", "ICP area", group_order("age_band"))
+            by_imd = joint_pivot(cells, "icp_area", "imd_quintile", "ICP area", group_order("imd_quintile"))
+            st.markdown("**Joint quotas** (fitted from residents' own mix of area, deprivation and age; every "
+                        "total matches the recruits by group above"
+                        + ("" if plan.joint.met else ", except where noted") + ").")
+            for note in plan.joint.notes:
+                st.info(note)
+            j1, j2 = st.columns(2)
+            j1.dataframe(by_age, hide_index=True, width="stretch", key="quota_icp_age")
+            j2.dataframe(by_imd, hide_index=True, width="stretch", key="quota_icp_imd")
+            joint = cells[cells["recruits"] > 0][["icp_area", "imd_quintile", "age_band", "recruits"]].rename(columns={
+                "icp_area": "ICP area", "imd_quintile": "IMD quintile", "age_band": "Age band", "recruits": "Recruits"})
+            sheets.update({"ICP area x age band": by_age, "ICP area x IMD quintile": by_imd,
+                           "Joint quotas": joint})
+        d1, d2 = st.columns(2)
+        d1.download_button("Download the quotas as a spreadsheet (.xlsx)", to_xlsx(sheets),
+                           file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.xlsx", key="dl_quotas_xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        d2.download_button("Download the quotas by group as CSV", quotas.to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.csv", mime="text/csv", key="dl_quotas_csv")
 
 st.caption("Demographics are as recorded when members joined; age bands are computed in the year viewed from "
            "the recorded birth year. The panel is of adults, so it is compared with residents aged 16 and over "
@@ -163,5 +170,6 @@ st.caption("Demographics are as recorded when members joined; age bands are comp
            "disability (the census does not publish these by age for small areas). Sex by small area is estimated "
            "from each district's census split, and residents' sex by age is apportioned. Bars show the panel share "
            f"with its 95% interval (Wilson). {describe()} Nor is any figure from which a hidden count could be "
-           "worked out, and a breakdown by ethnic group or disability is shown only where enough people gave an answer.")
+           "worked out, and a breakdown by ethnic group or disability is shown only where enough people gave an "
+           "answer.")
 icp_caveat()

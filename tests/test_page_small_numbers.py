@@ -378,3 +378,12 @@ def test_board_pack_files_show_no_small_count(store, tiny_url, panel_url, monkey
 def test_board_pack_check_fails_with_suppression_off(tiny_url, monkeypatch):
     monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "1")
     assert pack_leaks(tiny_url)
+
+
+def test_panel_page_with_a_tiny_panel_hides_the_wave_plan(tiny_app):
+    """Three members serving: the quota planner does not show the wave's size (the target less them)."""
+    at = run("pages/panel_coverage.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    check_page(at)
+    assert "Panel members serving: fewer than 5" in " ".join(words(at))
+    assert not [m for m in at.metric if m.label == "Recruits needed"]
+    assert any("plan by group is not shown" in i.value for i in at.info)
