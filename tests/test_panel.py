@@ -13,7 +13,8 @@ from data_access.panel import (
 )
 from data_access.representativeness import (
     NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance, assess, compare, dissimilarity_index, for_display,
-    gaps_to_close, proportional_similarity, rake_cells, representativeness_score, summary, wilson_interval,
+    WITHHELD, gaps_to_close, proportional_similarity, published_summary, rake_cells, representativeness_score, summary,
+    wilson_interval,
 )
 from data_access.weighting import rake, weighted_shares
 from tests.factories import build_tiny_store
@@ -204,3 +205,71 @@ def test_intersection_cells_of_one_to_four_are_hidden(conn):
     from data_access.panel import intersection
     cells = intersection(conn, DAY, None, "icp_area", "imd_quintile")
     assert cells["suppressed"].sum() == 3 and cells["ratio"].notna().sum() == 1  # only the empty cell shows (0)
+
+
+def test_residents_for_several_dimensions_match_one_at_a_time(conn):
+    from data_access.panel import panel_residents_by
+    from data_access.panel import PANEL_DIMENSIONS
+    both = panel_residents_by(conn, PANEL_DIMENSIONS)
+    assert list(both) == PANEL_DIMENSIONS
+    for dim in PANEL_DIMENSIONS:
+        pd.testing.assert_frame_equal(both[dim], panel_residents(conn, dim))
+    assert both["icp_area"].set_index("group")["residents"].to_dict() == {"East Kent": 2400, "West Kent": 2400}
+
+
+def test_cells_margin_adds_up_the_other_dimensions(conn):
+    from data_access.panel import PANEL_DIMENSIONS, cells_margin
+    cells = panel_cells(conn, DAY, None, PANEL_DIMENSIONS)
+    # p1 (A1, decile 1, East Kent), p2 (A2, decile 6, East Kent), p3 (B1, decile 2, West Kent) serve on DAY
+    got = sorted(map(tuple, cells_margin(cells, ["icp_area", "imd_quintile"]).to_numpy().tolist()))
+    assert got == [("East Kent", "1 (most deprived)", 1), ("East Kent", "3", 1), ("West Kent", "1 (most deprived)", 1)]
+    assert cells_margin(cells, ["sex"]).to_numpy().tolist() == [["Female", 3]]
+
+
+# --- published tables: secondary suppression, special-category base, summaries from published figures -----
+
+
+def test_published_table_hides_a_second_group_and_works_measures_from_published_figures(monkeypatch):
+    for name in ("DISCLOSURE_RULE", "SMALL_NUMBER_THRESHOLD", "SPECIAL_CATEGORY_MIN_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    # 3 A, 20 B, 30 C (53, the panel size, is shown): A is small, and B is hidden too (53 - 30 - B would be A)
+    t = for_display(assess(compare(frame(A=3, B=20, C=30), residents(A=10, B=40, C=50)), Tolerance()), "age_band")
+    by = t.set_index("group")
+    assert by["count"].isna().tolist() == [True, True, False] and by["small"].tolist() == [True, False, False]
+    assert by[["share", "ratio", "gap_pp", "low", "high", "short_over"]].loc[["A", "B"]].isna().all().all()
+    assert by.loc["C", "share"] == pytest.approx(30 / 53)
+    assert by.loc["C", "gap_pp"] == pytest.approx((30 / 53 - 0.5) * 100)
+    assert by.loc["C", "short_over"] == pytest.approx(30 - 0.5 * 53)
+    # the summary measures see C and the hidden groups together (23 against 50% of residents), never A alone
+    s = published_summary(t)
+    assert s["similarity"] == pytest.approx(0.5 + 23 / 53)
+    assert s["score"] == pytest.approx((23 / 50) / (30 / 50))
+    assert s["largest_gap_pp"] == pytest.approx(abs(23 / 53 - 0.5) * 100)
+    assert s["lowest_rate_group"] == "groups not shown" and s["n"] == 53
+
+
+def test_special_category_breakdown_needs_a_base_of_25(monkeypatch):
+    monkeypatch.delenv("SPECIAL_CATEGORY_MIN_BASE", raising=False)
+    small = for_display(assess(compare(frame(A=10, B=14, **{"Not known": 9}), residents(A=50, B=50)), Tolerance()),
+                        "ethnic_group")
+    assert small.attrs["withheld"].startswith("The breakdown by ethnic group is not shown")
+    assert small["count"].isna().all() and small["share"].isna().all()
+    assert small.set_index("group").loc[["A", "B"], "status"].tolist() == [WITHHELD, WITHHELD]
+    assert pd.isna(published_summary(small)["similarity"])
+    shown = for_display(assess(compare(frame(A=11, B=14), residents(A=50, B=50)), Tolerance()), "ethnic_group")
+    assert not shown.attrs.get("withheld") and shown["count"].tolist() == [11, 14]
+    # the same counts on a dimension that is not special-category data are shown
+    assert for_display(assess(compare(frame(A=10, B=14), residents(A=50, B=50)), Tolerance()), "sex")[
+        "count"].tolist() == [10, 14]
+
+
+def test_published_table_under_the_hes_rule(monkeypatch):
+    monkeypatch.setenv("DISCLOSURE_RULE", "hes")
+    # 3 A (shown as *), 20 B, 33 C (rounded to 35); the base of 56 is published as 55
+    t = for_display(assess(compare(frame(A=3, B=20, C=33), residents(A=10, B=40, C=50)), Tolerance()))
+    by = t.set_index("group")
+    assert pd.isna(by.loc["A", "count"]) and by.loc["B", "count"] == 20 and by.loc["C", "count"] == 35
+    assert by.loc["C", "share"] == pytest.approx(35 / 55) and by.loc["B", "share"] == pytest.approx(20 / 55)
+    assert by.loc["C", "ratio"] == pytest.approx((35 / 55) / 0.5)
+    lo, hi = wilson_interval(35, 55)
+    assert (by.loc["C", "low"], by.loc["C", "high"]) == (pytest.approx(lo), pytest.approx(hi))
