@@ -14,7 +14,7 @@ from data_access import models as m
 from data_access.disclosure import is_small, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.areas import ICP_NAMES
-from data_access.profiles import GROUP_ORDER, group_expr, resident_counts
+from data_access.profiles import GROUP_ORDER, engaged_cells, group_expr, resident_counts
 from data_access.representativeness import compare, rake_cells
 from data_access.sql import imd_quintile
 
@@ -74,15 +74,20 @@ def _with_areas(stmt):
 
 def panel_cells(conn: Connection, day: dt.date, icp: str | None, dimensions: list[str]) -> pd.DataFrame:
     """Members serving on a day counted by every combination of groups on the dimensions (age as in that
-    year), in SQL: one column per dimension, and n."""
-    p = m.PanelMember
-    groups = [panel_group(d, day.year).label(d) for d in dimensions]
-    stmt = _with_areas(select(*groups, func.count().label("n")).select_from(p))
-    stmt = stmt.where(p.term_start <= day, p.term_end >= day).group_by(*groups)
-    stmt = in_icp(stmt, p.lsoa_code, conn, icp)
-    frame = pd.DataFrame(conn.execute(stmt).all(), columns=[*dimensions, "n"])
-    frame["n"] = pd.to_numeric(frame["n"]).astype(int)
-    return frame
+    year), in SQL: one column per dimension, and n. (One scan counts them by every dimension at once,
+    profiles.engaged_cells; the dimensions asked for are its margins.)"""
+    for d in dimensions:
+        panel_group(d, day.year)  # an unknown dimension is an error
+    cells = engaged_cells(conn, "panel", Filters(icp=icp, start=day, end=day))
+    return cells_margin(cells, dimensions)
+
+
+def cells_margin(cells: pd.DataFrame, dimensions: list[str]) -> pd.DataFrame:
+    """Cells (a column per dimension, and n) added up over every dimension not given: the dimensions, n."""
+    frame = cells.groupby(list(dimensions), as_index=False, dropna=False)["n"].sum()
+    frame = frame[frame["n"] > 0].reset_index(drop=True)
+    frame["n"] = frame["n"].astype(int)
+    return frame[[*dimensions, "n"]]
 
 
 def panel_counts(conn: Connection, dimension: str, day: dt.date, icp: str | None = None) -> pd.DataFrame:
@@ -125,18 +130,26 @@ def panel_residents(conn: Connection, dimension: str, icp: str | None = None) ->
     over for age band, sex, ICP area, district and IMD quintile (sex apportioned: each small area's adults split
     by its female/male shares); all ages for ethnic group and disability, which the census does not publish by
     age for small areas. Where no age counts are loaded, all ages throughout (see resident_base)."""
-    if dimension in GEOGRAPHY:
-        adults = adult_residents(conn, icp)
-        frame = adults.groupby(dimension, as_index=False)["residents"].sum()
-        return frame.rename(columns={dimension: "group"})
-    if dimension == "sex":
-        adults = resident_age_sex(conn, icp)
-        if not adults.empty:
-            frame = adults.groupby("sex", as_index=False)["residents"].sum().rename(columns={"sex": "group"})
-            return frame
-    frame = resident_counts(conn, dimension, icp=icp)
-    frame["residents"] = frame["residents"].astype(float)
-    return frame
+    return panel_residents_by(conn, [dimension], icp)[dimension]
+
+
+def panel_residents_by(conn: Connection, dimensions: list[str], icp: str | None = None) -> dict[str, pd.DataFrame]:
+    """panel_residents for several dimensions, reading the census counts they share once: dimension -> table."""
+    adults = adult_residents(conn, icp) if set(dimensions) & set(GEOGRAPHY) else None
+    age_sex = resident_age_sex(conn, icp) if "sex" in dimensions else None
+    out = {}
+    for dimension in dimensions:
+        if dimension in GEOGRAPHY:
+            frame = adults.groupby(dimension, as_index=False)["residents"].sum()
+            out[dimension] = frame.rename(columns={dimension: "group"})
+            continue
+        if dimension == "sex" and not age_sex.empty:
+            out[dimension] = age_sex.groupby("sex", as_index=False)["residents"].sum().rename(columns={"sex": "group"})
+            continue
+        frame = resident_counts(conn, dimension, icp=icp)
+        frame["residents"] = frame["residents"].astype(float)
+        out[dimension] = frame
+    return out
 
 
 ADULTS = "residents aged 16 and over"
@@ -185,10 +198,16 @@ def group_order(dimension: str) -> list[str]:
     return list(GROUP_ORDER.get(dimension, []))
 
 
-def coverage(conn: Connection, day: dt.date, icp: str | None = None) -> dict[str, pd.DataFrame]:
+def coverage(conn: Connection, day: dt.date, icp: str | None = None,
+             cells: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """For every dimension, the panel serving on a day against residents (unsuppressed; see
-    representativeness.compare): dimension -> table."""
-    return {dim: compare(panel_counts(conn, dim, day, icp), panel_residents(conn, dim, icp), group_order(dim))
+    representativeness.compare): dimension -> table. The members are counted in one scan (or taken from the
+    cells given: profiles.engaged_cells of the panel for that day and area)."""
+    if cells is None:
+        cells = panel_cells(conn, day, icp, PANEL_DIMENSIONS)
+    residents = panel_residents_by(conn, PANEL_DIMENSIONS, icp)
+    return {dim: compare(cells_margin(cells, [dim]).rename(columns={dim: "group", "n": "count"}), residents[dim],
+                         group_order(dim))
             for dim in PANEL_DIMENSIONS}
 
 
@@ -198,7 +217,7 @@ def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd
     effective_n, weighted, left_out, note."""
     dims = [d for d in PANEL_DIMENSIONS if not (icp and d == "icp_area")]
     cells = panel_cells(conn, day, icp, dims)
-    margins = {d: panel_residents(conn, d, icp).set_index("group")["residents"] for d in dims}
+    margins = {d: t.set_index("group")["residents"] for d, t in panel_residents_by(conn, dims, icp).items()}
     rows = []
     for key, use in [*((d, [d]) for d in dims), ("all", dims)]:
         part = cells.groupby(use, as_index=False)["n"].sum() if len(cells) else cells
@@ -235,9 +254,10 @@ def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) ->
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
     residents by ICP area, IMD quintile and age band ('seed')."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
+    cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
     return {
-        "serving": panel_size(conn, wave_day, icp),
-        "retained": {d: panel_counts(conn, d, wave_day, icp) for d in PANEL_DIMENSIONS},
-        "residents": {d: panel_residents(conn, d, icp) for d in PANEL_DIMENSIONS},
+        "serving": int(cells["n"].sum()),
+        "retained": {d: cells_margin(cells, [d]).rename(columns={d: "group", "n": "count"}) for d in PANEL_DIMENSIONS},
+        "residents": panel_residents_by(conn, PANEL_DIMENSIONS, icp),
         "seed": seed,
     }

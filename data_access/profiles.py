@@ -29,6 +29,7 @@ GROUP_ORDER = {
     "disability": m.DISABILITY,
     "imd_quintile": IMD_QUINTILES,
 }
+AREA_DIMENSIONS = ("imd_quintile", "icp_area", "district")
 SOURCES = {
     "members": "network members",
     "respondents": "survey respondents",
@@ -84,17 +85,59 @@ def engaged_counts(conn: Connection, source: str, dimension: str, filters: Filte
     """Engaged people (members, respondents or panel members) by group: columns group, count."""
     table, cond, at_year = _source(source, filters, survey_id, network_id)
     group = group_expr(dimension, table, at_year).label("group")
-    stmt = (
-        select(group, func.count().label("count"))
-        .select_from(table)
-        .outerjoin(m.Lsoa, m.Lsoa.code == table.lsoa_code)
-        .outerjoin(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
-        .outerjoin(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code)
-        .where(and_(*cond))
-        .group_by(group)
-    )
+    stmt = select(group, func.count().label("count")).select_from(table)
+    if dimension in AREA_DIMENSIONS:  # the small area's tables are joined only where the group comes from them
+        stmt = (stmt.outerjoin(m.Lsoa, m.Lsoa.code == table.lsoa_code)
+                .outerjoin(m.IcpArea, m.IcpArea.id == m.Lsoa.icp_id)
+                .outerjoin(m.LocalAuthority, m.LocalAuthority.code == m.Lsoa.lad_code))
+    stmt = stmt.where(and_(*cond)).group_by(group)
     stmt = in_icp(stmt, table.lsoa_code, conn, filters.icp)
     return pd.DataFrame(conn.execute(stmt).all(), columns=["group", "count"])
+
+
+def imd_quintile_label(decile) -> str:
+    """The national IMD quintile label of a decile (as data_access.sql.imd_quintile does in SQL)."""
+    if decile is None or pd.isna(decile):
+        return m.NOT_KNOWN
+    return IMD_QUINTILES[min(max((int(decile) - 1) // 2, 0), 4)]
+
+
+def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: int | None = None,
+                  network_id: int | None = None) -> pd.DataFrame:
+    """Engaged people counted by every combination of groups on all the DIMENSIONS at once, in one scan of the
+    table (the area names are looked up afterwards): one column per dimension, placed (the person's small area
+    is a loaded one) and n. Each dimension's counts are its margin (see counts_from_cells)."""
+    table, cond, at_year = _source(source, filters, survey_id, network_id)
+    L = m.Lsoa
+    groups = [group_expr("age_band", table, at_year).label("age_band"), table.sex, table.ethnic_group,
+              table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed")]
+    stmt = (select(*groups, func.count()).select_from(table).outerjoin(L, L.code == table.lsoa_code)
+            .where(and_(*cond)).group_by(*groups))
+    stmt = in_icp(stmt, table.lsoa_code, conn, filters.icp)
+    raw = pd.DataFrame(conn.execute(stmt).all(),
+                       columns=["age_band", "sex", "ethnic_group", "disability", "decile", "icp_id", "lad_code",
+                                "placed", "n"])
+    icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
+    districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
+    raw["imd_quintile"] = [imd_quintile_label(d) for d in raw["decile"]]
+    raw["icp_area"] = [icps.get(int(i), m.NOT_KNOWN) if pd.notna(i) else m.NOT_KNOWN for i in raw["icp_id"]]
+    raw["district"] = [districts.get(c, m.NOT_KNOWN) if isinstance(c, str) else m.NOT_KNOWN for c in raw["lad_code"]]
+    raw["placed"] = raw["placed"].astype(bool)
+    raw["n"] = pd.to_numeric(raw["n"]).astype(int)
+    keys = [*DIMENSIONS, "placed"]
+    if raw.empty:
+        return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, "placed": pd.Series(dtype=bool),
+                             "n": pd.Series(dtype=int)})
+    return raw.groupby(keys, as_index=False, dropna=False)["n"].sum()
+
+
+def counts_from_cells(cells: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """One dimension's counts from engaged_cells (or any cells with that column and n): group, count."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"Unknown dimension {dimension!r}: expected one of {', '.join(DIMENSIONS)}.")
+    out = cells.groupby(dimension, as_index=False, dropna=False)["n"].sum()
+    out = out[out["n"] > 0].rename(columns={dimension: "group", "n": "count"})
+    return out.reset_index(drop=True)
 
 
 def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
@@ -171,6 +214,17 @@ def representation_for(conn: Connection, source: str, dimension: str, filters: F
     engaged = engaged_counts(conn, source, dimension, filters, survey_id=survey_id, network_id=network_id)
     residents = resident_counts(conn, dimension, icp=filters.icp, icp_names=icp_names)
     return representation(engaged, residents, dimension)
+
+
+def representation_tables(conn: Connection, source: str, filters: Filters, dimensions: list[str] | None = None,
+                          survey_id: int | None = None, network_id: int | None = None,
+                          icp_names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """representation_for on several dimensions (all by default) from one scan of the engaged people:
+    dimension -> table."""
+    cells = engaged_cells(conn, source, filters, survey_id=survey_id, network_id=network_id)
+    return {dim: representation(counts_from_cells(cells, dim),
+                                resident_counts(conn, dim, icp=filters.icp, icp_names=icp_names), dim)
+            for dim in (dimensions or list(DIMENSIONS))}
 
 
 def respondent_group(dimension: str):

@@ -10,11 +10,14 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import suppress, suppress_table
 from data_access.filters import Filters, icp_id
+from data_access.sql import IMD_QUINTILES
 from data_access.geography import (
     CORE20_MAX_DECILE, ENGAGEMENT_KINDS, kind_conditions, engagement_by_lsoa, lsoa_areas,
 )
 
 KINDS = list(ENGAGEMENT_KINDS)
+CORE20_QUINTILE = IMD_QUINTILES[0]  # national deciles 1-2, the Core20 areas
+assert CORE20_MAX_DECILE == 2, "Core20 is counted from the first IMD quintile"
 KENT_AND_MEDWAY = "Kent and Medway"
 
 
@@ -91,7 +94,8 @@ def _groups(by: str):
     raise ValueError(f"Reach can be grouped by 'icp' or 'district', not {by!r}.")
 
 
-def core20_reach(conn: Connection, filters: Filters, by: str = "icp") -> pd.DataFrame:
+def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
+                 cells: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Per ICP area or district (of the filtered ICP area), with a last row for the whole of it
     (except for a single chosen ICP area, which is its own whole):
     residents, the share living in Core20 areas (national deciles 1-2), and for each kind the people
@@ -99,7 +103,8 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp") -> pd.Data
     ({kind}_core20_share) and the Core20 reach ratio ({kind}_ratio = engaged share / resident share).
 
     Columns: area, lsoas, population, core20_population, core20_share, then the kind columns.
-    Counts of 1-4 (and the shares and ratios from them) are hidden.
+    Counts of 1-4 (and the shares and ratios from them) are hidden. The engaged people are counted in SQL, or
+    taken from cells given (profiles.engaged_cells of a kind for these filters) to save a scan.
     """
     L = m.Lsoa
     label, join = _groups(by)
@@ -112,12 +117,23 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp") -> pd.Data
         .select_from(L).join(table, and_(*join)).where(*where).group_by(label).order_by(label)).all()
     frame = pd.DataFrame(residents, columns=["area", "lsoas", "population", "core20_population"])
     engaged = {}
+    column = "icp_area" if by == "icp" else "district"
     for kind, (rec, cond) in kind_conditions(filters).items():
-        rows = conn.execute(
-            select(label, func.count(), func.sum(case((core20, 1), else_=0)))
-            .select_from(rec).join(L, L.code == rec.lsoa_code).join(table, and_(*join))
-            .where(and_(*cond), *where).group_by(label)).all()
-        engaged[kind] = pd.DataFrame(rows, columns=["area", kind, f"{kind}_core20"])
+        if not (cells and kind in cells):
+            rows = conn.execute(
+                select(label, func.count(), func.sum(case((core20, 1), else_=0)))
+                .select_from(rec).join(L, L.code == rec.lsoa_code).join(table, and_(*join))
+                .where(and_(*cond), *where).group_by(label)).all()
+            engaged[kind] = pd.DataFrame(rows, columns=["area", kind, f"{kind}_core20"])
+            continue
+        part = cells[kind]
+        # people in a loaded small area of the filtered ICP area whose ICP area (or district) is known
+        part = part[part["placed"] & (part[column] != m.NOT_KNOWN)]
+        if ident is not None:
+            part = part[part["icp_area"] == filters.icp]
+        core = part["n"].where(part["imd_quintile"] == CORE20_QUINTILE, 0)
+        engaged[kind] = (part.assign(core=core).groupby(column, as_index=False)[["n", "core"]].sum()
+                         .set_axis(["area", kind, f"{kind}_core20"], axis=1))
     for kind in KINDS:
         frame = frame.merge(engaged[kind], on="area", how="left")
     numeric = [c for c in frame.columns if c != "area"]

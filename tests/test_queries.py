@@ -217,3 +217,56 @@ def test_headline_figures_in_one_area(conn):
     h = headline_figures(conn, Q1_EAST)
     assert (h.members, h.responses, h.panel_members) == (3, 4 + 1, 2)
     assert panel_target(conn, "East Kent") == 1000
+
+
+# --- counting by every dimension in one scan ----------------------------------------------
+
+def test_engaged_cells_count_members_by_every_dimension_at_once(conn):
+    from data_access.profiles import engaged_cells
+    cells = engaged_cells(conn, "members", Q1)
+    # Serving on 31 March 2025: m1 (A1, born 1950), m6 (A1, 1945), m3 (A2, 2000), m5 (B2, 1960), m7 (no area, 1970).
+    # A1: Thanet, East Kent, decile 1; A2: Canterbury, East Kent, decile 6; B2: Tunbridge Wells, West Kent, decile 9.
+    got = sorted((r.age_band, r.sex, r.imd_quintile, r.icp_area, r.district, bool(r.placed), int(r.n))
+                 for r in cells.itertuples())
+    assert got == sorted([
+        ("65+", "Female", "1 (most deprived)", "East Kent", "Thanet", True, 2),
+        ("25-34", "Female", "3", "East Kent", "Canterbury", True, 1),
+        ("65+", "Male", "5 (least deprived)", "West Kent", "Tunbridge Wells", True, 1),
+        ("50-64", "Prefer not to say", "Not known", "Not known", "Not known", False, 1),
+    ])
+    assert set(cells["ethnic_group"]) == {"White"} and set(cells["disability"]) == {"Not disabled"}
+    east = engaged_cells(conn, "members", Q1_EAST)
+    assert int(east["n"].sum()) == 3 and set(east["district"]) == {"Thanet", "Canterbury"}
+    assert engaged_cells(conn, "members", Filters(None, dt.date(2020, 1, 1), dt.date(2020, 1, 31))).empty
+
+
+@pytest.mark.parametrize("source", ["members", "respondents", "panel"])
+@pytest.mark.parametrize("filters", [Q1, Q1_EAST])
+def test_each_dimension_of_the_cells_matches_counting_it_alone(conn, source, filters):
+    from data_access.profiles import DIMENSIONS, counts_from_cells, engaged_cells
+    cells = engaged_cells(conn, source, filters)
+    for dim in DIMENSIONS:
+        alone = engaged_counts(conn, source, dim, filters)
+        assert (counts_from_cells(cells, dim).set_index("group")["count"].to_dict()
+                == {g: int(n) for g, n in zip(alone["group"], alone["count"])}), dim
+
+
+def test_representation_tables_match_representation_for(conn, no_suppression):
+    from data_access.profiles import DIMENSIONS, representation_tables
+    tables = representation_tables(conn, "respondents", Q1, survey_id=1)
+    assert list(tables) == list(DIMENSIONS)
+    for dim, table in tables.items():
+        pd.testing.assert_frame_equal(table, representation_for(conn, "respondents", dim, Q1, survey_id=1))
+    # respondents aged 16-24, 35-49 (two), 65+ (two) and one not known
+    ages = tables["age_band"].set_index("group")["count"]
+    assert ages.get("35-49") == 2 and ages.get("65+") == 2
+
+
+def test_headline_core20_respondents_from_the_cells(conn):
+    from data_access.profiles import engaged_cells
+    # Respondents 1-6 in March 2025: A1 (decile 1, Core20), A2 x4 (decile 6), B1 (decile 2, Core20); all placed.
+    h = headline_figures(conn, Q1, engaged_cells(conn, "respondents", Q1))
+    assert (h.respondents_with_area, h.core20_respondents, h.responses) == (6, 2, 6)
+    assert h == headline_figures(conn, Q1)
+    east = headline_figures(conn, Q1_EAST, engaged_cells(conn, "respondents", Q1_EAST))
+    assert (east.respondents_with_area, east.core20_respondents) == (5, 1)

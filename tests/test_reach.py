@@ -139,3 +139,19 @@ def test_reach_by_decile(conn, no_suppression):
 def test_unknown_icp_area_is_an_error(conn):
     with pytest.raises(ValueError, match="no ICP area called"):
         area_reach(conn, Filters("Narnia", Q1.start, Q1.end))
+
+
+@pytest.mark.parametrize("icp", [None, "East Kent"])
+@pytest.mark.parametrize("by", ["icp", "district"])
+def test_core20_reach_from_cells_matches_counting_in_sql(conn, no_suppression, icp, by):
+    from data_access.profiles import engaged_cells
+    filters = Filters(icp, dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    cells = {kind: engaged_cells(conn, kind, filters) for kind in ("members", "panel", "respondents")}
+    got = core20_reach(conn, filters, by=by, cells=cells)
+    pd.testing.assert_frame_equal(got, core20_reach(conn, filters, by=by), check_dtype=False)
+    if by == "icp" and icp is None:
+        # respondents: A1 (Core20) and A2 x4 in East Kent; B1 (Core20) in West Kent
+        east = got.set_index("area").loc["East Kent"]
+        assert (east["respondents"], east["respondents_core20"]) == (5, 1)
+        west = got.set_index("area").loc["West Kent"]
+        assert (west["respondents"], west["respondents_core20"]) == (1, 1)
