@@ -17,8 +17,8 @@ from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
 from data_access.actions import open_actions
 from data_access.networks import complete_months, measure_settings, members_on
 from data_access.panel import PANEL_TARGET, coverage, panel_size
-from data_access.profiles import DIMENSIONS
-from data_access.reach import core20_reach
+from data_access.profiles import DIMENSIONS, engaged_cells
+from data_access.reach import CORE20_QUINTILE, core20_reach
 from data_access.representativeness import dissimilarity_index, for_display, published
 from data_access.sql import month_start
 from data_access.surveys import progress_against_target, responses_by_day, survey_summary, target_verdict
@@ -77,8 +77,9 @@ def panel_target(conn: Connection, icp: str | None) -> int:
     return int(round(PANEL_TARGET * area / total)) if total else 0
 
 
-def headline_figures(conn: Connection, filters: Filters) -> Headlines:
-    """The headline figures for the filtered area, as at the end of the period."""
+def headline_figures(conn: Connection, filters: Filters, respondents: pd.DataFrame | None = None) -> Headlines:
+    """The headline figures for the filtered area, as at the end of the period (the Core20 respondents are
+    counted from profiles.engaged_cells of the respondents where given)."""
     r = m.SurveyResponse
     end = filters.end
     open_surveys = int((survey_summary(conn, filters)["status"] == "Open").sum())
@@ -86,7 +87,11 @@ def headline_figures(conn: Connection, filters: Filters) -> Headlines:
     end_dt = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
     responses_stmt = select(func.count()).select_from(r).where(r.submitted_at >= start_dt, r.submitted_at < end_dt)
     responses = int(conn.execute(in_icp(responses_stmt, r.lsoa_code, conn, filters.icp)).scalar_one())
-    known, core = core20_respondents(conn, filters)
+    if respondents is None:
+        known, core = core20_respondents(conn, filters)
+    else:
+        placed = respondents[respondents["placed"]]
+        known, core = int(placed["n"].sum()), int(placed.loc[placed["imd_quintile"] == CORE20_QUINTILE, "n"].sum())
     return Headlines(
         members=members_on(conn, end, filters),
         members_year_before=members_on(conn, year_before(end), filters),
@@ -196,7 +201,7 @@ def survey_tracking(conn: Connection, filters: Filters) -> pd.DataFrame:
 MATCH_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "imd_quintile"]
 
 
-def panel_match(conn: Connection, filters: Filters) -> pd.DataFrame:
+def panel_match(conn: Connection, filters: Filters, cells: pd.DataFrame | None = None) -> pd.DataFrame:
     """The dissimilarity index of the panel serving on the last day of the period against residents, per
     dimension (age, sex, ethnic group, disability, deprivation, and ICP area, or district within one ICP
     area; members whose group is not stated are left out): dimension, label, members, index. The index is
@@ -204,7 +209,7 @@ def panel_match(conn: Connection, filters: Filters) -> pd.DataFrame:
     counted together), so it cannot give a hidden count away; it is missing for a breakdown by ethnic group or
     disability withheld for too small a base."""
     dims = MATCH_DIMENSIONS + ["district" if filters.icp else "icp_area"]
-    tables = coverage(conn, filters.end, filters.icp)
+    tables = coverage(conn, filters.end, filters.icp, cells=cells)  # cells: the panel's engaged_cells, if counted
     rows = []
     for dim in dims:
         shown = for_display(tables[dim], dim)
@@ -262,17 +267,19 @@ class Overview:
 def overview(conn: Connection, filters: Filters) -> Overview:
     """Every figure on the overview for the filtered area and period."""
     quarter = last_months(filters, 3)
+    # one scan of each kind of engaged person, counted by every dimension at once, shared by the figures below
+    cells = {kind: engaged_cells(conn, kind, filters) for kind in ("members", "respondents", "panel")}
     return Overview(
         filters=filters,
-        headlines=headline_figures(conn, filters),
+        headlines=headline_figures(conn, filters, cells["respondents"]),
         quarter=quarter,
         responses_quarter=responses_in(conn, quarter),
         network_months=network_change_by_month(conn, filters),
         response_months=responses_by_month(conn, filters),
         tracking=survey_tracking(conn, filters),
-        panel_match=panel_match(conn, filters),
+        panel_match=panel_match(conn, filters, cells["panel"]),
         open_actions=open_actions(conn, filters),
-        core20=core20_reach(conn, filters, by="icp"),
+        core20=core20_reach(conn, filters, by="icp", cells=cells),
         measures={"members": measure_settings(conn, "network_net_change"),
                   "responses": measure_settings(conn, "survey_responses")},
     )
