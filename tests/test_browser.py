@@ -165,14 +165,7 @@ def test_page_by_address(server, browser, path):
     base, _ = server
     page = open_page(browser, f"{base}/{path}")
     check_page(page, path)
-    # Scanned after a reload: on the very first request to a fresh server, two captions of the overview
-    # were reported at Streamlit's faded grey (#94a1aa) before the page's own styles applied (see notes).
-    page.reload()
-    wait_for_run(page)
     found = serious_accessibility_violations(page)
-    if path == "" and found and all(f.startswith("color-contrast") for f in found):
-        pytest.xfail("known, not yet explained: on the overview under this test's server two captions are "
-                     "reported at #94a1aa (2.6:1); the same page scanned by hand passes; see the notes")
     assert found == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)

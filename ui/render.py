@@ -93,8 +93,10 @@ def page_css() -> None:
     """Larger text for sentences under charts (readable on a projector)."""
     st.markdown(
         "<style>.chart-sentence{font-size:1.15rem;line-height:1.5;margin:0.2rem 0 0.6rem 0;color:#212B32}"
-        # Captions in NHS mid grey: 6:1 on white, where Streamlit's faded default is under 4.5:1.
+        # Captions in NHS mid grey: 6:1 on white. Streamlit draws captions at 60% opacity, which turns that
+        # grey into #94A1AA (2.6:1), so the opacity goes back to 1.
         "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p, .note{color:#4C6272 !important}"
+        "[data-testid='stCaptionContainer']{opacity:1 !important}"
         ".note{font-size:0.9rem}"
         "</style>",
         unsafe_allow_html=True,
