@@ -206,8 +206,8 @@ def panel_match(conn: Connection, filters: Filters, cells: pd.DataFrame | None =
     dimension (age, sex, ethnic group, disability, deprivation, and ICP area, or district within one ICP
     area; members whose group is not stated are left out): dimension, label, members, index. The index is
     worked out from the comparison as published on the panel page (representativeness.published: hidden groups
-    counted together), so it cannot give a hidden count away; it is missing for a breakdown by ethnic group or
-    disability withheld for too small a base."""
+    counted together), so it cannot give a hidden count away; it is missing where every group is hidden, and for a
+    breakdown by ethnic group or disability withheld for too small a base."""
     dims = MATCH_DIMENSIONS + ["district" if filters.icp else "icp_area"]
     tables = coverage(conn, filters.end, filters.icp, cells=cells)  # cells: the panel's engaged_cells, if counted
     rows = []
@@ -215,8 +215,8 @@ def panel_match(conn: Connection, filters: Filters, cells: pd.DataFrame | None =
         shown = for_display(tables[dim], dim)
         known = published(shown)
         n = int(known["count"].sum())
-        index = (dissimilarity_index(known["share"], known["resident_share"]) if n and not shown.attrs.get("withheld")
-                 else float("nan"))
+        comparable = n and len(known) > 1 and not shown.attrs.get("withheld")  # every group hidden: cannot tell
+        index = dissimilarity_index(known["share"], known["resident_share"]) if comparable else float("nan")
         rows.append(dict(dimension=dim, label=DIMENSIONS[dim], members=n, index=index))
     return pd.DataFrame(rows, columns=["dimension", "label", "members", "index"])
 

@@ -259,12 +259,14 @@ def rake_cells(cells: pd.DataFrame, margins: dict[str, pd.Series]) -> WeightingR
 
 def published_summary(display: pd.DataFrame) -> dict:
     """summary() of a table as published (for_display): worked out from the published figures only (see
-    published); nothing for a withheld special-category breakdown; 'not stated' missing where hidden."""
-    if display.attrs.get("withheld"):
+    published); nothing for a withheld special-category breakdown or one whose groups are all hidden; 'not stated'
+    missing where hidden."""
+    table = published(display)
+    if display.attrs.get("withheld") or len(table) < 2:  # withheld, or every group hidden: nothing to compare
         return dict(similarity=float("nan"), score=float("nan"), lowest_rate_group=None, highest_rate_group=None,
                     largest_gap_pp=float("nan"), largest_gap_group=None, largest_gap_signed=float("nan"),
                     not_stated=float("nan"), n=0)
-    s = summary(published(display))
+    s = summary(table)
     for key in ("lowest_rate_group", "highest_rate_group", "largest_gap_group"):
         if s[key] == HIDDEN_GROUPS:
             s[key] = "groups not shown"

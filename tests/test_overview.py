@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import insert
 
@@ -195,3 +196,42 @@ def test_key_messages_are_plain_english(store):
             messages = key_messages(overview(conn, f), reach_gaps(conn, f))
             assert reading_ease(" ".join(messages)) >= READING_EASE_TARGET, messages
             assert max(len(s.split()) for s in " ".join(messages).split(". ")) <= 25  # short sentences
+
+
+def test_panel_gaps_are_hidden_as_the_panel_page_hides_them(engine, monkeypatch):
+    """33 panel members, 3 of them men: the men's gap is listed with their count hidden (small), and the panel
+    match is worked out from the published sex table (men and women both hidden, so counted together)."""
+    from tests.test_page_small_numbers import build_panel_extras
+
+    for name in ("DISCLOSURE_RULE", "SMALL_NUMBER_THRESHOLD", "SPECIAL_CATEGORY_MIN_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    build_tiny_store(engine)
+    build_panel_extras(engine)
+    with engine.connect() as conn:
+        gaps = all_gaps(conn, Q1)
+        ov = overview(conn, Q1)
+    men = gaps[(gaps["source"] == "panel") & (gaps["group"] == "Male")].iloc[0]
+    assert men["hidden"] and men["small"] and pd.isna(men["count"]) and pd.isna(men["share"])
+    assert men["base"] == 33
+    assert "are 49% of residents in Kent and Medway but fewer than 5 of the 33 citizens' panel members whose sex" \
+        in gap_sentence(men, Q1)
+    # sex: both groups hidden (the women's 30 would give the men's 3 away), so there is nothing to compare
+    match = ov.panel_match.set_index("dimension")
+    assert match.loc["sex", "members"] == 33 and pd.isna(match.loc["sex", "index"])
+    # age band in 2025: 16-24 none, 25-34 5, 35-49 8, 50-64 8, 65+ 12 (all shown) against residents aged 16+
+    # of 800, 900, 1,150, 1,050 and 900 (of 4,800): half the sum of the differences in shares
+    panel, res = [0, 5, 8, 8, 12], [800, 900, 1150, 1050, 900]
+    by_hand = 0.5 * sum(abs(p / 33 - r / 4800) for p, r in zip(panel, res))
+    assert match.loc["age_band", "members"] == 33 and match.loc["age_band", "index"] == pytest.approx(by_hand)
+    # disability: 22 stated, below the special-category base of 25: no index, and no disability gap
+    assert pd.isna(match.loc["disability", "index"])
+    assert gaps[(gaps["source"] == "panel") & (gaps["dimension"] == "disability")].empty
+
+
+def test_gap_sentence_for_a_count_hidden_so_a_small_one_cannot_be_worked_out():
+    from types import SimpleNamespace
+
+    gap = SimpleNamespace(kind="panel", dimension="sex", group="Female", area="Kent and Medway", resident_share=0.9,
+                          adults=True, hidden=True, small=False, count=None, share=None, base=40)
+    assert gap_sentence(gap, Q1) == ("Women are 90% of residents aged 16 and over in Kent and Medway but a number (not "
+                                     "shown) of the 40 citizens' panel members whose sex is known (on 31 March 2025).")
