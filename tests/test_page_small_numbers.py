@@ -387,3 +387,25 @@ def test_panel_page_with_a_tiny_panel_hides_the_wave_plan(tiny_app):
     assert "Panel members serving: fewer than 5" in " ".join(words(at))
     assert not [m for m in at.metric if m.label == "Recruits needed"]
     assert any("plan by group is not shown" in i.value for i in at.info)
+
+
+def test_overview_and_pack_under_the_hes_rule(panel_url, monkeypatch):
+    """Under the HES rule no sentence speaks of 'fewer than 5'; hidden counts read '*' or '1 to 7', others are
+    rounded to the nearest 5 (33 panel members are 35)."""
+    monkeypatch.setenv("DATABASE_URL", panel_url)
+    monkeypatch.setenv("DISCLOSURE_RULE", "hes")
+    monkeypatch.delenv("SMALL_NUMBER_THRESHOLD", raising=False)
+    at = run("pages/overview.py", {"from": "2025-01-01", "to": PANEL_DAY})
+    text = " ".join(words(at) + chart_values(at))
+    assert "fewer than 5" not in text and "fewer than 8" not in text
+    assert next(m.value for m in at.metric if m.label == "Citizens' panel") == "35"
+    assert "shown as *" in text
+    engine = make_engine(panel_url)
+    try:
+        from board_pack import pack_files
+
+        pack, html, _ = pack_files(engine, Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 31)), images=False)
+    finally:
+        engine.dispose()
+    assert "fewer than 5" not in html and "shown as *" in pack.rule
+    assert " ".join(g.sentence for g in pack.gaps).count("1 to 7") >= 1  # the panel's 3 men, hidden
