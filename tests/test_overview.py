@@ -235,3 +235,16 @@ def test_gap_sentence_for_a_count_hidden_so_a_small_one_cannot_be_worked_out():
                           adults=True, hidden=True, small=False, count=None, share=None, base=40)
     assert gap_sentence(gap, Q1) == ("Women are 90% of residents aged 16 and over in Kent and Medway but a number (not "
                                      "shown) of the 40 citizens' panel members whose sex is known (on 31 March 2025).")
+
+
+def test_survey_titles_are_plain_text_in_the_tracking_chart():
+    """Plotly draws some HTML in labels: a typed title shows as typed (escaped), and the table keeps it as is."""
+    from charts.overview import tracking_chart
+
+    title = "<b>Bold</b> & <a href='x'>link</a>"
+    tracking = pd.DataFrame([dict(id=1, title=title, closes_on=dt.date(2025, 4, 30), target=100, responses=40,
+                                  expected=50.0, status="behind", sentence="Behind.")])
+    chart = tracking_chart(tracking, Q1)
+    escaped = "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;a href='x'&gt;link&lt;/a&gt;"
+    assert [list(trace.y) for trace in chart.figure.data] == [[escaped]] * 3
+    assert chart.data["Survey"].tolist() == [title]
