@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.per_load import per_data_load
 from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
 
 DIMENSIONS = {
@@ -140,6 +141,7 @@ def counts_from_cells(cells: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@per_data_load
 def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
                     icp_names: list[str] | None = None) -> pd.DataFrame:
     """Residents by group in an ICP area (or several, or all): columns group, residents.
