@@ -44,9 +44,23 @@ def chart_images(figures: list, width: int = IMAGE_WIDTH, height: int = IMAGE_HE
     with tempfile.TemporaryDirectory(prefix="pack-images-") as tmp:
         files = [Path(tmp) / f"chart-{i}.png" for i, _ in wanted]
         try:
-            pio.write_images([fig for _, fig in wanted], files, format="png", width=width, height=height)
+            pio.write_images([_framed(fig) for _, fig in wanted], files, format="png", width=width, height=height)
         except Exception:  # noqa: BLE001 - any failure of the browser engine: the deck says so instead
             return [None] * len(figures), NO_ENGINE
         for (i, _), file in zip(wanted, files):
             out[i] = file.read_bytes() if file.exists() else None
     return out, ""
+
+
+def _framed(fig):
+    """A copy of the figure with room for its axis labels: the screen layout's narrow margins rely on the
+    browser growing them, which the image export does not do, so tick labels would be cut off."""
+    import plotly.graph_objects as go
+
+    out = go.Figure(fig)
+    margin = out.layout.margin
+    out.update_layout(margin=dict(l=max(margin.l or 0, 140), r=max(margin.r or 0, 40),
+                                  t=max(margin.t or 0, 70), b=max(margin.b or 0, 90)))
+    out.update_xaxes(automargin=True)
+    out.update_yaxes(automargin=True)
+    return out
