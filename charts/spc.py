@@ -367,3 +367,10 @@ def xmr_chart(result: SpcResult, label: str, y_title: str) -> Chart:
                                 "upl": "Upper process limit", "trial": "Trial limits", "rule": "Rule",
                                 "point_class": "Variation"}).round(2)
     return Chart(fig, spc_sentence(result, label), data)
+
+
+def spc_with_chart(values: Sequence[float], x: Sequence, label: str, y_title: str,
+                   **settings) -> tuple[SpcResult, Chart]:
+    """spc(values, x, **settings) and its XmR chart, in one step (so both can be kept between reruns)."""
+    result = spc(values, x=x, **settings)
+    return result, xmr_chart(result, label, y_title)

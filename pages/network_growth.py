@@ -9,8 +9,8 @@ from charts.networks import (
     project_sizes, projection_chart, recent_growth_chart, retention_chart,
 )
 from charts.representation import representation_chart
-from charts.spc import spc, xmr_chart
-from data_access.cached import query
+from charts.spc import spc_with_chart
+from data_access.cached import built, query
 from data_access.filters import Filters
 from data_access.geography import geography_status
 from data_access.networks import (
@@ -47,11 +47,11 @@ def months_back(months: int) -> Filters:
 monthly = query(membership_by_month, filters, network_id=network_id)
 totals = query(membership_totals_by_month, filters, network_id=network_id)
 activities = query(network_activities, filters, network_id=network_id)
-show_chart(growth_timeline(monthly, activities, area, totals), "members_over_time", "Members over time")
-show_chart(joiners_and_leavers(totals, area), "joiners_leavers", "Joiners and leavers each month")
+show_chart(built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
+show_chart(built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
 st.caption(describe() + " A month's members are shown only where the change since the last month shown is not "
            "small, so a small number cannot be worked out by subtraction.")
-show_chart(recent_growth_chart(query(recent_growth, filters), area), "recent_growth",
+show_chart(built(recent_growth_chart, query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 
 # --- Statistical process control ---------------------------------------------------------------------
@@ -84,37 +84,38 @@ for key, column, y_title in (("network_joiners", "joiners", "People joining"),
         st.info(f"Some months had too few people joining or leaving {which} in {area} to show, so this chart "
                 "cannot be drawn without revealing them. Choose a wider area or all networks.")
         continue
-    result = spc(series[column].astype(float), x=series["month"], improvement=measure["improvement"], target=measure["target"],
-                 baseline=baseline, screen=screen, recalculate_from=recalc)
-    show_chart(xmr_chart(result, f"{measure['label']} ({which}, {area})", y_title), f"spc_{key}", measure["label"])
+    result, chart = built(spc_with_chart, series[column].astype(float), series["month"],
+                          f"{measure['label']} ({which}, {area})", y_title, improvement=measure["improvement"],
+                          target=measure["target"], baseline=baseline, screen=screen, recalculate_from=tuple(recalc))
+    show_chart(chart, f"spc_{key}", measure["label"])
     for note in result.notes:
         st.caption(note)
 
 # --- Growth for the size of each area -----------------------------------------------------------------
 st.header("Growth for the size of each area")
-show_chart(growth_per_1000_chart(query(growth_by_area, filters, "icp", network_id=network_id), "ICP area",
-                                 "Kent and Medway", which, chosen=filters.icp), "growth_by_icp",
+show_chart(built(growth_per_1000_chart, query(growth_by_area, filters, "icp", network_id=network_id),
+                 "ICP area", "Kent and Medway", which, chosen=filters.icp), "growth_by_icp",
            "Per 1,000 residents, by ICP area")
-show_chart(growth_per_1000_chart(query(growth_by_area, filters, "district", network_id=network_id), "District",
-                                 area, which), "growth_by_district", "Per 1,000 residents, by district")
+show_chart(built(growth_per_1000_chart, query(growth_by_area, filters, "district", network_id=network_id),
+                 "District", area, which), "growth_by_district", "Per 1,000 residents, by district")
 st.caption("Members whose small area is not known are counted in the totals above but not in any area.")
 icp_caveat()
 
 # --- Retention ------------------------------------------------------------------------------------------
 st.header("Do people stay?")
-show_chart(retention_chart(query(retention_by_quarter, filters, network_id=network_id), area, which),
+show_chart(built(retention_chart, query(retention_by_quarter, filters, network_id=network_id), area, which),
            "retention", "Still members 6 and 12 months after joining")
 
 # --- Recruitment channels ---------------------------------------------------------------------------------
 st.header("Recruitment channels")
-show_chart(channel_joiners_chart(query(joiners_by_channel, filters, network_id=network_id), area, which,
-                                 query(channel_totals, filters, network_id=network_id)),
+show_chart(built(channel_joiners_chart, query(joiners_by_channel, filters, network_id=network_id), area, which,
+                 query(channel_totals, filters, network_id=network_id)),
            "channel_joiners", "People joining by channel")
 st.subheader("Who each channel brings, against who lives here")
 for tab, dim in zip(st.tabs(["Age band", "Deprivation (IMD quintile)"]), ["age_band", "imd_quintile"]):
     with tab:
-        show_chart(channel_mix_chart(query(channel_mix, filters, dim, network_id=network_id), DIMENSIONS[dim], area),
-                   f"channel_mix_{dim}")
+        show_chart(built(channel_mix_chart, query(channel_mix, filters, dim, network_id=network_id),
+                         DIMENSIONS[dim], area), f"channel_mix_{dim}")
 
 # --- Who the networks reach ----------------------------------------------------------------------------------
 st.header("Who the networks reach")
@@ -122,7 +123,7 @@ dims = ["age_band", "sex", "ethnic_group", "imd_quintile"]
 for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
     with tab:
         rep = query(representation_for, "members", dim, filters, network_id=network_id)
-        show_chart(representation_chart(rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
+        show_chart(built(representation_chart, rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
 
 # --- Projection ---------------------------------------------------------------------------------------------
 st.header("Where each network is heading")
@@ -130,8 +131,8 @@ lookback = months_back(12)
 recent = query(membership_by_month, lookback, network_id=network_id)
 base = query(projection_base, lookback, network_id=network_id)
 targets = dict(zip(nets["name"], nets["target_members"]))
-projection = project_sizes(base, complete_months(base, lookback), targets, filters.end)
-show_chart(projection_chart(recent, projection, filters.end, area, show_targets=filters.icp is None),
+projection = built(project_sizes, base, complete_months(base, lookback), targets, filters.end)
+show_chart(built(projection_chart, recent, projection, filters.end, area, show_targets=filters.icp is None),
            "projection", "Size in 12 months at the current rate")
 if filters.icp:
     st.caption("Membership targets are for whole networks, so target dates are shown for all of Kent and Medway only.")

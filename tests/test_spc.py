@@ -5,7 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from charts.spc import COLOURS, SYMBOLS, assurance_words, rules_fired, spc, spc_sentence, variation_words, xmr_chart
+from charts.spc import (
+    COLOURS, SYMBOLS, assurance_words, rules_fired, spc, spc_sentence, spc_with_chart, variation_words, xmr_chart,
+)
 
 
 def limits(result, i=-1):
@@ -165,3 +167,15 @@ def test_chart_colours_shapes_and_table():
     assert "Special cause improvement" in badge and "target will be met and missed at random" in badge.lower()
     assert list(chart.data["Month"])[:2] == ["January 2025", "February 2025"]
     assert chart.data["Rule"].iloc[0] == "a point below the lower process limit"
+
+
+def test_spc_with_chart_gives_the_calculation_and_its_chart():
+    # mean 2.6, mean moving range 1.5 as in test_mean_limits_and_near_band; recalculating from the 4th point
+    # gives a second segment [4, 3]: mean 3.5
+    months = pd.date_range("2025-01-01", periods=5, freq="MS")
+    result, chart = spc_with_chart([1, 3, 2, 4, 3], months, "Joiners", "People", baseline=None,
+                                   recalculate_from=(months[3],))
+    assert list(result.frame["mean"]) == [pytest.approx(v) for v in (2, 2, 2, 3.5, 3.5)]
+    assert chart.data["Mean"].tolist() == [2, 2, 2, 3.5, 3.5]
+    assert chart.sentence == spc_sentence(result, "Joiners")
+    assert chart.figure.layout.yaxis.title.text == "People"
