@@ -16,7 +16,7 @@ from data_access.answers import (
     free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
     weighted_survey_results,
 )
-from data_access.cached import query
+from data_access.cached import built, query
 from data_access.disclosure import describe, format_count, is_small, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
@@ -51,12 +51,13 @@ def at_a_glance(glance) -> None:
 
 def progress(survey_id: int, info: dict, daily) -> None:
     st.subheader("Responses against target")
-    prog = progress_against_target(daily, info["opens_on"], info["closes_on"], info["target_responses"], filters.end)
-    verdict = target_verdict(prog, info["target_responses"], filters.end)
+    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], info["target_responses"],
+                 filters.end)
+    verdict = built(target_verdict, prog, info["target_responses"], filters.end)
     promo = query(promotions, survey_id)
-    show_chart(progress_chart(prog, verdict, info["title"], promo), "progress")
+    show_chart(built(progress_chart, prog, verdict, info["title"], promo), "progress")
     if not daily.empty:
-        show_chart(channel_chart(daily, CHANNELS_SURVEY), "channels", "How people responded")
+        show_chart(built(channel_chart, daily, CHANNELS_SURVEY), "channels", "How people responded")
 
 
 def results(questions, n_responses: int) -> None:
@@ -81,7 +82,7 @@ def results(questions, n_responses: int) -> None:
                 st.markdown(f"**{plain(label)}**")
                 st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
                 continue
-            show_chart(themes_chart(free, label), f"q{q.id}", label)
+            show_chart(built(themes_chart, free, label), f"q{q.id}", label)
             if free["examples"]:
                 st.markdown("Recent answers, as written:")
                 for text in free["examples"]:
@@ -98,9 +99,9 @@ def results(questions, n_responses: int) -> None:
             st.markdown(f"**{plain(label)}**")
             st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
         elif q.qtype == "likert":
-            show_chart(likert_chart(res, q.options, label), f"q{q.id}", label)
+            show_chart(built(likert_chart, res, q.options, label), f"q{q.id}", label)
         else:
-            show_chart(choice_chart(res, label, q.qtype == "multiple"), f"q{q.id}", label)
+            show_chart(built(choice_chart, res, label, q.qtype == "multiple"), f"q{q.id}", label)
 
 
 def breakdown(questions) -> None:
@@ -122,9 +123,9 @@ def breakdown(questions) -> None:
         st.info(by.attrs["withheld"])
         return
     if q["qtype"] == "likert":
-        chart = likert_chart(by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
+        chart = built(likert_chart, by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
     else:
-        chart = choice_group_chart(by, labels[qid], DIMENSIONS[dim])
+        chart = built(choice_group_chart, by, labels[qid], DIMENSIONS[dim])
     show_chart(chart, "breakdown")
     st.caption(f"Groups and answers with fewer than {threshold()} people are not shown, nor others from which they "
                "could be worked out. Age is as at responding.")
@@ -143,7 +144,7 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
     for tab, dim in zip(tabs, REPRESENTATION_DIMENSIONS):
         with tab:
             rep = query(representation_for, "respondents", dim, filters, survey_id=survey_id, icp_names=areas)
-            show_chart(representation_chart(rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
+            show_chart(built(representation_chart, rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
     st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
                f"Shares are of people whose group is known. {describe()}")
 
@@ -173,7 +174,7 @@ def weighted(survey_id: int, questions, areas) -> None:
             st.markdown(f"**{plain(label)}**")
             st.info("Too few people answered this question to weight it.")
             continue
-        show_chart(weighted_chart(res, w, label, q.qtype == "likert"), f"w{q.id}", label)
+        show_chart(built(weighted_chart, res, w, label, q.qtype == "likert"), f"w{q.id}", label)
 
 
 def you_said_we_did(survey_id: int, title: str) -> None:
@@ -202,15 +203,15 @@ def open_actions_table() -> None:
 
 def reach() -> None:
     st.subheader("Reach over time: are we hearing from more deprived areas and younger people?")
-    data = reach_over_time_from(survey_reach)
+    data = built(reach_over_time_from, survey_reach)
     if data.empty:
         st.info("No survey has responses from this area yet.")
         return
     ages = query(resident_counts, "age_band", filters.icp)
     adults = int(ages["residents"].sum())
     young = int(ages.loc[ages["group"].isin(YOUNG_BANDS), "residents"].sum())
-    show_chart(reach_chart(data, query(core20_share_of_residents, filters.icp), young / adults if adults else None),
-               "reach")
+    show_chart(built(reach_chart, data, query(core20_share_of_residents, filters.icp),
+                     young / adults if adults else None), "reach")
 
 
 filters = current_filters()
@@ -220,7 +221,7 @@ st.markdown(f"**{filters.area_label}**, surveys open between {filters.start:%-d 
 synthetic_notice(query(geography_status))
 
 survey_reach = query(survey_reach_in, filters.icp)  # all dates: the same for any period
-glance = glance_with_reach(query(survey_summary, filters), survey_reach)
+glance = built(glance_with_reach, query(survey_summary, filters), survey_reach)
 if glance.empty:
     st.info("No surveys were open in this period in this area. Widen the period in the sidebar.")
     st.stop()
