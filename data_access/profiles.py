@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
@@ -103,32 +104,44 @@ def imd_quintile_label(decile) -> str:
     return IMD_QUINTILES[min(max((int(decile) - 1) // 2, 0), 4)]
 
 
+@per_data_load
 def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: int | None = None,
                   network_id: int | None = None) -> pd.DataFrame:
     """Engaged people counted by every combination of groups on all the DIMENSIONS at once, in one scan of the
     table (the area names are looked up afterwards): one column per dimension, placed (the person's small area
-    is a loaded one) and n. Each dimension's counts are its margin (see counts_from_cells)."""
+    is a loaded one), icp_key (the id of the ICP area the person counts in for the area filter, as
+    filters.in_icp: their small area's, or their own where no small area is recorded) and n. Each dimension's
+    counts are its margin (see counts_from_cells). For one ICP area, the cells of all areas are filtered (they
+    are remembered per data load, so changing the area needs no new scan)."""
+    if filters.icp:
+        ident = icp_id(conn, filters.icp)
+        whole = engaged_cells(conn, source, dataclasses.replace(filters, icp=None), survey_id=survey_id,
+                              network_id=network_id)
+        return whole[whole["icp_key"] == ident].reset_index(drop=True)
     table, cond, at_year = _source(source, filters, survey_id, network_id)
     L = m.Lsoa
+    own = table.icp_id if "icp_id" in table.__table__.c else None
+    own_icp = case((table.lsoa_code.is_(None), own)) if own is not None else literal(None)
     groups = [group_expr("age_band", table, at_year).label("age_band"), table.sex, table.ethnic_group,
-              table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed")]
+              table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed"),
+              own_icp.label("own_icp")]
     stmt = (select(*groups, func.count()).select_from(table).outerjoin(L, L.code == table.lsoa_code)
             .where(and_(*cond)).group_by(*groups))
-    stmt = in_icp(stmt, table.lsoa_code, conn, filters.icp)
     raw = pd.DataFrame(conn.execute(stmt).all(),
                        columns=["age_band", "sex", "ethnic_group", "disability", "decile", "icp_id", "lad_code",
-                                "placed", "n"])
+                                "placed", "own_icp", "n"])
+    keys = [*DIMENSIONS, "placed", "icp_key"]
+    if raw.empty:
+        return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, "placed": pd.Series(dtype=bool),
+                             "icp_key": pd.Series(dtype=float), "n": pd.Series(dtype=int)})
     icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
     districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
     raw["imd_quintile"] = [imd_quintile_label(d) for d in raw["decile"]]
     raw["icp_area"] = [icps.get(int(i), m.NOT_KNOWN) if pd.notna(i) else m.NOT_KNOWN for i in raw["icp_id"]]
     raw["district"] = [districts.get(c, m.NOT_KNOWN) if isinstance(c, str) else m.NOT_KNOWN for c in raw["lad_code"]]
     raw["placed"] = raw["placed"].astype(bool)
+    raw["icp_key"] = pd.to_numeric(raw["icp_id"]).astype(float).fillna(pd.to_numeric(raw["own_icp"]).astype(float))
     raw["n"] = pd.to_numeric(raw["n"]).astype(int)
-    keys = [*DIMENSIONS, "placed"]
-    if raw.empty:
-        return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, "placed": pd.Series(dtype=bool),
-                             "n": pd.Series(dtype=int)})
     return raw.groupby(keys, as_index=False, dropna=False)["n"].sum()
 
 

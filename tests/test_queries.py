@@ -270,3 +270,24 @@ def test_headline_core20_respondents_from_the_cells(conn):
     assert h == headline_figures(conn, Q1)
     east = headline_figures(conn, Q1_EAST, engaged_cells(conn, "respondents", Q1_EAST))
     assert (east.respondents_with_area, east.core20_respondents) == (5, 1)
+
+
+def test_engaged_cells_for_an_icp_area_count_records_placed_only_in_it(engine):
+    from sqlalchemy import insert
+
+    from data_access import models as m
+    from data_access.profiles import counts_from_cells, engaged_cells
+    build_tiny_store(engine)
+    with engine.begin() as c:  # m8: imported with only its ICP area (East Kent, id 2)
+        c.execute(insert(m.NetworkMembership.__table__), [
+            dict(member_ref="m8", network_id=1, joined_on=dt.date(2025, 1, 5), lsoa_code=None, icp_id=2,
+                 channel="Event", birth_year=1980, sex="Male", ethnic_group="White", disability="Disabled")])
+    with engine.connect() as c:
+        east = engaged_cells(c, "members", Q1_EAST)
+        # East Kent: m1, m6 (A1), m3 (A2) and m8 (no small area, East Kent)
+        assert int(east["n"].sum()) == 4 == members_on(c, Q1.end, Q1_EAST)
+        assert counts_from_cells(east, "disability").set_index("group")["count"].to_dict() == {
+            "Disabled": 1, "Not disabled": 3}
+        assert counts_from_cells(east, "icp_area").set_index("group")["count"].to_dict() == {
+            "East Kent": 3, "Not known": 1}
+        assert int(engaged_cells(c, "members", Q1)["n"].sum()) == 6  # the five serving on 31 March, and m8
