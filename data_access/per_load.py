@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import threading
 from collections import OrderedDict
 from typing import Any, Callable
@@ -31,13 +32,17 @@ def per_data_load(fn: Callable) -> Callable:
     """Decorator for fn(conn, *args, **kwargs): the result is remembered until the store's data version changes
     (each caller gets its own copy, so changing it does not change the remembered one)."""
 
+    signature = inspect.signature(fn)
+
     @functools.wraps(fn)
     def wrapper(conn, *args, **kwargs):
         version = get_setting(conn, "data_version")
         if not version:
             return fn(conn, *args, **kwargs)
-        key = (str(conn.engine.url), version, fn.__module__, fn.__qualname__, _frozen(args),
-               tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
+        bound = signature.bind(conn, *args, **kwargs)  # the same call however its arguments are passed
+        bound.apply_defaults()
+        arguments = tuple((k, _frozen(v)) for k, v in list(bound.arguments.items())[1:])
+        key = (str(conn.engine.url), version, fn.__module__, fn.__qualname__, arguments)
         with _lock:
             if key in _results:
                 _results.move_to_end(key)

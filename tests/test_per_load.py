@@ -58,3 +58,19 @@ def test_a_caller_changing_its_copy_leaves_the_remembered_one(engine_tiny):
         first["residents"] = 0
         assert adult_residents(conn, "West Kent")["residents"].sum() == total == 2400
         assert adult_residents(conn)["residents"].sum() == 4800  # other arguments are remembered apart
+
+
+def test_the_same_call_is_remembered_however_its_arguments_are_passed(engine_tiny):
+    calls = []
+
+    @per_load.per_data_load
+    def counted(conn, dimension, icp=None):
+        calls.append((dimension, icp))
+        return [dimension, icp]
+
+    with engine_tiny.begin() as conn:
+        set_setting(conn, "data_version", "load-1")
+    with engine_tiny.connect() as conn:
+        assert counted(conn, "sex") == counted(conn, "sex", None) == counted(conn, dimension="sex", icp=None)
+        assert counted(conn, "sex", "East Kent") == ["sex", "East Kent"]
+    assert calls == [("sex", None), ("sex", "East Kent")]
