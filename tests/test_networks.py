@@ -12,7 +12,9 @@ from sqlalchemy import insert
 
 from data_access import models as m
 from data_access.filters import Filters
-from data_access.networks import complete_months, growth_by_area, measure_settings, recent_growth
+from data_access.networks import (
+    complete_months, growth_by_area, growth_cells, measure_settings, recent_growth, small_area_places,
+)
 from data_access.retention import channel_mix, joiners_by_channel, network_activities, retention_by_quarter
 from tests.factories import build_tiny_store
 
@@ -103,6 +105,29 @@ def test_growth_by_area_secondary_suppression_one_network(conn, monkeypatch):
     assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers") == [
         (None, None, None, 0), (None, None, None, 2)]
     assert g["net"].isna().all()
+
+
+def test_growth_cells_per_small_area_in_the_first_quarter(conn):
+    # network 3 in Q1 2025: nobody before 1 Jan; a, b join in A1, c in B2, d in A2 and all are still members on
+    # 31 Mar; e (no small area) is left out; f and g join after the period
+    cells = growth_cells(conn, D(2025, 1, 1), D(2025, 3, 31), 3)
+    assert sorted(rows(cells, "lsoa_code", "members_start", "members_end", "joiners", "leavers")) == [
+        ("A1", 0, 2, 2, 0), ("A2", 0, 1, 1, 0), ("B2", 0, 1, 1, 0)]
+
+
+def test_growth_cells_over_a_period_with_leavers(conn):
+    # network 3, 1 Jul 2025 to 28 Feb 2026: on 30 Jun a, b (A1), c (B2), d (A2) are members; b and c leave in July,
+    # d and f leave on 28 Feb (so are not members that day), f and g join in A1 on 31 Aug; on 28 Feb a and g remain
+    cells = growth_cells(conn, D(2025, 7, 1), D(2026, 2, 28), 3)
+    assert sorted(rows(cells, "lsoa_code", "members_start", "members_end", "joiners", "leavers")) == [
+        ("A1", 2, 2, 2, 2), ("A2", 1, 0, 0, 1), ("B2", 1, 0, 0, 1)]
+
+
+def test_small_area_places(conn):
+    places = small_area_places(conn).sort_values("lsoa_code")
+    assert rows(places, "lsoa_code", "icp", "district", "population") == [
+        ("A1", "East Kent", "Thanet", 1000), ("A2", "East Kent", "Canterbury", 2000),
+        ("B1", "West Kent", "Maidstone", 1500), ("B2", "West Kent", "Tunbridge Wells", 1500)]
 
 
 def test_recent_growth_last_two_months(conn, no_suppression):
