@@ -9,7 +9,7 @@ from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_cha
                           participation_chart, quota_sentence, quota_table, size_chart, summary_data,
                           summary_sentences, terms_chart, waves_data)
 from charts.theme import hidden_words
-from data_access.cached import query
+from data_access.cached import built, query
 from data_access.disclosure import describe, format_count, is_small, round_count
 from data_access.geography import geography_status
 from data_access.overview import panel_target
@@ -77,7 +77,7 @@ for tab, (dim, table) in zip(tabs, display.items()):
         why = (" (the census does not publish this by age for small areas)"
                if dim in ("ethnic_group", "disability") else "")
         st.markdown(f"The panel (adults) is compared here with **{bases[dim]}**{why}.")
-        show_chart(dimension_chart(table, DIMENSIONS[dim], filters.area_label, tolerance), f"panel_{dim}")
+        show_chart(built(dimension_chart, table, DIMENSIONS[dim], filters.area_label, tolerance), f"panel_{dim}")
 
 st.subheader("Intersections")
 AGE_SEX_CAVEAT = ("Residents by age and sex are apportioned: the census does not publish age by sex for small "
@@ -86,21 +86,22 @@ AGE_SEX_CAVEAT = ("Residents by age and sex are apportioned: the census does not
 for row, col, caveat, title in (("age_band", "sex", AGE_SEX_CAVEAT, "Age band by sex"),
                                 ("icp_area", "imd_quintile", "", "ICP area by deprivation (IMD quintile)")):
     cells = query(intersection, as_at, filters.icp, row, col)
-    show_chart(heatmap_chart(cells, row, col, DIMENSIONS[row], DIMENSIONS[col], filters.area_label,
+    show_chart(built(heatmap_chart, cells, row, col, DIMENSIONS[row], DIMENSIONS[col], filters.area_label,
                              group_order(row), group_order(col), caveat), f"heat_{row}_{col}",
                f"{title}: representation ratio")
 
 st.subheader("The panel over time")
-show_chart(size_chart(query(panel_size_by_month, filters), int(target), filters.area_label), "panel_size",
+show_chart(built(size_chart, query(panel_size_by_month, filters), int(target), filters.area_label), "panel_size",
            "Panel size by month")
 time_dim = st.selectbox("Break joiners and leavers down by", PANEL_DIMENSIONS, format_func=DIMENSIONS.get,
                         key="time_dim")
-show_chart(joiners_chart(query(joiners_by_wave, time_dim, filters), query(wave_totals, filters), DIMENSIONS[time_dim],
-                         filters.area_label), "panel_joiners", "Joiners per recruitment wave")
+show_chart(built(joiners_chart, query(joiners_by_wave, time_dim, filters), query(wave_totals, filters),
+                 DIMENSIONS[time_dim], filters.area_label), "panel_joiners", "Joiners per recruitment wave")
 waves = published_waves(query(panel_by_wave, filters))
 show_table(waves_data(waves), "panel_waves", label="Table: members by recruitment wave")
-show_chart(terms_chart(query(terms_ending, time_dim, as_at, filters.icp), query(terms_ending_total, as_at, filters.icp),
-                       DIMENSIONS[time_dim], filters.area_label), "panel_terms",
+show_chart(built(terms_chart, query(terms_ending, time_dim, as_at, filters.icp),
+                 query(terms_ending_total, as_at, filters.icp), DIMENSIONS[time_dim], filters.area_label),
+           "panel_terms",
            "Terms ending in the next 3, 6 and 12 months")
 
 st.subheader("Panel participation")
@@ -113,7 +114,7 @@ part_dim = st.selectbox("Response rate by", PANEL_DIMENSIONS, format_func=DIMENS
 survey_id = None if picked == ALL_SURVEYS else int(surveys.loc[surveys["title"] == picked, "survey_id"].iloc[0])
 what = (f"{len(surveys)} panel {'survey' if len(surveys) == 1 else 'surveys'} sent {filters.period_label}"
         if survey_id is None else f"“{picked}”")
-show_chart(participation_chart(query(participation, part_dim, filters, survey_id),
+show_chart(built(participation_chart, query(participation, part_dim, filters, survey_id),
                                query(participation_total, filters, survey_id), DIMENSIONS[part_dim],
                                filters.area_label, what), "panel_participation",
            "Response rate to panel surveys, by group")
