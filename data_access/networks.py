@@ -38,9 +38,11 @@ def members_on(conn: Connection, day: dt.date, filters: Filters, network_id: int
     return int(conn.execute(stmt).scalar_one())
 
 
+@per_data_load
 def _monthly_raw(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """Monthly joiners, leavers, net change and members at month end, per network, unsuppressed (for
-    totals and projections only; never shown as they are)."""
+    totals and projections only; never shown as they are). Worked out once per data load, period and network:
+    the monthly series, the totals and the projection read the same scans."""
     t = m.NetworkMembership
     start, end = filters.start, filters.end
 
