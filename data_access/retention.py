@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import is_small, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.per_load import per_data_load
 from data_access.profiles import representation, resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
 
@@ -125,27 +126,35 @@ def channel_totals(conn: Connection, filters: Filters, network_id: int | None = 
     return out
 
 
+@per_data_load
+def channel_cells(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Joiners in the period by channel, age band (at joining) and IMD quintile, in one scan, unsuppressed (for
+    channel_mix to add up by one of them). Columns: channel, age_band, imd_quintile, count."""
+    t = m.NetworkMembership
+    age = age_band(t.birth_year, year_of(t.joined_on)).label("age_band")
+    quintile = imd_quintile(m.Lsoa.imd_decile).label("imd_quintile")
+    stmt = (select(t.channel, age, quintile, func.count()).select_from(t)
+            .outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code).where(_joined_in(t, filters))
+            .group_by(t.channel, age, quintile))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    out = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "age_band", "imd_quintile", "count"])
+    out["count"] = pd.to_numeric(out["count"]).astype(int)
+    return out
+
+
 def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:
     """Who each channel brings: joiners in the period by channel and age band (at joining) or IMD quintile,
     against residents of the filtered area (see data_access.profiles.representation; small counts hidden).
 
     Columns: channel, group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
     """
-    t = m.NetworkMembership
-    if dimension == "age_band":
-        group = age_band(t.birth_year, year_of(t.joined_on))
-    elif dimension == "imd_quintile":
-        group = imd_quintile(m.Lsoa.imd_decile)
-    else:
+    if dimension not in ("age_band", "imd_quintile"):
         raise ValueError(f"Unknown dimension {dimension!r}: expected age_band or imd_quintile.")
-    group = group.label("group")
-    stmt = (select(t.channel, group, func.count()).select_from(t)
-            .outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code).where(_joined_in(t, filters))
-            .group_by(t.channel, group))
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    counts = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "group", "count"])
+    cells = channel_cells(conn, filters, network_id)
+    counts = (cells.groupby(["channel", dimension], as_index=False, dropna=False)["count"].sum()
+              .rename(columns={dimension: "group"}))
     residents = resident_counts(conn, dimension, icp=filters.icp)
     parts = []
     for channel in [c for c in m.CHANNELS_NETWORK if c in set(counts["channel"])] + sorted(

@@ -15,7 +15,9 @@ from data_access.filters import Filters
 from data_access.networks import (
     complete_months, growth_by_area, growth_cells, measure_settings, recent_growth, small_area_places,
 )
-from data_access.retention import channel_mix, joiners_by_channel, network_activities, retention_by_quarter
+from data_access.retention import (
+    channel_cells, channel_mix, joiners_by_channel, network_activities, retention_by_quarter,
+)
 from tests.factories import build_tiny_store
 
 D = dt.date
@@ -200,6 +202,16 @@ def test_channel_mix_hides_small_counts(conn):
 
 
 # --- activities, measures and months ----------------------------------------------------------------
+
+def test_channel_cells_by_channel_age_and_deprivation(conn):
+    # network 3's Q1 2025 joiners, age in 2025 and the decile of their small area: a 25 in A1 (decile 1),
+    # b 20 in A1, c 24 in B2 (decile 9) by social media; d 65 in A2 (decile 6), e 55 with no area at a GP practice
+    cells = channel_cells(conn, Q1, 3)
+    assert sorted(rows(cells, "channel", "age_band", "imd_quintile", "count")) == [
+        ("GP practice", "50-64", "Not known", 1), ("GP practice", "65+", "3", 1),
+        ("Social media", "16-24", "1 (most deprived)", 1), ("Social media", "16-24", "5 (least deprived)", 1),
+        ("Social media", "25-34", "1 (most deprived)", 1)]
+
 
 def test_network_activities(conn):
     a = network_activities(conn, Q1)
