@@ -77,27 +77,33 @@ def panel_target(conn: Connection, icp: str | None) -> int:
     return int(round(PANEL_TARGET * area / total)) if total else 0
 
 
-def headline_figures(conn: Connection, filters: Filters, respondents: pd.DataFrame | None = None) -> Headlines:
-    """The headline figures for the filtered area, as at the end of the period (the Core20 respondents are
-    counted from profiles.engaged_cells of the respondents where given)."""
+def headline_figures(conn: Connection, filters: Filters, cells: dict[str, pd.DataFrame] | None = None,
+                     summary: pd.DataFrame | None = None) -> Headlines:
+    """The headline figures for the filtered area, as at the end of the period. The members, responses, panel
+    members and Core20 respondents are counted from cells where given (kind -> profiles.engaged_cells for these
+    filters), the open surveys from the survey summary where given."""
     r = m.SurveyResponse
     end = filters.end
-    open_surveys = int((survey_summary(conn, filters)["status"] == "Open").sum())
-    start_dt = dt.datetime.combine(filters.start, dt.time())
-    end_dt = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-    responses_stmt = select(func.count()).select_from(r).where(r.submitted_at >= start_dt, r.submitted_at < end_dt)
-    responses = int(conn.execute(in_icp(responses_stmt, r.lsoa_code, conn, filters.icp)).scalar_one())
-    if respondents is None:
+    summary = survey_summary(conn, filters) if summary is None else summary
+    open_surveys = int((summary["status"] == "Open").sum())
+    if cells is None:
+        start_dt = dt.datetime.combine(filters.start, dt.time())
+        end_dt = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        responses_stmt = select(func.count()).select_from(r).where(r.submitted_at >= start_dt, r.submitted_at < end_dt)
+        responses = int(conn.execute(in_icp(responses_stmt, r.lsoa_code, conn, filters.icp)).scalar_one())
         known, core = core20_respondents(conn, filters)
+        members, panel_members = members_on(conn, end, filters), panel_size(conn, end, filters.icp)
     else:
-        placed = respondents[respondents["placed"]]
+        responses = int(cells["respondents"]["n"].sum())
+        placed = cells["respondents"][cells["respondents"]["placed"]]
         known, core = int(placed["n"].sum()), int(placed.loc[placed["imd_quintile"] == CORE20_QUINTILE, "n"].sum())
+        members, panel_members = int(cells["members"]["n"].sum()), int(cells["panel"]["n"].sum())
     return Headlines(
-        members=members_on(conn, end, filters),
+        members=members,
         members_year_before=members_on(conn, year_before(end), filters),
         open_surveys=open_surveys,
         responses=responses,
-        panel_members=panel_size(conn, end, filters.icp),
+        panel_members=panel_members,
         panel_target=panel_target(conn, filters.icp),
         respondents_with_area=known,
         core20_respondents=core,
@@ -178,11 +184,12 @@ def responses_in(conn: Connection, filters: Filters) -> int:
 ON_TRACK = ("on track", "target met")
 
 
-def survey_tracking(conn: Connection, filters: Filters) -> pd.DataFrame:
+def survey_tracking(conn: Connection, filters: Filters, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each survey open on the last day of the period that covers the filtered area, against its target
     (responses from the area; the straight-line trajectory as on the survey page): id, title, closes_on,
-    target, responses, expected, status ('on track', 'target met', 'behind' or 'no target'), sentence."""
-    summary = survey_summary(conn, filters)
+    target, responses, expected, status ('on track', 'target met', 'behind' or 'no target'), sentence.
+    summary: surveys.survey_summary for these filters, if already worked out."""
+    summary = survey_summary(conn, filters) if summary is None else summary
     rows = []
     for s in summary[summary["status"] == "Open"].itertuples():
         target = None if pd.isna(s.target) else int(s.target)
@@ -269,14 +276,15 @@ def overview(conn: Connection, filters: Filters) -> Overview:
     quarter = last_months(filters, 3)
     # one scan of each kind of engaged person, counted by every dimension at once, shared by the figures below
     cells = {kind: engaged_cells(conn, kind, filters) for kind in ("members", "respondents", "panel")}
+    summary = survey_summary(conn, filters)
     return Overview(
         filters=filters,
-        headlines=headline_figures(conn, filters, cells["respondents"]),
+        headlines=headline_figures(conn, filters, cells, summary),
         quarter=quarter,
         responses_quarter=responses_in(conn, quarter),
         network_months=network_change_by_month(conn, filters),
         response_months=responses_by_month(conn, filters),
-        tracking=survey_tracking(conn, filters),
+        tracking=survey_tracking(conn, filters, summary),
         panel_match=panel_match(conn, filters, cells["panel"]),
         open_actions=open_actions(conn, filters),
         core20=core20_reach(conn, filters, by="icp", cells=cells),

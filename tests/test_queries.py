@@ -262,14 +262,16 @@ def test_representation_tables_match_representation_for(conn, no_suppression):
     assert ages.get("35-49") == 2 and ages.get("65+") == 2
 
 
-def test_headline_core20_respondents_from_the_cells(conn):
+def test_headline_figures_from_the_cells(conn):
     from data_access.profiles import engaged_cells
+    from data_access.surveys import survey_summary
     # Respondents 1-6 in March 2025: A1 (decile 1, Core20), A2 x4 (decile 6), B1 (decile 2, Core20); all placed.
-    h = headline_figures(conn, Q1, engaged_cells(conn, "respondents", Q1))
-    assert (h.respondents_with_area, h.core20_respondents, h.responses) == (6, 2, 6)
-    assert h == headline_figures(conn, Q1)
-    east = headline_figures(conn, Q1_EAST, engaged_cells(conn, "respondents", Q1_EAST))
-    assert (east.respondents_with_area, east.core20_respondents) == (5, 1)
+    # Members on 31 March: m1, m3, m5, m6, m7 (5); panel: p1, p2, p3 (3; p4's term ended on the 30th).
+    for filters, want in ((Q1, (6, 2, 6, 5, 3)), (Q1_EAST, (5, 1, 5, 3, 2))):
+        cells = {kind: engaged_cells(conn, kind, filters) for kind in ("members", "respondents", "panel")}
+        h = headline_figures(conn, filters, cells, survey_summary(conn, filters))
+        assert (h.respondents_with_area, h.core20_respondents, h.responses, h.members, h.panel_members) == want
+        assert h == headline_figures(conn, filters)
 
 
 def test_engaged_cells_for_an_icp_area_count_records_placed_only_in_it(engine):
