@@ -301,11 +301,20 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
     chosen = with_respondent_areas(select(*groups, a.value, func.count(func.distinct(a.response_id))).select_from(a)
                                    .join(r, r.id == a.response_id))
     chosen = in_icp(chosen.where(_answered(question_id)).group_by(*groups, a.value), r.lsoa_code, conn, filters.icp)
-    answered = with_respondent_areas(select(*groups, func.count(func.distinct(a.response_id))).select_from(a)
-                                     .join(r, r.id == a.response_id))
-    answered = in_icp(answered.where(_answered(question_id)).group_by(*groups), r.lsoa_code, conn, filters.icp)
     by_cell = pd.DataFrame(conn.execute(chosen).all(), columns=[*RAKING_DIMENSIONS, "option", "count"])
-    base = pd.DataFrame(conn.execute(answered).all(), columns=[*RAKING_DIMENSIONS, "answered"])
+    by_cell["count"] = pd.to_numeric(by_cell["count"]).astype(int)
+    everyone = select(func.count(func.distinct(a.response_id))).join(r, r.id == a.response_id).where(
+        _answered(question_id))
+    if int(by_cell["count"].sum()) == int(conn.execute(in_icp(everyone, r.lsoa_code, conn, filters.icp)).scalar_one()):
+        # each respondent counted once over all options (one answer each, as single-choice and scale questions
+        # are): those answering in a cell are its options added up, without a second scan of the answers
+        base = (by_cell.groupby(RAKING_DIMENSIONS, as_index=False, dropna=False)["count"].sum()
+                .rename(columns={"count": "answered"}))
+    else:
+        answered = with_respondent_areas(select(*groups, func.count(func.distinct(a.response_id))).select_from(a)
+                                         .join(r, r.id == a.response_id))
+        answered = in_icp(answered.where(_answered(question_id)).group_by(*groups), r.lsoa_code, conn, filters.icp)
+        base = pd.DataFrame(conn.execute(answered).all(), columns=[*RAKING_DIMENSIONS, "answered"])
     cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
     by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
     base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from data_access import models as m
 from data_access.actions import open_actions, survey_actions
@@ -373,6 +373,20 @@ def test_weighted_survey_results_rakes_once_for_every_question(conn, no_suppress
     assert res.loc["Agree", "weighted_share"] == pytest.approx(400 / 2400, rel=1e-6)
     assert res.loc["Disagree", "weighted_share"] == pytest.approx(2000 / 2400, rel=1e-6)
     assert w.weighted == 60 and w.left_out == 1
+
+
+def test_weighted_results_when_someone_gave_two_answers(conn, no_suppression):
+    # One respondent aged 65+ (weight 5/12) also answered Disagree. Each person still counts once in the base:
+    # the 60 weighted people's weights add up to 60; Agree is the 24 aged 65+ (24 x 5/12 = 10), Disagree the
+    # other 36 (60 - 10 = 50) plus that one person's 5/12. Unweighted: 25 and 37 of 61.
+    r = m.SurveyResponse
+    older = conn.execute(select(r.id).where(r.survey_id == 5, r.birth_year <= 1960).order_by(r.id).limit(1)).scalar()
+    conn.execute(insert(m.Answer.__table__), [dict(response_id=older, question_id=WEIGHTED_Q, value="Disagree")])
+    res = weighted_survey_results(conn, 5, YEAR, ["East Kent"], (WEIGHTED_Q,))[WEIGHTED_Q][0].set_index("option")
+    assert res.loc["Agree", "share"] == pytest.approx(25 / 61)
+    assert res.loc["Disagree", "share"] == pytest.approx(37 / 61)
+    assert res.loc["Agree", "weighted_share"] == pytest.approx(10 / 60, rel=1e-6)
+    assert res.loc["Disagree", "weighted_share"] == pytest.approx((50 + 5 / 12) / 60, rel=1e-6)
 
 
 def test_weighting_needs_someone_in_every_group(conn):
