@@ -299,15 +299,14 @@ def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.Dat
                    func.sum(case((and_(t.left_on > before, t.left_on <= filters.end), 1), else_=0)))
             .where(t.joined_on <= filters.end).group_by(t.network_id))
     stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    counts = pd.DataFrame(conn.execute(stmt).all(),
-                          columns=["id", "members_before", "members_end", "joiners", "leavers"])
+    four = ["members_before", "members_end", "joiners", "leavers"]
+    counts = pd.DataFrame(conn.execute(stmt).all(), columns=["id", *four])
     nets = networks(conn)
-    counts = counts.merge(nets[["id", "name"]], on="id").groupby("name", as_index=False).sum(numeric_only=True)
-    out = nets[["name"]].rename(columns={"name": "network"}).merge(
-        counts.drop(columns="id").rename(columns={"name": "network"}), on="network", how="left")
-    for col in ("members_before", "members_end", "joiners", "leavers"):
-        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
+    counts = nets[["id", "name"]].merge(counts, on="id", how="left")
+    for col in four:
+        counts[col] = pd.to_numeric(counts[col]).fillna(0).astype(int)
+    by_name = counts.groupby("name", as_index=False)[four].sum().rename(columns={"name": "network"})
+    out = nets[["name"]].rename(columns={"name": "network"}).merge(by_name, on="network", how="left")
     out.insert(1, "window_start", before + dt.timedelta(days=1))
     out.insert(2, "window_end", filters.end)
-    four = ["members_before", "members_end", "joiners", "leavers"]
     return _hide_counts(out, four, four)[["network", "window_start", "window_end", *four, "net"]]
