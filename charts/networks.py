@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from charts.theme import (
     NHS_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, SERIES_DASHES, SERIES_SYMBOLS, Chart,
-    signed, style,
+    hidden_words, plain_label, signed, style,
 )
 from data_access.disclosure import format_count, is_small, policy
 
@@ -85,8 +85,7 @@ def joiners_and_leavers(totals: pd.DataFrame, area: str) -> Chart:
 
 def _few() -> str:
     """How a hidden count is described in a sentence: 'fewer than 5', or '1 to 7' under the HES rule."""
-    p = policy()
-    return f"1 to {p.threshold - 1}" if p.rule == "hes" else f"fewer than {p.threshold}"
+    return hidden_words()
 
 
 # --- Growth for the size of each area -----------------------------------------------------------
@@ -322,7 +321,7 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str,
         fig.add_trace(go.Scatter(
             x=activities["held_on"], y=[0] * len(activities), mode="markers", name="Activity (campaign, event)",
             marker=dict(symbol="triangle-up", size=16, color="#FFB81C", line=dict(color="#212B32", width=1.5)),
-            customdata=activities[["title", "kind"]].values,
+            customdata=activities[["title", "kind"]].map(plain_label).values,
             hovertemplate="%{x|%-d %B %Y}: %{customdata[0]}<extra>%{customdata[1]}</extra>"))
     sentence = chart.sentence
     if totals is None:

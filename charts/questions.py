@@ -8,9 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (
-    NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, pct, style,
+    NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style,
 )
-from data_access.disclosure import format_count, policy, threshold
+from data_access.disclosure import format_count, policy
 
 NHS_PINK = "#AE2573"
 NHS_MID_GREY = "#768692"
@@ -112,7 +112,7 @@ def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str]
             f"({pct(parts[best]['agree'])} of {format_count(n_by_row[best])}) and lowest among "
             f"{_group_name(worst, dimension_label)} ({pct(parts[worst]['agree'])} of {format_count(n_by_row[worst])}).")
     if hidden:
-        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than {threshold()} answers not shown."
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with {hidden_words()} answers not shown."
     return text
 
 
@@ -122,7 +122,7 @@ def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
     data = results.copy()
     n = int(data["n"].iloc[0]) if len(data) else 0
     fig = go.Figure(go.Bar(
-        y=data["option"], x=data["share"] * 100, orientation="h", marker_color=NHS_BLUE,
+        y=[plain_label(o) for o in data["option"]], x=data["share"] * 100, orientation="h", marker_color=NHS_BLUE,
         text=[policy().hidden_label if pd.isna(c) else f"{s * 100:.0f}% ({format_count(c)})"
               for s, c in zip(data["share"], data["count"])],
         textposition="outside", cliponaxis=False,
@@ -162,7 +162,7 @@ def choice_group_chart(frame: pd.DataFrame, question: str, dimension_label: str)
         part = frame[frame["group"] == g].set_index("option").reindex(options)
         n = part["n"].iloc[0] if len(part) else None
         fig.add_trace(go.Bar(
-            y=options, x=part["share"].astype(float) * 100, orientation="h", name=f"{g} (n={format_count(n)})",
+            y=[plain_label(o) for o in options], x=part["share"].astype(float) * 100, orientation="h", name=f"{g} (n={format_count(n)})",
             marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
                         pattern=dict(shape=PATTERNS[i % len(PATTERNS)], fgcolor="white")),
             text=[f"{v:.0f}%" if not pd.isna(v) else "" for v in part["share"].astype(float) * 100],
@@ -209,7 +209,7 @@ def _group_sentence(frame: pd.DataFrame, question: str, dimension_label: str) ->
             f"{_group_name(lo['group'], dimension_label)} (n={format_count(lo['n'])}).")
     hidden = frame.loc[frame["n"].isna(), "group"].nunique()
     if hidden:
-        text += f" {hidden} group{'s' if hidden > 1 else ''} with fewer than {threshold()} answers not shown."
+        text += f" {hidden} group{'s' if hidden > 1 else ''} with {hidden_words()} answers not shown."
     return text
 
 
@@ -232,7 +232,7 @@ def themes_chart(summary: dict, question: str) -> Chart:
     table = table.rename(columns={"share": "share of answers (%)"})
     if shown.empty:
         sentence = (f"{_lead(question)} {answers:,} people wrote an answer; none mentions a theme often enough to show "
-                    "(fewer than 5 answers each, or no keywords matched).")
+                    f"({hidden_words()} answers each, or no keywords matched).")
     else:
         top = ", ".join(f"{r.theme} ({int(r.answers):,}, {pct(r.share)})" for r in shown.head(3).itertuples())
         sentence = (f"{_lead(question)} {answers:,} people wrote an answer. The most frequent themes: {top}. "
@@ -246,11 +246,11 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
     data = results.copy()
     data["weighted_share"] = data["weighted_share"].mask(data["count"].isna())
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=data["option"], x=data["share"] * 100, orientation="h", name="As answered",
+    fig.add_trace(go.Bar(y=[plain_label(o) for o in data["option"]], x=data["share"] * 100, orientation="h", name="As answered",
                          marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2), pattern_shape="."),
                          text=[f"{v * 100:.0f}%" for v in data["share"].fillna(0)], textposition="outside",
                          cliponaxis=False, hovertemplate="%{y}: %{x:.1f}% as answered<extra></extra>"))
-    fig.add_trace(go.Bar(y=data["option"], x=data["weighted_share"] * 100, orientation="h",
+    fig.add_trace(go.Bar(y=[plain_label(o) for o in data["option"]], x=data["weighted_share"] * 100, orientation="h",
                          name="Weighted to residents", marker_color=NHS_BLUE,
                          text=[f"{v * 100:.0f}%" for v in data["weighted_share"].fillna(0)], textposition="outside",
                          cliponaxis=False, hovertemplate="%{y}: %{x:.1f}% weighted<extra></extra>"))

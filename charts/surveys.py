@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (
-    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, pct, style,
+    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, hidden_words, pct, style,
 )
 from data_access.disclosure import format_count, format_percent, policy, suppress_table
 
@@ -231,8 +231,8 @@ def gaps_sentence(gaps: pd.DataFrame, area: str) -> str:
 
 
 def _few() -> str:
-    p = policy()
-    return f"1 to {p.threshold - 1}" if p.rule == "hes" else f"fewer than {p.threshold}"
+    """How a hidden count is described in a sentence: 'fewer than 5', or '1 to 7' under the HES rule."""
+    return hidden_words()
 
 
 def actions_sentence(actions: pd.DataFrame, title: str) -> str:

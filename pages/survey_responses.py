@@ -7,6 +7,7 @@ import streamlit as st
 
 from charts.questions import choice_chart, choice_group_chart, likert_chart, themes_chart, weighted_chart
 from charts.representation import representation_chart
+from charts.theme import hidden_words
 from charts.surveys import (
     actions_sentence, channel_chart, gaps_sentence, gaps_table, glance_sentence, glance_table, progress_chart,
     reach_chart,
@@ -88,7 +89,7 @@ def results(questions, n_responses: int) -> None:
                 for text in free["examples"]:
                     st.text(f"“{text}”")
             else:
-                st.caption(f"Examples are not shown where fewer than {threshold()} people answered.")
+                st.caption(f"Examples are not shown where {hidden_words()} people answered.")
             continue
         res = query(question_results, int(q.id), filters)
         n = int(res["n"].iloc[0]) if len(res) else 0
@@ -127,7 +128,7 @@ def breakdown(questions) -> None:
     else:
         chart = built(choice_group_chart, by, labels[qid], DIMENSIONS[dim])
     show_chart(chart, "breakdown")
-    st.caption(f"Groups and answers with fewer than {threshold()} people are not shown, nor others from which they "
+    st.caption(f"Groups and answers with {hidden_words()} people are not shown, nor others from which they "
                "could be worked out. Age is as at responding.")
 
 
