@@ -198,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         made = f"Generation: {took:.1f} s. {summary}" if took is not None else f"Store reused: {summary}"
         report += [f"## {scale.capitalize()} scale", "", made, ""]
         report += [markdown(time_pages(url, args.repeat, timeout=600)), ""]
+        pages_peak = peak_rss_mb()
         report += [markdown(naive_baseline(url, args.repeat)), ""]
-        report += [f"Peak memory (RSS) of the benchmark process so far: {peak_rss_mb():,.0f} MB.", ""]
+        report += [f"Peak memory (RSS) of the benchmark process: {pages_peak:,.0f} MB after the pages ran (this and "
+                   f"every earlier scale), {peak_rss_mb():,.0f} MB after the naive baseline, which loads whole "
+                   "tables into pandas.", ""]
     text = "\n".join(report)
     print(text)
     if args.out:
