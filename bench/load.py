@@ -5,7 +5,10 @@
 Starts one dashboard server on 127.0.0.1 with a seeded store, then drives N headless Chromium
 sessions (Debian's chromium via Playwright) for a fixed time; each session opens pages by
 address and changes the ICP area. Reports page loads, failures and the 50th and 95th
-percentile time to a rendered page (title drawn and the script run finished).
+percentile time to a rendered page (title drawn and the script run finished). By default one
+visitor first opens every page for every area (the server's caches then hold each view, as
+after the first visits of a day); --no-warm-up starts the sessions together on a cold server.
+The browsers run on the same machine as the server, so their rendering is part of the times.
 """
 
 from __future__ import annotations
@@ -77,17 +80,34 @@ async def session(browser, base: str, until: float, times: list[float], failures
     await context.close()
 
 
-async def drive(base: str, sessions: int, seconds: float) -> tuple[list[float], list[str]]:
+async def warm_up(browser, base: str) -> float:
+    """Open every page for every area once, one after another (as the first visitors of the day would),
+    so the timed sessions meet a server whose caches hold each view; returns the seconds it took."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    start = time.monotonic()
+    for path in PATHS:
+        for area in AREAS:
+            await page.goto(f"{base}/{path}" + (f"?icp={area}" if area else ""), timeout=120_000)
+            await page.wait_for_selector("h1", timeout=120_000)
+            await page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    await context.close()
+    return time.monotonic() - start
+
+
+async def drive(base: str, sessions: int, seconds: float, warm: bool = True) -> tuple[list[float], list[str], float | None]:
     from playwright.async_api import async_playwright
 
     times: list[float] = []
     failures: list[str] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        warmed = await warm_up(browser, base) if warm else None
         until = time.monotonic() + seconds
         await asyncio.gather(*(session(browser, base, until, times, failures, i) for i in range(sessions)))
         await browser.close()
-    return times, failures
+    return times, failures, warmed
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -108,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out")
     parser.add_argument("--dir", help="folder for the store (default: a temporary folder)")
     parser.add_argument("--reuse", action="store_true", help="use the store already in --dir (see python -m bench)")
+    parser.add_argument("--no-warm-up", dest="warm", action="store_false",
+                        help="start the sessions on a just-started server with empty caches")
     args = parser.parse_args(argv)
     from bench.__main__ import build_store
 
@@ -116,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     url, _took, _summary = build_store(args.scale, folder, reuse=args.reuse)
     proc, base = start_server(url)
     try:
-        times, failures = asyncio.run(drive(base, args.sessions, args.seconds))
+        times, failures, warmed = asyncio.run(drive(base, args.sessions, args.seconds, args.warm))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     text = "\n".join([
         f"# Load test: {args.sessions} concurrent browser sessions for {args.seconds:.0f} s ({args.scale} store)", "",
+        (f"Warm-up first: every page for every area opened once, one after another ({warmed:.0f} s)."
+         if warmed is not None else "No warm-up: the sessions start together on a just-started server."), "",
         "| page loads | failures | median to rendered page (s) | 95th percentile (s) |",
         "| --- | --- | --- | --- |",
         f"| {len(times)} | {len(failures)} | {statistics.median(times) if times else float('nan'):.2f} | "
