@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,23 @@ def reference_dir() -> Path:
     if not REFERENCE_DIR.exists():
         pytest.skip(f"reference data not found at {REFERENCE_DIR}")
     return REFERENCE_DIR
+
+
+@contextlib.contextmanager
+def app_store(folder: Path, fill: Callable) -> Iterator:
+    """A SQLite store in folder, filled by fill(engine), with DATABASE_URL pointing at it (for AppTest) while
+    in use; DATABASE_URL is put back afterwards."""
+    url = f"sqlite:///{folder / 'store.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    fill(engine)
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old

@@ -4,19 +4,18 @@ address), shows the shared filters, and shows the figures data_access computes f
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from charts.theme import pct, signed
-from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.networks import members_on
 from data_access.overview import headline_figures
 from data_access.panel import panel_size
+from tests.conftest import app_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -32,19 +31,11 @@ PAGES = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A seeded demo store; DATABASE_URL points at it for the app."""
-    path = tmp_path_factory.mktemp("app") / "demo.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    def fill(engine):
+        seed_demo(engine, seed=7)
+
+    with app_store(tmp_path_factory.mktemp("app"), fill) as engine:
+        yield engine
 
 
 def run_app(page: str | None = None, deep_link: bool = True, query: dict | None = None) -> AppTest:

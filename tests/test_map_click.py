@@ -9,14 +9,13 @@ selection state Streamlit's pydeck chart sends after a click, in the shape Strea
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
+from tests.conftest import app_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -26,19 +25,11 @@ PAGE = "pages/deprivation_map.py"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Demo data on the synthetic geography; DATABASE_URL points at it for the app."""
-    path = tmp_path_factory.mktemp("click") / "click.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=5)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    def fill(engine):
+        seed_demo(engine, seed=5)
+
+    with app_store(tmp_path_factory.mktemp("click"), fill) as engine:
+        yield engine
 
 
 def layers(at: AppTest) -> dict:

@@ -4,19 +4,18 @@ data: the deck's layers and data follow the switches, and the figures match data
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from charts.maps import GAP_COLOUR, decile_colour
-from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.geography import unplaced_engagement
 from data_access.reach import area_reach, core20_reach, reach_benchmarks
 from data_access.reference_import import import_reference
+from tests.conftest import app_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -29,20 +28,13 @@ def store(tmp_path_factory):
     from tests.conftest import REFERENCE_DIR
     if not REFERENCE_DIR.exists():
         pytest.skip(f"reference data not found at {REFERENCE_DIR}")
-    path = tmp_path_factory.mktemp("map") / "real.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    import_reference(engine, REFERENCE_DIR)
-    seed_demo(engine, seed=11)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+
+    def fill(engine):
+        import_reference(engine, REFERENCE_DIR)
+        seed_demo(engine, seed=11)
+
+    with app_store(tmp_path_factory.mktemp("map"), fill) as engine:
+        yield engine
 
 
 def run_page(query: dict | None = None) -> AppTest:

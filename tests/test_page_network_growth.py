@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
 from data_access.filters import Filters
 from tests.test_app import APP
+from tests.conftest import app_store
 
 PAGE = "pages/network_growth.py"
 
@@ -25,19 +25,11 @@ PAGE = "pages/network_growth.py"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A seeded demo store; DATABASE_URL points at it for the app."""
-    path = tmp_path_factory.mktemp("netapp") / "demo.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    def fill(engine):
+        seed_demo(engine, seed=7)
+
+    with app_store(tmp_path_factory.mktemp("netapp"), fill) as engine:
+        yield engine
 
 
 def run_page() -> AppTest:

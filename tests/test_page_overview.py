@@ -4,13 +4,11 @@ figures data_access computes, small counts are hidden, and presentation mode is 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from charts.overview import gap_sentence, key_messages
-from data_access.db import init_db, make_engine
 from data_access.definitions import help_text
 from data_access.filters import Filters
 from data_access.overview import overview
@@ -18,6 +16,7 @@ from data_access.reach_gaps import reach_gaps
 from tests.factories import build_tiny_store
 from tests.test_app import APP
 from tests.test_overview import add_respondents
+from tests.conftest import app_store
 
 PAGE = "pages/overview.py"
 PERIOD = {"from": "2025-01-01", "to": "2025-03-31"}
@@ -27,20 +26,12 @@ Q1 = Filters(None, dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """The tiny store (with 40 more respondents) on SQLite; DATABASE_URL points at it for the app."""
-    path = tmp_path_factory.mktemp("overview") / "tiny.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    build_tiny_store(engine)
-    add_respondents(engine)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    def fill(engine):
+        build_tiny_store(engine)
+        add_respondents(engine)
+
+    with app_store(tmp_path_factory.mktemp("overview"), fill) as engine:
+        yield engine
 
 
 def run(query: dict) -> AppTest:

@@ -4,7 +4,6 @@ exactly as data_access computes them from the store."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from data_access.demo import seed_demo
 from data_access.panel import PANEL_DIMENSIONS, group_order, panel_size, quota_inputs
 from data_access.quotas import plan_wave
 from data_access.representativeness import Tolerance
+from tests.conftest import app_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -24,19 +24,11 @@ PAGE = "pages/panel_coverage.py"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A seeded demo store; DATABASE_URL points at it for the app."""
-    path = tmp_path_factory.mktemp("panel_page") / "demo.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield engine
-    engine.dispose()
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    def fill(engine):
+        seed_demo(engine, seed=7)
+
+    with app_store(tmp_path_factory.mktemp("panel_page"), fill) as engine:
+        yield engine
 
 
 def run_page() -> AppTest:
