@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from charts.representation import TOLERANCE
+from data_access.surveys import TOLERANCE
 from data_access.disclosure import format_count, policy
 from charts.theme import (
     NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, Chart, pct, style,

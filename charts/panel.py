@@ -10,10 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
-                          SERIES_COLOURS, SERIES_DASHES,
-                          SERIES_SYMBOLS, Chart, hidden_words, pct, style)
+                          SERIES_COLOURS, Chart, hidden_words, pct, style)
 from data_access.disclosure import format_count, policy, round_count, threshold
-from data_access.representativeness import NOT_STATED, OVER, TOO_FEW, UNDER, WITHIN, Tolerance
+from data_access.representativeness import OVER, TOO_FEW, UNDER, WITHIN, Tolerance
 
 STATUS_MARK = {UNDER: "▼ under", OVER: "▲ over", TOO_FEW: "? too few to tell", WITHIN: "✓ within"}
 

@@ -7,7 +7,6 @@ import plotly.graph_objects as go
 
 from charts.theme import NHS_BLUE, NHS_DARK_GREY, Chart, pct, style
 from data_access.disclosure import format_count
-from data_access.surveys import TOLERANCE  # noqa: F401 - defined once there; charts.maps imports it from here
 
 
 def representation_chart(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> Chart:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import (
-    is_small, suppress, suppress_table, threshold, withhold_special_category,
+    suppress, suppress_table, threshold, withhold_special_category,
 )
 from data_access.filters import Filters, in_icp
 from data_access.per_load import per_data_load

@@ -3,7 +3,6 @@ brings, and what happened when."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, select

@@ -13,7 +13,7 @@ from data_access import models as m
 from data_access.disclosure import format_count, is_small, round_count, suppress, suppress_running_total
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE
-from data_access.profiles import DIMENSIONS, representation_for
+from data_access.profiles import DIMENSIONS, representation_tables
 from data_access.sql import day_of, year_of
 
 
@@ -138,7 +138,6 @@ def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date) -
                     f"to reach the target of {target:,}.")
     else:
         status = "missed" if closed else "behind"
-        gap = expected - responses
         sentence = (f"Target missed: {shown} responses against a target of {target:,}."
                     if closed else
                     (f"Behind by {format_count(expected - round_count(responses))} responses: " if not is_small(
@@ -286,8 +285,9 @@ def representation_gaps(conn: Connection, survey_id: int, filters: Filters,
     the tolerance (ratio below 0.8 or above 1.25) first, the furthest out first.
     Columns: dimension, group, count, share, residents, resident_share, ratio, gap_pp, outside, suppressed."""
     frames = []
-    for dim in REPRESENTATION_DIMENSIONS:
-        rep = representation_for(conn, "respondents", dim, filters, survey_id=survey_id, icp_names=icp_names)
+    tables = representation_tables(conn, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
+                                   icp_names=icp_names)  # one scan of the respondents for every dimension
+    for dim, rep in tables.items():
         rep = rep[rep["stated"]].copy()
         rep.insert(0, "dimension", DIMENSIONS[dim])
         frames.append(rep)

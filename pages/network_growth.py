@@ -17,7 +17,7 @@ from data_access.networks import (
     complete_months, growth_by_area, measure_settings, membership_by_month, membership_totals_by_month, networks,
     projection_base, recent_growth,
 )
-from data_access.profiles import DIMENSIONS, representation_for
+from data_access.profiles import DIMENSIONS, representation_tables
 from data_access.disclosure import describe
 from data_access.retention import (
     channel_mix, channel_totals, joiners_by_channel, network_activities, retention_by_quarter,
@@ -120,9 +120,10 @@ for tab, dim in zip(st.tabs(["Age band", "Deprivation (IMD quintile)"]), ["age_b
 # --- Who the networks reach ----------------------------------------------------------------------------------
 st.header("Who the networks reach")
 dims = ["age_band", "sex", "ethnic_group", "imd_quintile"]
+reps = query(representation_tables, "members", filters, dims, network_id=network_id)
 for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
     with tab:
-        rep = query(representation_for, "members", dim, filters, network_id=network_id)
+        rep = reps[dim]
         show_chart(built(representation_chart, rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
 
 # --- Projection ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from data_access.cached import built, query
 from data_access.disclosure import describe, format_count, is_small, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
-from data_access.profiles import DIMENSIONS, representation_for, resident_counts
+from data_access.profiles import DIMENSIONS, representation_tables, resident_counts
 from data_access.surveys import (
     REPRESENTATION_DIMENSIONS, YOUNG_BANDS, covered_areas, glance_with_reach, progress_against_target, promotions,
     reach_over_time_from, representation_gaps, responses_by_day, survey, survey_reach_in, survey_summary,
@@ -142,9 +142,11 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
         return
     st.dataframe(gaps_table(gaps), hide_index=True, width="stretch")
     tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
+    reps = query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
+                 icp_names=areas)
     for tab, dim in zip(tabs, REPRESENTATION_DIMENSIONS):
         with tab:
-            rep = query(representation_for, "respondents", dim, filters, survey_id=survey_id, icp_names=areas)
+            rep = reps[dim]
             show_chart(built(representation_chart, rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
     st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
                f"Shares are of people whose group is known. {describe()}")
