@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
 from data_access.db import StoreError, is_initialised
+from data_access.importing.reading import ImportFileError, check_sheet, limits, max_columns, open_workbook, sheet_rows
 
 __all__ = [
     "ReferenceImportError",
@@ -354,8 +355,15 @@ def _cell_text(value: Any) -> str:
 
 
 def _read_xlsx(path: Path, data: bytes) -> _Source:
+    """Every sheet is checked for size (rows, columns, text) before it is loaded, then read row by row."""
     from openpyxl import load_workbook
 
+    try:
+        archive, parts = open_workbook(data, path.name)
+        for part in parts:
+            check_sheet(archive, part, path.name, limits()[1], max_columns())
+    except ImportFileError as exc:
+        raise _Unrecognised(str(exc)) from None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -367,21 +375,24 @@ def _read_xlsx(path: Path, data: bytes) -> _Source:
     try:
         for sheet in book.worksheets:
             src = _Source(path, "xlsx")
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = [_cell_text(v) for v in values]
-                if not src.headers:
+            try:
+                for number, values in sheet_rows(sheet, path.name, max_columns()):
+                    cells = [_cell_text(v) for v in values]
+                    if not src.headers:
+                        if any(cells):
+                            while cells and not cells[-1]:
+                                cells.pop()
+                            src.headers = cells
+                        continue
                     if any(cells):
-                        while cells and not cells[-1]:
-                            cells.pop()
-                        src.headers = cells
-                    continue
-                if any(cells):
-                    width = len(src.headers)
-                    if len(cells) > width and not any(cells[width:]):
-                        cells = cells[:width]
-                    elif len(cells) < width:  # a workbook leaves trailing empty cells out
-                        cells = cells + [""] * (width - len(cells))
-                    src.rows.append((number, cells))
+                        width = len(src.headers)
+                        if len(cells) > width and not any(cells[width:]):
+                            cells = cells[:width]
+                        elif len(cells) < width:  # a workbook leaves trailing empty cells out
+                            cells = cells + [""] * (width - len(cells))
+                        src.rows.append((number, cells))
+            except ImportFileError as exc:
+                raise _Unrecognised(str(exc)) from None
             if not src.headers:
                 continue
             try:

@@ -74,7 +74,7 @@ def test_merged_header_rows_are_refused(tmp_path):
 def test_size_and_row_limits(tmp_path, monkeypatch):
     path = write(tmp_path, "big.csv", b"a\n" + b"1\n" * 20)
     monkeypatch.setenv("IMPORT_MAX_ROWS", "10")
-    with pytest.raises(ImportFileError, match=r"^big.csv has 20 rows, over the limit of 10; split it"):
+    with pytest.raises(ImportFileError, match=r"^big.csv has more than 10 rows, over the limit of 10; split it"):
         read_table(path)
     monkeypatch.setenv("IMPORT_MAX_MB", "0.00001")
     with pytest.raises(ImportFileError, match=r"^big.csv is 0.0 MB, over the limit of 0 MB"):
@@ -162,3 +162,126 @@ def test_no_file_content_crashes_the_reader(tmp_path_factory, rows):
         assert str(exc).startswith("random.csv")
     else:
         assert len(table.columns) == len(set(c.lower() for c in table.columns))
+
+
+# --- Workbooks that would exhaust the server ------------------------------------------------------------
+
+PEAK_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))  # the old reader needed 3.7 GB here
+from pathlib import Path
+from data_access import reference_import
+from data_access.importing.reading import ImportFileError, read_table
+messages = []
+try:
+    read_table(sys.argv[1])
+    messages.append("read")
+except ImportFileError as exc:
+    messages.append(str(exc))
+except MemoryError:
+    messages.append("MemoryError")
+try:
+    reference_import._read(Path(sys.argv[1]))
+    messages.append("read")
+except reference_import.ReferenceImportError as exc:
+    messages.append(str(exc))
+except MemoryError:
+    messages.append("MemoryError")
+print("\\n".join(messages))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_far_away_cell_is_refused_in_one_sentence_with_little_memory(tmp_path):
+    import subprocess
+    import sys
+    book = Workbook()
+    book.active["XFD1048576"] = "x"  # the only cell: column 16,384 of row 1,048,576
+    path = tmp_path / "far.xlsx"
+    book.save(path)
+    assert path.stat().st_size < 10_000
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    *messages, peak_mb = done.stdout.strip().splitlines()
+    sentence = ("far.xlsx, row 1,048,576, column XFD: expected at most 1,000 columns, found a value in column "
+                "16,384; remove what is out there or split the file.")
+    assert messages == [sentence, sentence]
+    assert int(peak_mb) < 200  # measured: about 150 MB, most of it Python, pandas and SQLAlchemy themselves
+
+
+def _rows_workbook(path, rows: int, width: int = 3):
+    from openpyxl import Workbook as WriteBook
+    book = WriteBook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append([f"column {i}" for i in range(width)])
+    for i in range(rows):
+        sheet.append([f"m{i}"] + [i] * (width - 1))
+    book.save(path)
+    return path
+
+
+def test_a_workbook_over_the_row_limit_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
+    import openpyxl
+    path = _rows_workbook(tmp_path / "long.xlsx", 5_000)
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "1000")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was loaded")
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with pytest.raises(ImportFileError) as err:
+        read_table(path)
+    assert str(err.value) == "long.xlsx has more than 1,000 rows, over the limit of 1,000; split it into smaller files."
+
+
+def test_the_row_limit_counts_rows_with_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "1000")
+    assert len(read_table(_rows_workbook(tmp_path / "full.xlsx", 1_000)).rows) == 1_000
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["member id", "joined"])
+    sheet.append(["m1", "01/02/2025"])
+    sheet["B5000"].number_format = "0.00"  # a formatted empty cell far down is not a row of data
+    sheet.append(["m2", "02/02/2025"])
+    path = tmp_path / "formatted.xlsx"
+    book.save(path)
+    assert read_table(path).rows.values.tolist() == [["m1", "01/02/2025"], ["m2", "02/02/2025"]]
+
+
+def test_declared_dimensions_are_not_trusted(tmp_path):
+    import zipfile
+    path = _rows_workbook(tmp_path / "small.xlsx", 2)
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    assert "<dimension" not in sheet  # write-only mode leaves it out: put a false one in
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("<sheetData>", '<dimension ref="A1:XFD1048576"/><sheetData>',
+                                                      1).encode()
+    lying = tmp_path / "lying.xlsx"
+    with zipfile.ZipFile(lying, "w", zipfile.ZIP_DEFLATED) as target:
+        for filename, data in parts.items():
+            target.writestr(filename, data)
+    table = read_table(lying)
+    assert table.columns == ["column 0", "column 1", "column 2"]
+    assert table.rows.values.tolist() == [["m0", "0", "0"], ["m1", "1", "1"]]
+
+
+def test_a_column_past_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPORT_MAX_COLUMNS", "5")
+    book = Workbook()
+    book.active.append(["a", "b", "c"])
+    book.active["G2"] = "far"
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    with pytest.raises(ImportFileError) as err:
+        read_table(path)
+    assert str(err.value) == ("wide.xlsx, row 2, column G: expected at most 5 columns, found a value in column 7; "
+                              "remove what is out there or split the file.")
+
+
+def test_a_csv_over_the_row_limit_stops_while_counting(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "10")
+    path = write(tmp_path, "long.csv", b"a,b\n" + b"1,2\n" * 11)
+    with pytest.raises(ImportFileError, match=r"^long.csv has more than 10 rows, over the limit of 10; split it"):
+        read_table(path)
+    assert len(read_table(write(tmp_path, "ten.csv", b"a,b\n" + b"1,2\n" * 10)).rows) == 10

@@ -9,13 +9,20 @@ from __future__ import annotations
 import csv
 import io
 import os
+import posixpath
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
+from xml.etree import ElementTree
 
 import pandas as pd
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 500_000
+DEFAULT_MAX_COLUMNS = 1_000
+EXCEL_CELL_CHARACTERS = 32_767  # the most text Excel itself lets a cell hold
 
 
 class ImportFileError(ValueError):
@@ -45,6 +52,14 @@ def limits() -> tuple[int, int]:
     return max_bytes, max_rows
 
 
+def max_columns() -> int:
+    """The most columns a file may have, from IMPORT_MAX_COLUMNS (default 1,000)."""
+    try:
+        return max(1, int(os.environ.get("IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)))
+    except ValueError:
+        return DEFAULT_MAX_COLUMNS
+
+
 def read_table(path: Path | str, data: bytes | None = None, name: str | None = None) -> Table:
     """Read a CSV or XLSX file (from disk, or bytes already uploaded) into a Table of trimmed text."""
     path = Path(path)
@@ -64,12 +79,9 @@ def read_table(path: Path | str, data: bytes | None = None, name: str | None = N
     if not data.strip():
         raise ImportFileError(f"{name} is empty.")
     if data[:4] == b"PK\x03\x04":
-        columns, rows, encoding = _read_xlsx(data, name)
+        columns, rows, encoding = _read_xlsx(data, name, max_rows)
     else:
-        columns, rows, encoding = _read_csv(data, name)
-    if len(rows) > max_rows:
-        raise ImportFileError(f"{name} has {len(rows):,} rows, over the limit of {max_rows:,}; "
-                              "split it into smaller files.")
+        columns, rows, encoding = _read_csv(data, name, max_rows)
     frame = pd.DataFrame(rows, columns=columns, dtype=str)
     frame.index = range(2, len(rows) + 2)
     return Table(name=name, columns=columns, rows=frame, encoding=encoding)
@@ -103,7 +115,7 @@ def _clean_header(columns: list[str], name: str) -> list[str]:
     return cleaned
 
 
-def _read_csv(data: bytes, name: str) -> tuple[list[str], list[list[str]], str]:
+def _read_csv(data: bytes, name: str, max_rows: int) -> tuple[list[str], list[list[str]], str]:
     text, encoding = _decode(data, name)
     if "\x00" in text:
         raise ImportFileError(f"{name} is not a CSV or XLSX file (it holds binary data).")
@@ -113,6 +125,13 @@ def _read_csv(data: bytes, name: str) -> tuple[list[str], list[list[str]], str]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
+        counted = 0  # rows are counted before any is kept, so a file over the limit costs no memory
+        for row in reader:
+            counted += any(c.strip() for c in row)
+            if counted > max_rows + 1:
+                raise ImportFileError(f"{name} has more than {max_rows:,} rows, over the limit of {max_rows:,}; "
+                                      "split it into smaller files.")
+        reader = csv.reader(io.StringIO(text), dialect)
         all_rows = [row for row in reader]
     except csv.Error as exc:
         raise ImportFileError(f"{name}, row {reader.line_num}: the file is not valid CSV ({exc}).") from None
@@ -134,26 +153,161 @@ def _read_csv(data: bytes, name: str) -> tuple[list[str], list[list[str]], str]:
     return columns, rows, encoding
 
 
-def _read_xlsx(data: bytes, name: str) -> tuple[list[str], list[list[str]], str]:
+def _read_xlsx(data: bytes, name: str, max_rows: int) -> tuple[list[str], list[list[str]], str]:
     from openpyxl import load_workbook
 
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=False, data_only=True)
-    except Exception:  # noqa: BLE001 - any failure means the workbook cannot be read
-        raise ImportFileError(f"{name} is not a readable Excel workbook (.xlsx).") from None
-    sheet = book.worksheets[0]
-    if sheet.merged_cells.ranges and any(r.min_row == 1 for r in sheet.merged_cells.ranges):
+    archive, parts = open_workbook(data, name)
+    if not parts:
+        raise ImportFileError(f"{name} is empty.")
+    if check_sheet(archive, parts[0], name, max_rows, max_columns()):
         raise ImportFileError(f"{name}, row 1: the header row has merged cells; unmerge them so that each column "
                               "has its own name in row 1.")
-    values = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    while values and not any(values[-1]):
-        values.pop()
-    if not values:
-        raise ImportFileError(f"{name} is empty.")
-    width = max(i + 1 for i, v in enumerate(values[0]) if v) if any(values[0]) else 0
-    columns = _clean_header(values[0][:width], name)
-    rows = [row[:width] + [""] * (width - len(row)) for row in values[1:] if any(row)]
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+    except Exception:  # noqa: BLE001 - any failure means the workbook cannot be read
+        raise ImportFileError(f"{name} is not a readable Excel workbook (.xlsx).") from None
+    header: list[str] = []
+    columns: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for number, values in sheet_rows(sheet, name, max_columns()):
+            cells = [_cell_text(v) for v in values]
+            if number == 1:
+                header = cells
+                continue
+            if not any(cells):
+                continue
+            if columns is None:
+                columns = _xlsx_header(header, name)
+            if len(rows) == max_rows:
+                raise ImportFileError(f"{name} has more than {max_rows:,} rows, over the limit of {max_rows:,}; "
+                                      "split it into smaller files.")
+            width = len(columns)
+            rows.append(cells[:width] + [""] * (width - len(cells)))
+    finally:
+        book.close()
+    if columns is None:
+        if not any(header):
+            raise ImportFileError(f"{name} is empty.")
+        columns = _xlsx_header(header, name)
     return columns, rows, "XLSX"
+
+
+def _xlsx_header(cells: list[str], name: str) -> list[str]:
+    width = max((i + 1 for i, v in enumerate(cells) if v), default=0)
+    return _clean_header(cells[:width], name)
+
+
+# --- Workbooks, read without trusting them ---------------------------------------------------------------
+# An .xlsx file is a zip of XML; a tiny file can declare a sheet of 16,384 columns by 1,048,576 rows, or
+# unpack to gigabytes. So the first sheet is scanned as a stream of bytes (rows, columns, merged cells)
+# before openpyxl loads anything, and openpyxl then reads it row by row in read-only mode, never padding
+# a row beyond its own last cell.
+
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_SMALL_PART = 5 * 1024 * 1024  # workbook.xml and its relationships are a few KB
+_ROW_REF = re.compile(rb'\br="(\d+)"')
+_RANGE_REF = re.compile(rb'\bref="[A-Z]{1,3}(\d+)')
+
+
+def open_workbook(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[str]]:
+    """The workbook's zip and the paths of its worksheets, in order (nothing large is unpacked)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        top = _small_xml(archive, "_rels/.rels")
+        book_part = next(r.get("Target", "") for r in top if r.get("Type", "").endswith("/officeDocument"))
+        book_part = _part_path("", book_part)
+        folder = posixpath.dirname(book_part)
+        rels = _small_xml(archive, posixpath.join(folder, "_rels", posixpath.basename(book_part) + ".rels"))
+        targets = {r.get("Id"): r.get("Target", "") for r in rels if r.get("Type", "").endswith("/worksheet")}
+        sheets = [el.get(_REL) for el in _small_xml(archive, book_part).iter() if el.tag.endswith("}sheet")]
+        parts = [_part_path(folder, targets[rid]) for rid in sheets if rid in targets]
+        for part in parts:
+            archive.getinfo(part)
+    except (zipfile.BadZipFile, KeyError, StopIteration, ElementTree.ParseError, OSError, ValueError):
+        raise ImportFileError(f"{name} is not a readable Excel workbook (.xlsx).") from None
+    max_bytes = limits()[0]
+    for info in archive.infolist():
+        if info.filename.lower().endswith("sharedstrings.xml") and info.file_size > max_bytes:
+            raise ImportFileError(f"{name} holds {info.file_size / 1024 / 1024:,.0f} MB of text once unpacked, over "
+                                  f"the limit of {max_bytes / 1024 / 1024:,.0f} MB; split it into smaller files.")
+    return archive, parts
+
+
+def _small_xml(archive: zipfile.ZipFile, part: str) -> ElementTree.Element:
+    if archive.getinfo(part).file_size > _SMALL_PART:
+        raise ValueError(part)
+    return ElementTree.fromstring(archive.read(part))
+
+
+def _part_path(folder: str, target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+
+
+def check_sheet(archive: zipfile.ZipFile, part: str, name: str, max_rows: int, max_cols: int) -> bool:
+    """Refuse a sheet with more rows holding values than max_rows (+ a header), a value beyond max_cols
+    or a cell longer than Excel allows, by scanning its XML as bytes; True if row 1 has merged cells."""
+    from openpyxl.utils import column_index_from_string, get_column_letter
+
+    letters = len(get_column_letter(min(max_cols + 1, 16_384)))  # a shorter column reference is within the limit
+    tags = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:(row)\b([^<>]*)|(v|is)>|(mergeCell)\b([^<>]*)|c\b[^<>]*\br=\"([A-Z]{"
+                      + str(letters).encode() + rb",3})\d+\"[^<>]*?(/?)>)")
+    rows = row_number = text_run = 0
+    row_has_value = merged_header = False
+    carry = b""
+    with archive.open(part) as stream:
+        while True:
+            chunk = stream.read(1 << 20)
+            buffer = carry + chunk
+            end = buffer.rfind(b"<") if chunk else len(buffer)
+            if end <= 0 and chunk:  # text with no tag in it: a very long cell, or not XML at all
+                text_run += len(chunk)
+                if text_run > 4 * EXCEL_CELL_CHARACTERS:
+                    raise ImportFileError(f"{name}, row {max(row_number, 1):,}: a cell holds more than "
+                                          f"{EXCEL_CELL_CHARACTERS:,} characters, more than Excel allows.")
+                carry = buffer
+                continue
+            text_run = 0
+            for row, row_attributes, value, merge, merge_attributes, far, empty in tags.findall(buffer, 0, end):
+                if row:
+                    ref = _ROW_REF.search(row_attributes)
+                    row_number = int(ref.group(1)) if ref else row_number + 1
+                    row_has_value = False
+                elif value and not row_has_value:  # the first value (<v> or <is>) in this row
+                    row_has_value = True
+                    rows += 1
+                    if rows > max_rows + 1:
+                        raise ImportFileError(f"{name} has more than {max_rows:,} rows, over the limit of "
+                                              f"{max_rows:,}; split it into smaller files.")
+                elif merge:
+                    ref = _RANGE_REF.search(merge_attributes)
+                    merged_header = merged_header or (ref is not None and ref.group(1) == b"1")
+                elif far and not empty and column_index_from_string(far.decode()) > max_cols:
+                    _too_wide(name, row_number, column_index_from_string(far.decode()), max_cols)
+            carry = buffer[end:]
+            if not chunk:
+                return merged_header
+
+
+def _too_wide(name: str, row: int, column: int, max_cols: int) -> None:
+    from openpyxl.utils import get_column_letter
+
+    raise ImportFileError(f"{name}, row {row:,}, column {get_column_letter(column)}: expected at most "
+                          f"{max_cols:,} columns, found a value in column {column:,}; remove what is out there "
+                          "or split the file.")
+
+
+def sheet_rows(sheet: Any, name: str, max_cols: int) -> Iterator[tuple[int, tuple]]:
+    """(row number, values) of an openpyxl read-only sheet, each row only as wide as its own cells."""
+    sheet.reset_dimensions()  # the declared size may be anything; never pad rows to it
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if len(values) > max_cols:
+            far = next((i for i, v in enumerate(values[max_cols:], start=max_cols + 1) if v is not None), None)
+            if far is not None:
+                _too_wide(name, number, far, max_cols)
+            values = values[:max_cols]
+        yield number, values
 
 
 def _cell_text(value) -> str:
