@@ -15,7 +15,7 @@ from pydeck.bindings.json_tools import default_serialize
 from data_access.surveys import TOLERANCE
 from data_access.disclosure import format_count, policy
 from charts.theme import (
-    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, Chart, pct, style,
+    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, Chart, pct, plain_label, style,
 )
 
 # Decile 1 (most deprived) darkest, decile 10 lightest: the viridis scale, perceptually even, readable
@@ -203,7 +203,9 @@ def deprivation_map(areas: pd.DataFrame, icp_outlines: pd.DataFrame, measure: st
             continue
         decile = getattr(row, measure, None) if measure in areas else None
         props = {
-            "name": row.name, "code": row.code, "district": row.district, "icp": row.icp,
+            # the tooltip is HTML: names (from reference files) are escaped, as in every chart label
+            "name": plain_label(row.name), "code": row.code, "district": plain_label(row.district),
+            "icp": plain_label(row.icp),
             "decile": int(decile) if decile is not None and not pd.isna(decile) else "not known",
             "imd_decile": int(row.imd_decile) if not pd.isna(row.imd_decile) else "not known",
             "value": col.values[i], "population": f"{int(row.population):,}", "fill": col.fills[i],
@@ -378,7 +380,7 @@ def core20_reach_chart(table: pd.DataFrame) -> Chart:
     """Core20 share of residents beside the Core20 share of members, panel and responses, per area."""
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        y=table["area"], x=table["core20_share"] * 100, name="Residents", orientation="h",
+        y=[plain_label(a) for a in table["area"]], x=table["core20_share"] * 100, name="Residents", orientation="h",
         marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2)), marker_pattern_shape=".",
         text=[pct(v) for v in table["core20_share"]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of residents live in Core20 areas<extra></extra>"))
@@ -386,7 +388,7 @@ def core20_reach_chart(table: pd.DataFrame) -> Chart:
         colour, pattern = _KIND_STYLE[kind]
         share = table[f"{kind}_core20_share"]
         fig.add_trace(go.Bar(
-            y=table["area"], x=share * 100, name=label, orientation="h", marker_color=colour,
+            y=[plain_label(a) for a in table["area"]], x=share * 100, name=label, orientation="h", marker_color=colour,
             marker_pattern_shape=pattern, text=[pct(v) for v in share], textposition="outside", cliponaxis=False,
             hovertemplate="%{y}: %{x:.1f}% of " + label.lower() + " are from Core20 areas<extra></extra>"))
     style(fig, height=max(340, 120 + 120 * len(table)))
@@ -452,7 +454,8 @@ def reach_by_decile_chart(frame: pd.DataFrame, kind: str, area: str) -> Chart:
 def core20_by_icp_chart(profile: pd.DataFrame) -> Chart:
     """Share of residents living in Core20 areas, per ICP area (profile: icp, core20_share, ...)."""
     fig = go.Figure(go.Bar(
-        y=profile["icp"], x=profile["core20_share"] * 100, orientation="h", marker_color=NHS_BLUE,
+        y=[plain_label(a) for a in profile["icp"]], x=profile["core20_share"] * 100, orientation="h",
+        marker_color=NHS_BLUE,
         text=[pct(v) for v in profile["core20_share"]], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of residents in Core20 areas<extra></extra>",
     ))

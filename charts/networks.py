@@ -19,11 +19,11 @@ def members_over_time(frame: pd.DataFrame, area: str, totals: pd.DataFrame | Non
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby("network", sort=False)):
         fig.add_trace(go.Scatter(
-            x=part["month"], y=[None if pd.isna(v) else v for v in part["members"]], name=name, mode="lines",
+            x=part["month"], y=[None if pd.isna(v) else v for v in part["members"]], name=plain_label(name), mode="lines",
             connectgaps=True,
             line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], width=3,
                       dash=SERIES_DASHES[i % len(SERIES_DASHES)]),
-            hovertemplate="%{x|%B %Y}: %{y:,} members<extra>" + name + "</extra>",
+            hovertemplate="%{x|%B %Y}: %{y:,} members<extra>%{fullData.name}</extra>",
         ))
     style(fig, height=480)
     fig.update_yaxes(title_text="Members", rangemode="tozero")
@@ -155,7 +155,7 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     """Net growth of each network over the last two months (recent: from data_access.networks.recent_growth)."""
     frame = recent.sort_values("net", ascending=True, na_position="first")
     fig = go.Figure(go.Bar(
-        y=frame["network"], x=frame["net"], orientation="h", marker_color=NHS_BLUE,
+        y=[plain_label(n) for n in frame["network"]], x=frame["net"], orientation="h", marker_color=NHS_BLUE,
         text=[policy().hidden_label if pd.isna(v) else f"{v:+,.0f}" for v in frame["net"]], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: net %{x:+,}<extra></extra>", name="Net growth"))
     style(fig, height=max(320, 100 + 55 * len(frame)))
@@ -236,10 +236,10 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str, totals: pd
     for i, channel in enumerate(channels):
         part = frame[frame["channel"] == channel]
         fig.add_trace(go.Scatter(
-            x=part["month"], y=part["joiners"], name=channel, mode="lines+markers",
+            x=part["month"], y=part["joiners"], name=plain_label(channel), mode="lines+markers",
             line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], width=3, dash=SERIES_DASHES[i % len(SERIES_DASHES)]),
             marker=dict(symbol=SERIES_SYMBOLS[i % len(SERIES_SYMBOLS)], size=9),
-            hovertemplate="%{x|%B %Y}: %{y:,} joined<extra>" + channel + "</extra>"))
+            hovertemplate="%{x|%B %Y}: %{y:,} joined<extra>%{fullData.name}</extra>"))
     style(fig, height=460)
     fig.update_yaxes(title_text="People joining", rangemode="tozero")
     data = frame.assign(month=frame["month"].dt.strftime("%B %Y")).rename(
@@ -276,7 +276,8 @@ def channel_mix_chart(mix: pd.DataFrame, dimension_label: str, area: str) -> Cha
     text = [[(policy().hidden_label if pd.isna(grid.iloc[i, j]) else f"×{grid.iloc[i, j]:.2f}<br>{share.iloc[i, j]:.0%}")
              for j in range(len(groups))] for i in range(len(channels))]
     fig = go.Figure(go.Heatmap(
-        z=grid.clip(upper=2).values, x=groups, y=channels, text=text, texttemplate="%{text}",
+        z=grid.clip(upper=2).values, x=[plain_label(g) for g in groups], y=[plain_label(c) for c in channels],
+        text=text, texttemplate="%{text}",
         textfont=dict(size=15, color="#212B32"), zmin=0, zmax=2, zmid=1,
         colorscale=[[0, NHS_DARK_PINK], [0.5, "#ffffff"], [1, NHS_BLUE]],
         colorbar=dict(title="Ratio", tickvals=[0, 0.5, 1, 1.5, 2], ticktext=["0", "0.5", "1", "1.5", "2+"]),
@@ -416,9 +417,9 @@ def projection_chart(monthly: pd.DataFrame, projection: pd.DataFrame, end, area:
         if is_small(row["members"]):
             continue
         hist = monthly[monthly["network"] == row["network"]]
-        fig.add_trace(go.Scatter(x=hist["month"], y=hist["members"], mode="lines", name=row["network"],
+        fig.add_trace(go.Scatter(x=hist["month"], y=hist["members"], mode="lines", name=plain_label(row["network"]),
                                  legendgroup=row["network"], line=dict(color=colour, width=3),
-                                 hovertemplate="%{x|%B %Y}: %{y:,}<extra>" + row["network"] + "</extra>"))
+                                 hovertemplate="%{x|%B %Y}: %{y:,}<extra>%{fullData.name}</extra>"))
         if pd.isna(row["projected"]) or is_small(row["members"]):
             continue
         if not pd.isna(row["low"]):

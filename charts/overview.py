@@ -179,7 +179,7 @@ def gaps_chart(gaps: pd.DataFrame, filters) -> Chart:
                      "Base (group known)": n_people(g.base),
                      "Shortfall (points)": None if g.hidden else round(g.shortfall_pp, 1)})
     data = pd.DataFrame(rows)
-    y = [lab.replace(": ", ":<br>") for lab in labels][::-1]
+    y = [plain_label(lab).replace(": ", ":<br>") for lab in labels][::-1]
     fig = go.Figure()
     fig.add_trace(go.Bar(y=y, x=data["Residents' share (%)"][::-1], orientation="h", name="Residents",
                          marker=dict(color=NHS_PALE_GREY, line=dict(color=NHS_DARK_GREY, width=1.5)),

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
-                          SERIES_COLOURS, Chart, hidden_words, pct, style)
+                          SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style)
 from data_access.disclosure import format_count, policy, round_count, threshold
 from data_access.representativeness import OVER, TOO_FEW, UNDER, WITHIN, Tolerance
 
@@ -59,20 +59,21 @@ def dimension_chart(table: pd.DataFrame, dimension_label: str, area: str, tolera
     """Panel share (with its 95% interval) beside resident share for each stated group, each bar labelled
     with its ratio and status (table: representativeness.for_display of an assessed comparison)."""
     known = table[table["stated"]]
+    groups = [plain_label(g) for g in known["group"]]
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        y=known["group"], x=known["resident_share"] * 100, name="Residents", orientation="h",
+        y=groups, x=known["resident_share"] * 100, name="Residents", orientation="h",
         marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2)), marker_pattern_shape=".",
         hovertemplate="%{y}: %{x:.1f}% of residents<extra></extra>"))
     share = known["share"] * 100
     fig.add_trace(go.Bar(
-        y=known["group"], x=share, name="Panel (with 95% interval)", orientation="h", marker_color=NHS_BLUE,
+        y=groups, x=share, name="Panel (with 95% interval)", orientation="h", marker_color=NHS_BLUE,
         error_x=dict(type="data", symmetric=False, array=(known["high"] * 100 - share).fillna(0),
                      arrayminus=(share - known["low"] * 100).fillna(0), color=NHS_DARK_GREY, thickness=2),
         hovertemplate="%{y}: %{x:.1f}% of the panel<extra></extra>"))
     label_x = np.fmax(known["high"].fillna(0), known["resident_share"].fillna(0)) * 100
     fig.add_trace(go.Scatter(
-        y=known["group"], x=label_x, mode="text", showlegend=False, hoverinfo="skip", cliponaxis=False,
+        y=groups, x=label_x, mode="text", showlegend=False, hoverinfo="skip", cliponaxis=False,
         text=["  " + _bar_label(r, s, c, sm) for r, s, c, sm in zip(
             known["ratio"], known["status"], known["count"],
             known["small"] if "small" in known else known["count"].isna())],
@@ -226,7 +227,8 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
         z.append(zr)
         text.append(tr)
     fig = go.Figure(go.Heatmap(
-        z=z, x=cols, y=rows, text=text, texttemplate="%{text}", textfont=dict(size=18),
+        z=z, x=[plain_label(c) for c in cols], y=[plain_label(r) for r in rows], text=text, texttemplate="%{text}",
+        textfont=dict(size=18),
         zmin=-2, zmax=2, zmid=0, xgap=3, ygap=3,
         colorscale=[[0, NHS_DARK_PINK], [0.35, "#E4B7CF"], [0.5, "#FFFFFF"], [0.65, "#A7C7EA"], [1, NHS_BLUE]],
         colorbar=dict(title="Ratio", tickvals=[-2, -1, 0, 1, 2], ticktext=["¼ or less", "½", "1", "2", "4 or more"]),
@@ -431,8 +433,8 @@ def joiners_chart(joiners: pd.DataFrame, waves: pd.DataFrame, dimension_label: s
         else:  # not known / prefer not to say: pale, hatched and outlined
             marker = dict(color=NHS_PALE_GREY, pattern_shape="/", pattern_fgcolor=NHS_DARK_GREY,
                           line=dict(color=NHS_DARK_GREY, width=1))
-        fig.add_trace(go.Bar(x=labels, y=part["joiners"].astype(float), name=g, marker=marker,
-                             hovertemplate=f"{g}: %{{y:,}} joiners<extra>%{{x}}</extra>"))
+        fig.add_trace(go.Bar(x=labels, y=part["joiners"].astype(float), name=plain_label(g), marker=marker,
+                             hovertemplate="%{fullData.name}: %{y:,} joiners<extra>%{x}</extra>"))
     style(fig, height=460)
     fig.update_layout(barmode="stack", bargap=0.35, legend_traceorder="normal")
     fig.update_yaxes(title_text="Joiners", tickformat=",")
@@ -476,7 +478,7 @@ def terms_chart(terms: pd.DataFrame, totals: dict, dimension_label: str, area: s
     """For each group, the share of its members whose terms end within 3, 6 and 12 months (bars), against the
     whole panel's 12-month share (dotted line). terms: panel_history.terms_ending; totals: terms_ending_total."""
     fig = go.Figure()
-    groups = list(terms["group"])
+    groups = [plain_label(g) for g in terms["group"]]
     for k, (h, colour) in enumerate(zip((3, 6, 12), (NHS_BLUE, NHS_DARK_PINK, NHS_DARK_GREY))):
         fig.add_trace(go.Bar(
             y=groups, x=terms[f"share_{h}"] * 100, name=f"Within {h} months", orientation="h",
@@ -536,7 +538,7 @@ def participation_chart(rates: pd.DataFrame, total: dict, dimension_label: str, 
     fig = go.Figure()
     rate = shown["rate"] * 100
     fig.add_trace(go.Bar(
-        y=shown["group"], x=rate, orientation="h", name="Response rate (with 95% interval)",
+        y=[plain_label(g) for g in shown["group"]], x=rate, orientation="h", name="Response rate (with 95% interval)",
         marker=dict(color=[NHS_DARK_PINK if h * 100 < total["rate"] * 100 else NHS_BLUE
                            for h in shown["high"]]),
         error_x=dict(type="data", symmetric=False, array=(shown["high"] * 100 - rate).fillna(0),

@@ -54,7 +54,7 @@ def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col
     wide = data.pivot_table(index=row_col, columns="option", values="share", aggfunc="first", dropna=False)
     wide = wide.reindex(index=rows, columns=options)
     n_by_row = data.groupby(row_col, sort=False)["n"].first().reindex(rows)
-    labels = [f"{r} (n={format_count(n)})" for r, n in n_by_row.items()]
+    labels = [f"{plain_label(r)} (n={format_count(n)})" for r, n in n_by_row.items()]
     fig = go.Figure()
     order = []  # (option index, side, share scale): traces nearest zero first on each side
     if k % 2:
@@ -69,12 +69,12 @@ def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col
         x = side * values * scale
         text = [f"{v:.0f}%" if (scale == 1.0 or side > 0) and not np.isnan(v) and v >= 8 else "" for v in values]
         fig.add_trace(go.Bar(
-            y=labels, x=x, orientation="h", name=options[i], legendgroup=options[i],
+            y=labels, x=x, orientation="h", name=plain_label(options[i]), legendgroup=options[i],
             showlegend=options[i] not in shown, legendrank=i,
             marker=dict(color=colours[i], line=dict(color="white", width=1)),
             text=text, textposition="inside", insidetextanchor="middle", textangle=0,
             textfont=dict(color="white", size=16),
-            customdata=values, hovertemplate="%{y}<br>" + options[i] + ": %{customdata:.1f}%<extra></extra>"))
+            customdata=values, hovertemplate="%{y}<br>%{fullData.name}: %{customdata:.1f}%<extra></extra>"))
         shown.add(options[i])
     style(fig, height=max(260, 170 + 60 * len(rows)))
     fig.update_layout(barmode="relative", bargap=0.3, legend=TOP_LEGEND)
@@ -162,12 +162,13 @@ def choice_group_chart(frame: pd.DataFrame, question: str, dimension_label: str)
         part = frame[frame["group"] == g].set_index("option").reindex(options)
         n = part["n"].iloc[0] if len(part) else None
         fig.add_trace(go.Bar(
-            y=[plain_label(o) for o in options], x=part["share"].astype(float) * 100, orientation="h", name=f"{g} (n={format_count(n)})",
+            y=[plain_label(o) for o in options], x=part["share"].astype(float) * 100, orientation="h",
+            name=f"{plain_label(g)} (n={format_count(n)})",
             marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
                         pattern=dict(shape=PATTERNS[i % len(PATTERNS)], fgcolor="white")),
             text=[f"{v:.0f}%" if not pd.isna(v) else "" for v in part["share"].astype(float) * 100],
             textposition="outside", cliponaxis=False,
-            hovertemplate=f"{g}" + ": %{y} %{x:.1f}%<extra></extra>"))
+            customdata=[plain_label(g)] * len(options), hovertemplate="%{customdata}: %{y} %{x:.1f}%<extra></extra>"))
     style(fig, height=max(320, 120 + 22 * len(groups) * len(options)))
     fig.update_layout(barmode="group", bargap=0.2, legend=TOP_LEGEND)
     fig.update_xaxes(title_text="% of each group who answered", ticksuffix="%")
@@ -220,7 +221,7 @@ def themes_chart(summary: dict, question: str) -> Chart:
     shown = themes.dropna(subset=["answers"])
     shown = shown[shown["answers"] > 0]
     fig = go.Figure(go.Bar(
-        y=shown["theme"], x=shown["answers"], orientation="h", marker_color=NHS_BLUE,
+        y=[plain_label(t) for t in shown["theme"]], x=shown["answers"], orientation="h", marker_color=NHS_BLUE,
         text=[f"{int(c):,} ({s * 100:.0f}%)" for c, s in zip(shown["answers"], shown["share"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:,} answers<extra></extra>"))
     style(fig, height=max(240, 90 + 50 * len(shown)))

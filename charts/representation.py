@@ -5,21 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.theme import NHS_BLUE, NHS_DARK_GREY, Chart, pct, style
+from charts.theme import NHS_BLUE, NHS_DARK_GREY, Chart, pct, plain_label, style
 from data_access.disclosure import format_count
 
 
 def representation_chart(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> Chart:
     """Engaged share beside resident share for each group (rep: from data_access.profiles.representation)."""
     known = rep[rep["stated"]].copy()
+    groups = [plain_label(g) for g in known["group"]]
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        y=known["group"], x=known["resident_share"] * 100, name="Residents", orientation="h",
+        y=groups, x=known["resident_share"] * 100, name="Residents", orientation="h",
         marker=dict(color="white", line=dict(color=NHS_DARK_GREY, width=2)), marker_pattern_shape=".",
         hovertemplate="%{y}: %{x:.1f}% of residents<extra></extra>",
     ))
     fig.add_trace(go.Bar(
-        y=known["group"], x=known["share"] * 100, name=engaged_label.capitalize(), orientation="h",
+        y=groups, x=known["share"] * 100, name=engaged_label.capitalize(), orientation="h",
         marker_color=NHS_BLUE, text=[_ratio_label(r) for r in known["ratio"]], textposition="outside",
         cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of " + engaged_label + "<extra></extra>",

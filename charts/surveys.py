@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import (
-    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, hidden_words, pct, style,
+    NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, hidden_words, pct, plain_label,
+    style,
 )
 from data_access.disclosure import format_count, format_percent, policy, suppress_table
 
@@ -33,8 +34,9 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
         fig.add_trace(go.Scatter(
             x=promo["day"], y=promo["y"], name="Promotion (event, roadshow…)", mode="markers+text", yaxis="y2",
             marker=dict(symbol="triangle-down", size=18, color=NHS_DARK_PINK, line=dict(color="white", width=1)),
-            text=promo["kind"], textposition="top center", textfont=dict(size=14, color=NHS_DARK_PINK),
-            customdata=promo["title"], hovertemplate="%{x|%-d %b %Y}: %{customdata}<extra></extra>"))
+            text=[plain_label(k) for k in promo["kind"]], textposition="top center",
+            textfont=dict(size=14, color=NHS_DARK_PINK),
+            customdata=[plain_label(t) for t in promo["title"]], hovertemplate="%{x|%-d %b %Y}: %{customdata}<extra></extra>"))
     style(fig, height=460)
     fig.update_layout(yaxis=dict(title_text="Per day", side="right", showgrid=False, rangemode="tozero"),
                       yaxis2=dict(title_text="Responses so far", overlaying="y", side="left", rangemode="tozero",
@@ -76,10 +78,11 @@ def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
     patterns = ["", "/", ".", "x"]
     for i, channel in enumerate(channels):
         part = weekly[weekly["channel"] == channel]
-        fig.add_trace(go.Bar(x=part["week"], y=part["responses"], name=channel,
+        fig.add_trace(go.Bar(x=part["week"], y=part["responses"], name=plain_label(channel),
                              marker_color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
                              marker_pattern_shape=patterns[i % len(patterns)],
-                             hovertemplate="Week of %{x|%-d %b}: %{y:,} " + channel.lower() + "<extra></extra>"))
+                             customdata=[plain_label(channel.lower())] * len(part),
+                             hovertemplate="Week of %{x|%-d %b}: %{y:,} %{customdata}<extra></extra>"))
     style(fig, height=400)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="Responses per week")
@@ -140,13 +143,13 @@ def reach_chart(reach: pd.DataFrame, core20_residents: float | None, under_35_re
                              mode="lines+markers", line=dict(color=NHS_BLUE, width=4),
                              marker=dict(size=12, symbol=["circle-open" if p else "circle" for p in panel],
                                          line=dict(width=3, color=NHS_BLUE)),
-                             connectgaps=True, customdata=data["title"],
+                             connectgaps=True, customdata=[plain_label(t) for t in data["title"]],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% Core20<extra></extra>"))
     fig.add_trace(go.Scatter(x=when, y=data["under_35_share"] * 100, name="Under-35 share",
                              mode="lines+markers", line=dict(color=NHS_GREEN, width=4, dash="dash"),
                              marker=dict(size=12, symbol=["square-open" if p else "square" for p in panel],
                                          line=dict(width=3, color=NHS_GREEN)),
-                             connectgaps=True, customdata=data["title"],
+                             connectgaps=True, customdata=[plain_label(t) for t in data["title"]],
                              hovertemplate="%{customdata} (opened %{x|%b %Y}): %{y:.0f}% under 35<extra></extra>"))
     if panel.any():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="Open marker: citizens' panel survey",
