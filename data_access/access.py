@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets as random_bytes
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -128,22 +129,73 @@ def is_editor_email(config: AccessConfig, email: str | None) -> bool:
     return config.mode == OIDC and bool(email) and email.strip().lower() in config.editors
 
 
+FORGET_AFTER = 3600.0  # seconds: wrong passwords older than this (with no lock running) are forgotten
+TOTAL_FREE = 20  # wrong passwords from all sources together before everyone waits
+
+
 @dataclass
 class Attempts:
-    """Failed password attempts in one session, for slowing down guessing."""
+    """Failed password attempts (from one source, or from all together), for slowing down guessing."""
 
     failures: int = 0
     locked_until: float = 0.0
+    last_failure: float = 0.0
+    free: int = 5
 
     def wait_seconds(self, now: float) -> float:
         """Seconds before another attempt is allowed (0 if it is)."""
         return max(0.0, self.locked_until - now)
 
     def failed(self, now: float) -> None:
-        """Record a failure: after 5, each further failure locks for longer (up to 5 minutes)."""
+        """Record a failure: after `free` of them, each further failure locks for longer (up to 5 minutes)."""
+        if self.failures and now - max(self.last_failure, self.locked_until) > FORGET_AFTER:
+            self.failures = 0
         self.failures += 1
-        if self.failures >= 5:
-            self.locked_until = now + min(300.0, 15.0 * 2 ** (self.failures - 5))
+        self.last_failure = now
+        if self.failures >= self.free:
+            self.locked_until = now + min(300.0, 15.0 * 2 ** (self.failures - self.free))
+
+
+class SignInGuard:
+    """Wrong editor passwords counted for the whole server process, not per browser session: per source
+    address where it is known (all unknown sources share one count), and from all sources together with
+    more tries allowed, so that neither new sessions nor many addresses give fresh tries. Thread-safe;
+    the count starts again when the server restarts."""
+
+    MAX_SOURCES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sources: dict[str, Attempts] = {}
+        self._total = Attempts(free=TOTAL_FREE)
+
+    def check_password(self, config: AccessConfig, password: str, source: str | None,
+                       now: float) -> tuple[bool, str | None]:
+        """Whether a local sign-in from `source` (an IP address, or None) succeeds, and if not, the sentence."""
+        with self._lock:  # one check at a time: scrypt's 0.1 s also spaces out guesses
+            key = source or "unknown"
+            if key not in self._sources and len(self._sources) >= self.MAX_SOURCES:
+                self._forget_old(now)
+            attempts = self._sources.setdefault(key, Attempts())
+            wait = max(attempts.wait_seconds(now), self._total.wait_seconds(now))
+            if wait:
+                return False, f"Too many wrong passwords; try again in {int(wait) + 1} seconds."
+            ok, message = check_password(config, password, attempts, now)
+            if not ok and config.mode == PASSWORD and config.password_hash:
+                self._total.failed(now)
+            return ok, message
+
+    def _forget_old(self, now: float) -> None:
+        for key in [k for k, a in self._sources.items() if not a.wait_seconds(now)]:
+            del self._sources[key]
+        if len(self._sources) >= self.MAX_SOURCES:  # all locked: forget the oldest
+            del self._sources[min(self._sources, key=lambda k: self._sources[k].last_failure)]
+
+    def reset(self) -> None:
+        """Forget every failure (for tests)."""
+        with self._lock:
+            self._sources.clear()
+            self._total = Attempts(free=TOTAL_FREE)
 
 
 def check_password(config: AccessConfig, password: str, attempts: Attempts, now: float) -> tuple[bool, str | None]:
@@ -158,3 +210,6 @@ def check_password(config: AccessConfig, password: str, attempts: Attempts, now:
         return True, None
     attempts.failed(now)
     return False, "That password is not right."
+
+
+SIGN_INS = SignInGuard()  # one per server process, shared by every session

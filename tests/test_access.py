@@ -68,3 +68,47 @@ def test_hash_password_command(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["hash-password", "--stdin"]) == 1
     assert capsys.readouterr().err.strip() == "Error: use a password of at least 12 characters."
+
+
+def test_wrong_passwords_are_counted_per_source_and_in_total(stored, monkeypatch):
+    from data_access import access
+    config = access_config({}, {HASH_ENV: stored})
+    guard = access.SignInGuard()
+    checked = []
+    real = access.verify_password
+    monkeypatch.setattr(access, "verify_password", lambda p, s: checked.append(p) or real(p, s))
+    for _ in range(5):
+        assert guard.check_password(config, "guess", "10.0.0.1", 100.0) == (False, "That password is not right.")
+    wait = "Too many wrong passwords; try again in 16 seconds."  # 15 s after the fifth, rounded up
+    assert guard.check_password(config, "guess", "10.0.0.1", 100.0) == (False, wait)
+    assert len(checked) == 5  # the sixth was not even checked
+    assert guard.check_password(config, "guess", "10.0.0.2", 100.0)[1] == "That password is not right."
+    # unknown sources (no address) share one count
+    for _ in range(5):
+        guard.check_password(config, "guess", None, 100.0)
+    assert guard.check_password(config, "guess", None, 100.0) == (False, wait)
+    # from all sources together: 20 wrong passwords lock everyone, whatever their address
+    for i in range(9):
+        guard.check_password(config, "guess", f"10.1.0.{i}", 100.0)
+    assert guard.check_password(config, "correct horse battery staple", "10.9.9.9", 100.0) == (False, wait)
+    assert guard.check_password(config, "correct horse battery staple", "10.9.9.9", 116.0) == (True, None)
+    # an hour later with no lock running, old failures are forgotten
+    late = 116.0 + access.FORGET_AFTER + 1
+    assert guard.check_password(config, "guess", "10.0.0.1", late)[1] == "That password is not right."
+    assert guard._sources["10.0.0.1"].failures == 1
+
+
+def test_concurrent_wrong_passwords_share_the_count(stored, monkeypatch):
+    import threading
+    from data_access import access
+    config = access_config({}, {HASH_ENV: stored})
+    guard = access.SignInGuard()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(guard.check_password(config, "guess", None, 50.0)))
+               for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(m for _, m in results).count("That password is not right.") == 5
+    assert sum(m.startswith("Too many wrong passwords") for _, m in results) == 7

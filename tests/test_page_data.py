@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from data_access import models as m
-from data_access.access import HASH_ENV, hash_password
+from data_access.access import HASH_ENV, SIGN_INS, hash_password
 from data_access.db import init_db, make_engine
 from tests.factories import build_tiny_store
 
@@ -45,6 +45,14 @@ def store(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_failures():
+    """Wrong passwords are counted for the whole process: each test starts with none."""
+    SIGN_INS.reset()
+    yield
+    SIGN_INS.reset()
 
 
 def members(engine) -> int:
@@ -103,6 +111,16 @@ def test_a_wrong_password_gives_no_access(store, password_hash, monkeypatch):
     assert "That password is not right." in errors(at)
     assert no_write_path(at)
     assert "auth_password_page" not in at.session_state  # the typed password is not kept
+
+
+def test_wrong_passwords_are_counted_across_new_sessions(store, password_hash, monkeypatch):
+    monkeypatch.setenv(HASH_ENV, password_hash)
+    for session in range(1, 8):  # a new browser session each time: its own session state
+        at = sign_in(open_page(), "not the password")
+        expected = "That password is not right." if session <= 5 else "Too many wrong passwords; try again in"
+        assert expected in errors(at), (session, errors(at))
+    at = sign_in(open_page(), PASSWORD)  # the right password waits too, until the lock ends
+    assert "Too many wrong passwords" in errors(at) and no_write_path(at)
 
 
 def test_a_stored_plain_password_is_refused(store, monkeypatch):

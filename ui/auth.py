@@ -9,11 +9,10 @@ import time
 
 import streamlit as st
 
-from data_access.access import (HOW_TO_CONFIGURE, OIDC, PASSWORD, AccessConfig, Attempts, access_config,
-                                check_password, is_editor_email)
+from data_access.access import (HOW_TO_CONFIGURE, OIDC, PASSWORD, SIGN_INS, AccessConfig, access_config,
+                                is_editor_email)
 
 _EDITOR_KEY = "_auth_editor"
-_ATTEMPTS_KEY = "_auth_attempts"
 
 
 def current_access() -> AccessConfig:
@@ -97,13 +96,22 @@ def password_form(config: AccessConfig, where: str) -> None:
     if not submitted:
         return
     st.session_state.pop(f"auth_password_{where}", None)  # the password is not kept in the session
-    attempts = st.session_state.setdefault(_ATTEMPTS_KEY, Attempts())
-    ok, message = check_password(config, password, attempts, time.monotonic())
+    # wrong passwords are counted for the server process, per source address where known, not per session
+    ok, message = SIGN_INS.check_password(config, password, _source_address(), time.monotonic())
     del password
     if ok:
         st.session_state[_EDITOR_KEY] = (name.strip() or "editor") + " (local sign-in)"
         st.rerun()
     st.error(message)
+
+
+def _source_address() -> str | None:
+    """The browser's IP address as the server sees it (None on localhost or where it is not known)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - an older Streamlit, or no browser connection
+        return None
+    return address if isinstance(address, str) and address else None
 
 
 def sign_out(config: AccessConfig) -> None:
