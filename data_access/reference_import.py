@@ -38,7 +38,8 @@ from sqlalchemy.engine import Connection, Engine
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
 from data_access.db import StoreError, is_initialised
-from data_access.importing.reading import ImportFileError, check_sheet, limits, max_columns, open_workbook, sheet_rows
+from data_access.importing.reading import (ImportFileError, check_sheet, decode_text, limits, max_columns,
+                                          open_workbook, sheet_rows, utf16_codec)
 
 __all__ = [
     "ReferenceImportError",
@@ -260,33 +261,11 @@ def _found(value: Any) -> str:
 
 
 def _decode(path: Path, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            _encoding_error(path, data, exc.start, "UTF-16")
+    """The text, read as importing.reading reads every text file (UTF-8, UTF-16, Windows-1252; never mixed)."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        _encoding_error(path, data, exc.start, "UTF-8 or Windows-1252")
-    raise AssertionError("unreachable")
-
-
-def _encoding_error(path: Path, data: bytes, pos: int, expected: str) -> None:
-    row = data.count(b"\n", 0, pos) + 1
-    line_start = data.rfind(b"\n", 0, pos) + 1
-    column_index = data.count(b",", line_start, pos)
-    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    headers = next(csv.reader([first_line.lstrip("\ufeff")]), [])
-    where = f", column '{headers[column_index].strip()}'" if column_index < len(headers) else ""
-    raise _Unrecognised(
-        f"{path.name}, row {row}{where}: expected text in {expected}, found the byte 0x{data[pos]:02X}, "
-        f"which is not valid in either."
-    )
+        return decode_text(data, path.name)[0]
+    except ImportFileError as exc:
+        raise _Unrecognised(str(exc)) from None
 
 
 def _read(path: Path) -> _Source:
@@ -304,7 +283,7 @@ def _read(path: Path) -> _Source:
             f"{path.name}, row 1: expected a CSV, XLSX or GeoJSON file, found an old Excel (.xls) workbook; "
             f"save it as .xlsx or CSV first."
         )
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:4096] and utf16_codec(data) is None:
         raise _Unrecognised(f"{path.name}, row 1: expected a CSV, XLSX or GeoJSON file, found binary data.")
     text = _decode(path, data)
     if text.lstrip()[:1] in ("{", "["):

@@ -285,3 +285,43 @@ def test_a_csv_over_the_row_limit_stops_while_counting(tmp_path, monkeypatch):
     with pytest.raises(ImportFileError, match=r"^long.csv has more than 10 rows, over the limit of 10; split it"):
         read_table(path)
     assert len(read_table(write(tmp_path, "ten.csv", b"a,b\n" + b"1,2\n" * 10)).rows) == 10
+
+
+# --- Encodings, detected honestly ---------------------------------------------------------------------------
+
+def test_utf8_with_one_windows_1252_byte_is_refused_naming_row_and_column(tmp_path):
+    data = "member id,network\nm1,Café club\n".encode("utf-8") + "m2,Café club\n".encode("cp1252")
+    with pytest.raises(ImportFileError) as err:
+        read_table(write(tmp_path, "mixed.csv", data))
+    assert str(err.value) == (
+        "mixed.csv, row 3, column 'network': expected text in UTF-8 throughout, found the byte 0xE9, which is not "
+        "UTF-8 although the rest of the file is (two encodings mixed, so the same word could be read two ways); "
+        "save it again as 'CSV UTF-8'.")
+    with pytest.raises(ImportFileError, match=r"^bom.csv, row 3, column 'network': expected text in UTF-8 throughout"):
+        read_table(write(tmp_path, "bom.csv", b"\xef\xbb\xbf" + data))  # was a UnicodeDecodeError
+    from data_access import reference_import
+    with pytest.raises(reference_import.ReferenceImportError, match=r"^mixed.csv, row 3, column 'network': expected "
+                                                                     r"text in UTF-8 throughout"):
+        reference_import._read(tmp_path / "mixed.csv")
+
+
+@pytest.mark.parametrize("encoding,label", [
+    ("utf-16", "UTF-16"),  # Python writes the byte order mark, as Excel's "Unicode text" does
+    ("utf-16-le", "UTF-16 (without a byte order mark)"),
+    ("utf-16-be", "UTF-16 (without a byte order mark)"),
+])
+def test_utf16_is_read(tmp_path, encoding, label):
+    text = "member id\tnetwork\nm1\tCafé club – Margate\nm2\tYouth voice\n"
+    table = read_table(write(tmp_path, "members.txt", text.encode(encoding)))
+    assert table.encoding == label
+    assert table.columns == ["member id", "network"]
+    assert table.rows["network"].tolist() == ["Café club – Margate", "Youth voice"]
+
+
+def test_windows_1252_alone_is_still_read_and_bad_bytes_are_placed(tmp_path):
+    table = read_table(write(tmp_path, "w.csv", "member id,network\nm1,Café club\n".encode("cp1252")))
+    assert table.encoding == "Windows-1252" and table.rows["network"].tolist() == ["Café club"]
+    with pytest.raises(ImportFileError) as err:
+        read_table(write(tmp_path, "odd.csv", b"member id,network\nm1,Caf\x81 club\n"))
+    assert str(err.value) == ("odd.csv, row 2, column 'network': expected text in UTF-8 or Windows-1252, found the "
+                              "byte 0x81, which is not valid in either.")

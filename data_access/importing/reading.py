@@ -6,6 +6,7 @@ Every problem is one sentence naming the file (and where it can, the row and col
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -87,18 +88,84 @@ def read_table(path: Path | str, data: bytes | None = None, name: str | None = N
     return Table(name=name, columns=columns, rows=frame, encoding=encoding)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
+def utf16_codec(data: bytes) -> str | None:
+    """'utf-16' when the file starts with a UTF-16 byte order mark, 'utf-16-le' or 'utf-16-be' when it has
+    none but its first 4 KB are unmistakably UTF-16 (every other byte zero), else None."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """A text file's text and its encoding: UTF-8 (with or without BOM), UTF-16 (with a BOM, or unmistakably
+    without) or Windows-1252. A file that is UTF-8 in places and another encoding elsewhere (the same word
+    would be read two ways) is refused, naming the first row and column that is not UTF-8."""
+    utf16 = utf16_codec(data)
+    if utf16:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError as exc:
+            row = data[:exc.start - exc.start % 2].decode(utf16, errors="replace").count("\n") + 1
+            raise ImportFileError(f"{name}, row {row}: expected text in UTF-16 (as the file's start says), found "
+                                  "bytes that are not; save it again as 'CSV UTF-8'.") from None
+        label = "UTF-16" if utf16 == "utf-16" else "UTF-16 (without a byte order mark)"
+        return text.lstrip("\ufeff"), label
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[3:] if bom else data
     try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+        return body.decode("utf-8"), "UTF-8 with BOM" if bom else "UTF-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    loose = body.decode("utf-8", errors="surrogateescape")  # bytes that are not UTF-8 become U+DC80..U+DCFF
+    if bom or re.search("[^\x00-\x7f\udc80-\udcff]", loose):  # UTF-8 elsewhere in the file
+        row, column = _where(loose)
+        raise ImportFileError(
+            f"{name}, row {row}{column}: expected text in UTF-8 throughout, found the byte 0x{body[first_bad]:02X}, "
+            "which is not UTF-8 although the rest of the file is (two encodings mixed, so the same word could be "
+            "read two ways); save it again as 'CSV UTF-8'.")
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{name} is not a text file in UTF-8 or Windows-1252 (byte {exc.start + 1} "
-                              "cannot be read); save it from Excel as 'CSV UTF-8'.") from None
+        row, column = _where(data.decode("cp1252", errors="surrogateescape"))
+        raise ImportFileError(f"{name}, row {row}{column}: expected text in UTF-8 or Windows-1252, found the byte "
+                              f"0x{data[exc.start]:02X}, which is not valid in either.") from None
+
+
+def _where(text: str) -> tuple[int, str]:
+    """The row (1 = the header) and ", column 'NAME'" of the first character that could not be decoded."""
+    bad = re.compile("[\udc80-\udcff]")
+    header: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        for number, record in enumerate(reader, start=1):
+            header = header or record
+            for index, cell in enumerate(record):
+                if bad.search(cell):
+                    name = bad.sub("?", header[index]).strip() if index < len(header) else ""
+                    return number, f", column '{name}'" if name else ""
+    except csv.Error:
+        pass
+    found = bad.search(text)
+    return text.count("\n", 0, found.start() if found else 0) + 1, ""
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return "," if "," in first else "\t" if "\t" in first else ";" if ";" in first else ","
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if utf16_codec(data) is None and b"\x00" in data:
+        raise ImportFileError(f"{name} is not a CSV or XLSX file (it holds binary data).")
+    return decode_text(data, name)
 
 
 def _clean_header(columns: list[str], name: str) -> list[str]:
