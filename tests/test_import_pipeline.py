@@ -165,3 +165,70 @@ def test_command_line_refuses_rejected_rows_unless_told(store, tmp_path, monkeyp
     assert "memberships from members.csv by cli: 3 added" in capsys.readouterr().out
     assert main(["undo", "1"]) == 0
     assert counts(store)["networkmembership"] == before["networkmembership"]
+
+
+# --- Dates out of range ----------------------------------------------------------------------------------
+
+FAR_DATES = (
+    "Member ID,Network,Joined,Left,Area,Year of birth\n"
+    "F1,Patient Network,01/01/2099,,A1,1950\n"
+    "F2,Patient Network,01/01/0001,,A1,1950\n"
+    "F3,Patient Network,01/06/2026,16/06/2026,A1,1950\n"
+    "F4,Patient Network,01/06/2026,,A1,2027\n"
+    "F5,Patient Network,15/06/2026,15/06/2026,A1,1900\n"
+)
+
+
+@pytest.fixture
+def june_2026(monkeypatch):
+    from data_access.importing import kinds
+    monkeypatch.setattr(kinds, "today", lambda: dt.date(2026, 6, 15), raising=False)
+
+
+def test_dates_far_in_the_future_or_past_are_rejected_with_row_and_column(store, tmp_path, june_2026):
+    preview = preview_import(store, "memberships", write(tmp_path, "members.csv", FAR_DATES))
+    assert [p.sentence("members.csv") for p in preview.rejected] == [
+        "members.csv, row 2, column 'Joined': expected a date from 01/01/2000 to today (15/06/2026), found "
+        "'01/01/2099'.",
+        "members.csv, row 3, column 'Joined': expected a date from 01/01/2000 to today (15/06/2026), found "
+        "'01/01/0001'.",
+        "members.csv, row 4, column 'Left': expected a date from 01/01/2000 to today (15/06/2026), found "
+        "'16/06/2026'.",
+        "members.csv, row 5, column 'Year of birth': expected a whole number from 1900 to 2026, found '2027'.",
+    ]
+    assert list(preview.to_add["member_ref"]) == ["F5"]  # today, and a birth year of 1900, are fine
+
+
+def test_survey_responses_panel_terms_activities_and_actions_have_their_own_allowance(store, tmp_path, june_2026):
+    from data_access.importing.fields import FieldError
+    from data_access.importing.kinds import KINDS
+    column = {(k, c.field): c.parse for k, kind in KINDS.items() for c in kind.columns}
+    assert column["responses", "submitted_at"]("15/06/2026 23:59") == dt.datetime(2026, 6, 15, 23, 59)
+    with pytest.raises(FieldError, match=r"^expected a date from 01/01/2000 to today \(15/06/2026\), found "
+                                         r"'2099-01-01 10:00'$"):
+        column["responses", "submitted_at"]("2099-01-01 10:00")
+    assert column["panel", "term_start"]("15/06/2027") == dt.date(2027, 6, 15)  # a term starting within a year
+    assert column["panel", "term_end"]("15/06/2036") == dt.date(2036, 6, 15)  # a term ending within 10 years
+    with pytest.raises(FieldError, match=r"^expected a date from 01/01/2000 to 15/06/2036 \(10 years from today\), "
+                                         r"found '01/01/2099'$"):
+        column["panel", "term_end"]("01/01/2099")
+    for kind, field in (("activities", "held_on"), ("actions", "action_date")):  # planned: up to 2 years ahead
+        assert column[kind, field]("15/06/2028") == dt.date(2028, 6, 15)
+        with pytest.raises(FieldError, match=r"^expected a date from 01/01/2000 to 15/06/2028 \(2 years from today\), "
+                                             r"found '16/06/2028'$"):
+            column[kind, field]("16/06/2028")
+        with pytest.raises(FieldError, match=r"found '31/12/1999'$"):
+            column[kind, field]("31/12/1999")
+
+
+def test_the_command_line_shows_the_date_sentence(store, tmp_path, monkeypatch, capsys, june_2026):
+    if store.dialect.name == "postgresql":
+        pytest.skip("the command line is exercised on SQLite; the pipeline itself on both engines")
+    monkeypatch.setenv("DATABASE_URL", store.url.render_as_string(hide_password=False))
+    before = counts(store)
+    assert main(["import", "memberships", str(write(tmp_path, "members.csv", FAR_DATES))]) == 1
+    out = capsys.readouterr()
+    assert ("members.csv, row 2, column 'Joined': expected a date from 01/01/2000 to today (15/06/2026), found "
+            "'01/01/2099'.") in out.out + out.err
+    assert "Traceback" not in out.out + out.err
+    assert counts(store) == before

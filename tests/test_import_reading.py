@@ -188,7 +188,9 @@ except reference_import.ReferenceImportError as exc:
 except MemoryError:
     messages.append("MemoryError")
 print("\\n".join(messages))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# the peak resident memory of this process since it started (ru_maxrss would include the parent's, inherited
+# through fork)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024)
 """
 
 

@@ -170,6 +170,26 @@ def test_editor_previews_imports_and_undoes(store, password_hash, monkeypatch):
         assert conn.execute(select(m.Network.id).where(m.Network.name == "Carers Network")).first() is None
 
 
+def test_the_page_shows_date_and_encoding_sentences(store, password_hash, monkeypatch):
+    from data_access.importing import kinds
+    monkeypatch.setattr(kinds, "today", lambda: __import__("datetime").date(2026, 6, 15), raising=False)
+    monkeypatch.setenv(HASH_ENV, password_hash)
+    at = sign_in(open_page(), PASSWORD)
+    at.selectbox(key="data_kind").select("memberships")
+    far = b"Member ID,Network,Joined,Area\nF1,Patient Network,01/01/2099,A1\nF2,Patient Network,01/06/2026,A1\n"
+    at.file_uploader[0].upload("far.csv", far, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert rejected.to_dict("records") == [{"row": 2, "column": "Joined", "reason": (
+        "expected a date from 01/01/2000 to today (15/06/2026), found '01/01/2099'")}]
+    mixed = "Member ID,Network,Joined,Area\nF1,Café,01/06/2026,A1\n".encode() + "F2,Café,01/06/2026,A1\n".encode("cp1252")
+    at.file_uploader[0].upload("mixed.csv", mixed, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "mixed.csv, row 3, column 'Network': expected text in UTF-8 throughout, found the byte 0xE9" in errors(at)
+
+
 def test_editor_imports_a_survey_export_with_a_mapping(store, password_hash, monkeypatch):
     monkeypatch.setenv(HASH_ENV, password_hash)
     at = sign_in(open_page(), PASSWORD)

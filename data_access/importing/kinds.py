@@ -3,6 +3,7 @@ is read, and the natural key that stops a record being added twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -98,9 +99,41 @@ def disability(value: str) -> str:
     raise FieldError(f"expected Yes, No or Prefer not to say, found {value!r}")
 
 
+EARLIEST_BIRTH_YEAR = 1900
+EARLIEST_EVENT = dt.date(2000, 1, 1)  # engagement records (joining, responses, activities, terms) start here
+
+
+def today() -> dt.date:
+    """Today's date in the UK (the files' dates are UK dates, whatever the server's clock zone)."""
+    try:
+        from zoneinfo import ZoneInfo
+        return dt.datetime.now(ZoneInfo("Europe/London")).date()
+    except Exception:  # noqa: BLE001 - no time zone database: the server's own date
+        return dt.date.today()
+
+
 def birth_year(value: str) -> int:
-    """A year of birth from 1900 to 2025."""
-    return parse_whole_number(value, 1900, 2025)
+    """A year of birth from 1900 to this year."""
+    return parse_whole_number(value, EARLIEST_BIRTH_YEAR, today().year)
+
+
+def date_in_range(years_ahead: int = 0, reader: Callable[[str], Any] = parse_date) -> Callable[[str], Any]:
+    """A date reader that refuses dates before 2000 and after today, or after `years_ahead` years from today
+    where a date is legitimately in the future (a panel term's end, a planned activity or action)."""
+    def read(value: str):
+        result = reader(value)
+        day = result.date() if isinstance(result, dt.datetime) else result
+        now = today()
+        try:
+            latest = now.replace(year=now.year + years_ahead)
+        except ValueError:  # 29 February, and the year ahead is not a leap year
+            latest = now.replace(year=now.year + years_ahead, day=28)
+        if day < EARLIEST_EVENT or day > latest:
+            until = (f"today ({now:%d/%m/%Y})" if not years_ahead else
+                     f"{latest:%d/%m/%Y} ({years_ahead} year{'s' if years_ahead > 1 else ''} from today)")
+            raise FieldError(f"expected a date from {EARLIEST_EVENT:%d/%m/%Y} to {until}, found {value.strip()!r}")
+        return result
+    return read
 
 
 def age(value: str) -> int:
@@ -177,9 +210,9 @@ KINDS: dict[str, Kind] = {
                                              "supporter id", "contact id"), text(64), required=True),
          Column("network", "network", ("network name", "group"), text(120), required=True),
          Column("joined_on", "joined", ("join date", "date joined", "joined on", "start date", "signed up"),
-                parse_date, required=True),
+                date_in_range(), required=True),
          Column("left_on", "left", ("leave date", "date left", "left on", "end date", "unsubscribed"),
-                optional(parse_date)),
+                optional(date_in_range())),
          Column("channel", "channel", ("recruitment channel", "source", "how joined", "how did you hear"),
                 optional(text(40))),
          AREA, *DEMOGRAPHICS),
@@ -193,7 +226,7 @@ KINDS: dict[str, Kind] = {
          Column("submitted_at", "submitted", ("submitted at", "submitted on", "date submitted", "submission date",
                                               "completion time", "completed", "completed at", "end date", "ended",
                                               "end time", "response date", "timestamp", "date"),
-                parse_datetime, required=True),
+                date_in_range(reader=parse_datetime), required=True),
          Column("channel", "channel", ("response channel", "collector", "collector name", "method",
                                        "response method", "how responded"), survey_channel),
          Column("area", "area", AREA.aliases, optional(str)),
@@ -205,8 +238,10 @@ KINDS: dict[str, Kind] = {
                 required=True),
          Column("wave", "wave", ("recruitment wave", "cohort"), lambda v: parse_whole_number(v, 1, 100),
                 required=True),
-         Column("term_start", "term start", ("start date", "joined", "term start date"), parse_date, required=True),
-         Column("term_end", "term end", ("end date", "term end date", "term ends"), parse_date, required=True),
+         Column("term_start", "term start", ("start date", "joined", "term start date"), date_in_range(1),
+                required=True),
+         Column("term_end", "term end", ("end date", "term end date", "term ends"), date_in_range(10),
+                required=True),
          AREA, *DEMOGRAPHICS),
         key=("member_ref",), event_date="term_start", has_area=True, updatable=("term_end",)),
     "activities": Kind(
@@ -214,7 +249,7 @@ KINDS: dict[str, Kind] = {
         (Column("kind", "type", ("activity type", "kind", "format"), text(40), required=True),
          Column("title", "title", ("name", "activity", "event", "event name", "activity name"), text(200),
                 required=True),
-         Column("held_on", "date", ("held on", "event date", "activity date"), parse_date, required=True),
+         Column("held_on", "date", ("held on", "event date", "activity date"), date_in_range(2), required=True),
          Column("area", "area", AREA.aliases, optional(str)),
          Column("attendance", "attendance", ("attendees", "people attending", "number attending"),
                 optional(lambda v: parse_whole_number(v, 0, 1_000_000))),
@@ -229,7 +264,8 @@ KINDS: dict[str, Kind] = {
          Column("we_did", "we did", ("what we did", "action", "action taken", "response"), text(4000),
                 required=True),
          Column("status", "status", ("progress",), status, required=True),
-         Column("action_date", "date", ("action date", "date of action", "updated"), parse_date, required=True),
+         Column("action_date", "date", ("action date", "date of action", "updated"), date_in_range(2),
+                required=True),
          Column("survey", "survey", ("survey title", "linked survey"), optional(text(200)))),
         key=("theme", "you_said", "action_date"), updatable=("status", "we_did")),
 }
