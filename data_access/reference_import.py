@@ -38,8 +38,8 @@ from sqlalchemy.engine import Connection, Engine
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
 from data_access.db import StoreError, is_initialised
-from data_access.importing.reading import (ImportFileError, check_sheet, decode_text, limits, max_columns,
-                                          open_workbook, sheet_rows, utf16_codec)
+from data_access.importing.reading import (ImportFileError, check_sheet, detect_encoding, limits, max_columns,
+                                          open_workbook, sheet_rows, text_stream, utf16_codec)
 
 __all__ = [
     "ReferenceImportError",
@@ -260,14 +260,6 @@ def _found(value: Any) -> str:
     return "'" + text.replace("'", "\u2019") + "'"
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """The text, read as importing.reading reads every text file (UTF-8, UTF-16, Windows-1252; never mixed)."""
-    try:
-        return decode_text(data, path.name)[0]
-    except ImportFileError as exc:
-        raise _Unrecognised(str(exc)) from None
-
-
 def _read(path: Path) -> _Source:
     """Read a file (CSV, Excel workbook or GeoJSON, told apart by content) and recognise its kind."""
     try:
@@ -285,23 +277,35 @@ def _read(path: Path) -> _Source:
         )
     if b"\x00" in data[:4096] and utf16_codec(data) is None:
         raise _Unrecognised(f"{path.name}, row 1: expected a CSV, XLSX or GeoJSON file, found binary data.")
-    text = _decode(path, data)
-    if text.lstrip()[:1] in ("{", "["):
-        return _read_geojson(path, text)
-    return _read_csv(path, text)
+    try:  # read as the team's own files are (UTF-8, UTF-16, Windows-1252; never mixed)
+        codec, _ = detect_encoding(data, path.name)
+    except ImportFileError as exc:
+        raise _Unrecognised(str(exc)) from None
+    if text_stream(data, codec).read(4096).lstrip()[:1] in ("{", "["):
+        return _read_geojson(path, data.decode(codec).lstrip("\ufeff"))
+    return _read_csv(path, data, codec)
 
 
-def _read_csv(path: Path, text: str) -> _Source:
-    first = text.split("\n", 1)[0]
+def _read_csv(path: Path, data: bytes, codec: str) -> _Source:
+    """Rows are counted against IMPORT_MAX_ROWS before any is kept, and the text is decoded as it is read."""
+    first = text_stream(data, codec).readline()
     delimiter = ","
     if "," not in first:
         if "\t" in first:
             delimiter = "\t"
         elif ";" in first:
             delimiter = ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    max_rows = limits()[1]
+    reader = csv.reader(text_stream(data, codec), delimiter=delimiter)
     src = _Source(path, "csv")
     try:
+        counted = 0
+        for record in reader:
+            counted += any(v.strip() for v in record)
+            if counted > max_rows + 1:
+                raise _Unrecognised(f"{path.name} has more than {max_rows:,} rows, over the limit of {max_rows:,}; "
+                                    "split it into smaller files.")
+        reader = csv.reader(text_stream(data, codec), delimiter=delimiter)
         for record in reader:
             if not src.headers:
                 if not any(v.strip() for v in record):

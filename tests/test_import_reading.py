@@ -212,6 +212,18 @@ def test_a_far_away_cell_is_refused_in_one_sentence_with_little_memory(tmp_path)
     assert int(peak_mb) < 200  # measured: about 150 MB, most of it Python, pandas and SQLAlchemy themselves
 
 
+def test_a_csv_over_the_row_limit_is_refused_with_little_memory(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"member id,network,joined\n" + b"".join(b"M%07d,Cafe,01/02/2025\n" % i for i in range(700_000)))
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    *messages, peak_mb = done.stdout.strip().splitlines()
+    assert messages[0] == "long.csv has more than 500,000 rows, over the limit of 500,000; split it into smaller files."
+    assert int(peak_mb) < 200  # measured: about 165 MB (the file's 18 MB of bytes on top of the libraries)
+
+
 def _rows_workbook(path, rows: int, width: int = 3):
     from openpyxl import Workbook as WriteBook
     book = WriteBook(write_only=True)

@@ -77,7 +77,7 @@ def read_table(path: Path | str, data: bytes | None = None, name: str | None = N
     elif len(data) > max_bytes:
         raise ImportFileError(f"{name} is {len(data) / 1024 / 1024:.1f} MB, over the limit of "
                               f"{max_bytes / 1024 / 1024:.0f} MB; split it into smaller files.")
-    if not data.strip():
+    if not data or data.isspace():  # (data.strip() would copy the whole file)
         raise ImportFileError(f"{name} is empty.")
     if data[:4] == b"PK\x03\x04":
         columns, rows, encoding = _read_xlsx(data, name, max_rows)
@@ -104,68 +104,89 @@ def utf16_codec(data: bytes) -> str | None:
     return None
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """A text file's text and its encoding: UTF-8 (with or without BOM), UTF-16 (with a BOM, or unmistakably
-    without) or Windows-1252. A file that is UTF-8 in places and another encoding elsewhere (the same word
-    would be read two ways) is refused, naming the first row and column that is not UTF-8."""
+_UTF8_MULTIBYTE = re.compile(  # a well-formed UTF-8 sequence of two to four bytes
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+    rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+_CHUNK = 1 << 20
+
+
+def detect_encoding(data: bytes, name: str) -> tuple[str, str]:
+    """(Python codec, label) of a text file: UTF-8 (with or without BOM), UTF-16 (with a BOM, or unmistakably
+    without) or Windows-1252, checked through the whole file without decoding it all at once. A file that is
+    UTF-8 in places and another encoding elsewhere (the same word would be read two ways) is refused, naming
+    the first row and column that is not UTF-8."""
     utf16 = utf16_codec(data)
     if utf16:
-        try:
-            text = data.decode(utf16)
-        except UnicodeDecodeError as exc:
-            row = data[:exc.start - exc.start % 2].decode(utf16, errors="replace").count("\n") + 1
-            raise ImportFileError(f"{name}, row {row}: expected text in UTF-16 (as the file's start says), found "
-                                  "bytes that are not; save it again as 'CSV UTF-8'.") from None
-        label = "UTF-16" if utf16 == "utf-16" else "UTF-16 (without a byte order mark)"
-        return text.lstrip("\ufeff"), label
+        bad = _first_bad(data, utf16)
+        if bad is not None:
+            row, column = _where(data, utf16)
+            raise ImportFileError(f"{name}, row {row}{column}: expected text in UTF-16 (as the file's start says), "
+                                  "found bytes that are not; save it again as 'CSV UTF-8'.")
+        return utf16, "UTF-16" if utf16 == "utf-16" else "UTF-16 (without a byte order mark)"
     bom = data.startswith(codecs.BOM_UTF8)
-    body = data[3:] if bom else data
-    try:
-        return body.decode("utf-8"), "UTF-8 with BOM" if bom else "UTF-8"
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    loose = body.decode("utf-8", errors="surrogateescape")  # bytes that are not UTF-8 become U+DC80..U+DCFF
-    if bom or re.search("[^\x00-\x7f\udc80-\udcff]", loose):  # UTF-8 elsewhere in the file
-        row, column = _where(loose)
+    codec = "utf-8-sig" if bom else "utf-8"
+    bad = _first_bad(data, codec)
+    if bad is None:
+        return codec, "UTF-8 with BOM" if bom else "UTF-8"
+    if bom or _UTF8_MULTIBYTE.search(data):  # UTF-8 elsewhere in the file
+        row, column = _where(data, codec)
         raise ImportFileError(
-            f"{name}, row {row}{column}: expected text in UTF-8 throughout, found the byte 0x{body[first_bad]:02X}, "
+            f"{name}, row {row}{column}: expected text in UTF-8 throughout, found the byte 0x{data[bad]:02X}, "
             "which is not UTF-8 although the rest of the file is (two encodings mixed, so the same word could be "
             "read two ways); save it again as 'CSV UTF-8'.")
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError as exc:
-        row, column = _where(data.decode("cp1252", errors="surrogateescape"))
+    bad = _first_bad(data, "cp1252")
+    if bad is not None:
+        row, column = _where(data, "cp1252")
         raise ImportFileError(f"{name}, row {row}{column}: expected text in UTF-8 or Windows-1252, found the byte "
-                              f"0x{data[exc.start]:02X}, which is not valid in either.") from None
+                              f"0x{data[bad]:02X}, which is not valid in either.")
+    return "cp1252", "Windows-1252"
 
 
-def _where(text: str) -> tuple[int, str]:
-    """The row (1 = the header) and ", column 'NAME'" of the first character that could not be decoded."""
-    bad = re.compile("[\udc80-\udcff]")
+def _first_bad(data: bytes, codec: str) -> int | None:
+    """The offset of the first byte that is not valid in the codec, or None; a megabyte at a time."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    view = memoryview(data)
+    for start in range(0, len(data), _CHUNK):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(view[start:start + _CHUNK], final=start + _CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            return max(0, start - pending + exc.start)
+    return None
+
+
+def text_stream(data: bytes, codec: str, errors: str = "strict") -> io.TextIOWrapper:
+    """The file as text, decoded a little at a time (neither the bytes nor a whole-text copy are made)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=codec, errors=errors, newline="")
+
+
+def _where(data: bytes, codec: str) -> tuple[int, str]:
+    """The row (1 = the header) and ", column 'NAME'" of the first byte that cannot be decoded."""
+    bad = re.compile("[\udc80-\udcff]")  # bytes that cannot be decoded become U+DC80..U+DCFF
     header: list[str] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    first = text_stream(data, codec, "surrogateescape").readline()
+    reader = csv.reader(text_stream(data, codec, "surrogateescape"), delimiter=_delimiter(first))
+    number = 0
     try:
         for number, record in enumerate(reader, start=1):
             header = header or record
             for index, cell in enumerate(record):
                 if bad.search(cell):
-                    name = bad.sub("?", header[index]).strip() if index < len(header) else ""
+                    name = bad.sub("?", header[index]).lstrip("\ufeff").strip() if index < len(header) else ""
                     return number, f", column '{name}'" if name else ""
-    except csv.Error:
+    except (csv.Error, UnicodeDecodeError):
         pass
-    found = bad.search(text)
-    return text.count("\n", 0, found.start() if found else 0) + 1, ""
+    return max(number, 1), ""
 
 
-def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    return "," if "," in first else "\t" if "\t" in first else ";" if ";" in first else ","
+def _delimiter(first_line: str) -> str:
+    return "," if "," in first_line else "\t" if "\t" in first_line else ";" if ";" in first_line else ","
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
+def _encoding(data: bytes, name: str) -> tuple[str, str]:
     if utf16_codec(data) is None and b"\x00" in data:
         raise ImportFileError(f"{name} is not a CSV or XLSX file (it holds binary data).")
-    return decode_text(data, name)
+    return detect_encoding(data, name)
 
 
 def _clean_header(columns: list[str], name: str) -> list[str]:
@@ -183,40 +204,38 @@ def _clean_header(columns: list[str], name: str) -> list[str]:
 
 
 def _read_csv(data: bytes, name: str, max_rows: int) -> tuple[list[str], list[list[str]], str]:
-    text, encoding = _decode(data, name)
-    if "\x00" in text:
-        raise ImportFileError(f"{name} is not a CSV or XLSX file (it holds binary data).")
+    codec, encoding = _encoding(data, name)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect = csv.Sniffer().sniff(text_stream(data, codec).read(4096).lstrip("\ufeff"), delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(text_stream(data, codec), dialect)
     try:
-        counted = 0  # rows are counted before any is kept, so a file over the limit costs no memory
-        for row in reader:
-            counted += any(c.strip() for c in row)
-            if counted > max_rows + 1:
-                raise ImportFileError(f"{name} has more than {max_rows:,} rows, over the limit of {max_rows:,}; "
-                                      "split it into smaller files.")
-        reader = csv.reader(io.StringIO(text), dialect)
-        all_rows = [row for row in reader]
+        counted = last = 0  # rows are counted before any is kept, so a file over the limit costs no memory
+        for number, row in enumerate(reader, start=1):
+            if any(c.strip() for c in row):
+                counted, last = counted + 1, number
+                if counted > max_rows + 1:
+                    raise ImportFileError(f"{name} has more than {max_rows:,} rows, over the limit of "
+                                          f"{max_rows:,}; split it into smaller files.")
+        if not counted:
+            raise ImportFileError(f"{name} is empty.")
+        reader = csv.reader(text_stream(data, codec), dialect)
+        columns: list[str] = []
+        rows = []
+        for number, row in enumerate(reader, start=1):
+            if number == 1:
+                columns = _clean_header([c.lstrip("\ufeff") for c in row] if row else row, name)
+                continue
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) != len(columns):
+                raise ImportFileError(
+                    f"{name}, row {number}: expected {len(columns)} values (one per column), found {len(row)}"
+                    + ("; the file looks truncated." if number == last and len(row) < len(columns) else "."))
+            rows.append([" ".join(c.split()) for c in row])
     except csv.Error as exc:
         raise ImportFileError(f"{name}, row {reader.line_num}: the file is not valid CSV ({exc}).") from None
-    while all_rows and not any(c.strip() for c in all_rows[-1]):
-        all_rows.pop()
-    if not all_rows:
-        raise ImportFileError(f"{name} is empty.")
-    columns = _clean_header(all_rows[0], name)
-    rows = []
-    for number, row in enumerate(all_rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) != len(columns):
-            last = number == len(all_rows)
-            raise ImportFileError(
-                f"{name}, row {number}: expected {len(columns)} values (one per column), found {len(row)}"
-                + ("; the file looks truncated." if last and len(row) < len(columns) else "."))
-        rows.append([" ".join(c.split()) for c in row])
     return columns, rows, encoding
 
 
@@ -272,7 +291,6 @@ def _xlsx_header(cells: list[str], name: str) -> list[str]:
 # before openpyxl loads anything, and openpyxl then reads it row by row in read-only mode, never padding
 # a row beyond its own last cell.
 
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _SMALL_PART = 5 * 1024 * 1024  # workbook.xml and its relationships are a few KB
 _ROW_REF = re.compile(rb'\br="(\d+)"')
 _RANGE_REF = re.compile(rb'\bref="[A-Z]{1,3}(\d+)')
@@ -288,7 +306,8 @@ def open_workbook(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[str]]:
         folder = posixpath.dirname(book_part)
         rels = _small_xml(archive, posixpath.join(folder, "_rels", posixpath.basename(book_part) + ".rels"))
         targets = {r.get("Id"): r.get("Target", "") for r in rels if r.get("Type", "").endswith("/worksheet")}
-        sheets = [el.get(_REL) for el in _small_xml(archive, book_part).iter() if el.tag.endswith("}sheet")]
+        sheets = [next((v for k, v in el.attrib.items() if k.endswith("}id")), None)  # r:id, in any namespace
+                  for el in _small_xml(archive, book_part).iter() if el.tag.endswith("}sheet")]
         parts = [_part_path(folder, targets[rid]) for rid in sheets if rid in targets]
         for part in parts:
             archive.getinfo(part)
