@@ -20,16 +20,13 @@ from data_access.settings import get_setting
 
 @st.cache_resource(show_spinner="Opening the data store…")
 def engine_for(url: str):
-    """One engine per database URL for the server's lifetime; on first start an empty
-    store is created and filled with demo data."""
+    """One engine per database URL for the server's lifetime; on first start an empty store is created and filled
+    with the shipped Kent and Medway reference data and demo engagement data on it."""
+    from data_access.first_start import fill_empty_store
+
     engine = make_engine(url)
     init_db(engine)
-    with engine.connect() as conn:
-        empty = conn.execute(select(m.Lsoa.code).limit(1)).first() is None
-    if empty:
-        from data_access.demo import seed_demo
-
-        seed_demo(engine)
+    fill_empty_store(engine)
     return engine
 
 

@@ -77,9 +77,10 @@ def synthetic_notice(status: dict) -> None:
             icon=":material/info:",
         )
     elif status.get("demo"):
-        st.warning(
-            f"**Demo engagement data.** The small areas and deprivation figures are real ({status.get('edition')}), "
-            "but the network members, survey responses and panel members are made up for demonstration.",
+        st.info(
+            f"**Demonstration engagement data on Kent and Medway's real small areas.** The small areas, deprivation "
+            f"figures and populations are real ({status.get('edition')}); the network members, survey responses and "
+            "panel members are made up for demonstration.",
             icon=":material/info:",
         )
 
