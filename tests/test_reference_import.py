@@ -738,3 +738,99 @@ def test_cli_imports_a_file(tmp_path, monkeypatch, capsys, ref):
     out = capsys.readouterr().out
     assert out.startswith("Imported 1 file (IoD2025 / LSOA 2021):")
     assert "Sevenoaks and Swale" in out
+
+
+# --- IoD2019 File 1 and File 6, and messages that fit the edition --------------------------------------------------
+
+FILE6_HEADERS = {  # the official headers of IoD2019 File 6, "Population Denominators"
+    "lsoa11_code": "LSOA code (2011)",
+    "lsoa11_name": "LSOA name (2011)",
+    "lad19_code": "Local Authority District code (2019)",
+    "lad19_name": "Local Authority District name (2019)",
+    "pop_total_mid2015": "Total population: mid 2015 (excluding prisoners)",
+    "pop_children_0_15_mid2015": "Dependent Children aged 0-15: mid 2015 (excluding prisoners)",
+    "pop_16_59_mid2015": "Population aged 16-59: mid 2015 (excluding prisoners)",
+    "pop_60_plus_mid2015": "Older population aged 60 and over: mid 2015 (excluding prisoners)",
+    "pop_working_age_18_59_64": "Working age population 18-59/64: for use with Employment Deprivation Domain "
+                                "(excluding prisoners)",
+}
+
+
+def iod2019_file1_and_file6(folder: Path) -> tuple[Path, Path]:
+    """IoD2019 File 1 (IMD rank and decile only) and File 6 (population denominators) in their official headers,
+    made from the shipped IoD2019 copy."""
+    imd19 = pd.read_csv(reference_file(IMD19))
+    file1 = imd19[["lsoa11_code", "lsoa11_name", "lad19_code", "lad19_name", "imd_rank", "imd_decile"]]
+    file1 = file1.rename(columns=long_headers(list(file1.columns), lsoa_year=2011, lad_year=2019))
+    file6 = imd19[list(FILE6_HEADERS)].rename(columns=FILE6_HEADERS)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = folder / "File_1_IoD2019_Index_of_Multiple_Deprivation.csv", folder / "File_6_IoD2019_Population.csv"
+    file1.to_csv(paths[0], index=False)
+    file6.to_csv(paths[1], index=False)
+    return paths
+
+
+def test_iod2019_file6_gives_file1_its_population(sqlite_engine, tmp_path):
+    file1, file6 = iod2019_file1_and_file6(tmp_path / "files")
+    report = import_reference(sqlite_engine, file1)
+    assert int(lsoa_frame(sqlite_engine)["population"].sum()) == 0
+    # File 1 has no domains at all, so nothing is said about missing domain deciles.
+    assert not any("Decile" in n or "_decile" in n for n in report.notices)
+    report = import_reference(sqlite_engine, file6)
+    assert [(f.name, f.kind, f.rows) for f in report.imported] == [
+        (file6.name, "deprivation population denominators (IoD File 6) (LSOA 2011)", 1065)]
+    lsoas = lsoa_frame(sqlite_engine)
+    # The IoD2019 mid-2015 denominators for Kent and Medway total 1,795,251 (data/reference/SOURCES.md).
+    assert int(lsoas["population"].sum()) == 1_795_251
+    assert lsoas.loc["E01016016", "population"] == 1681  # the first row of the shipped copy
+
+
+def test_iod2019_file1_and_file6_in_one_folder(engine, tmp_path):
+    iod2019_file1_and_file6(tmp_path / "files")
+    report = import_reference(engine, tmp_path / "files")
+    assert [f.kind for f in report.imported] == ["deprivation by small area (IoD2019 / LSOA 2011)",
+                                                 "deprivation population denominators (IoD File 6) (LSOA 2011)"]
+    assert report.totals["population"] == 1_795_251
+    assert settings(engine)["geography_edition"] == EDITION_2019
+
+
+def test_file6_on_an_empty_store_needs_the_small_areas(sqlite_engine, tmp_path):
+    _, file6 = iod2019_file1_and_file6(tmp_path)
+    with pytest.raises(ReferenceImportError) as info:
+        import_reference(sqlite_engine, file6)
+    assert str(info.value).startswith(f"{file6.name} needs the small areas to be loaded first")
+
+
+def test_iod2025_file1_has_no_domain_notice_but_a_file_missing_one_domain_names_it(sqlite_engine, ref, tmp_path):
+    imd25 = pd.read_csv(ref / IMD25)
+    file1 = imd25[["lsoa21_code", "lsoa21_name", "lad24_code", "lad24_name", "imd_score", "imd_rank", "imd_decile"]]
+    file1.rename(columns=long_headers(list(file1.columns))).to_csv(tmp_path / "File_1.csv", index=False)
+    report = import_reference(sqlite_engine, tmp_path / "File_1.csv")
+    assert not any("decile" in n.lower() for n in report.notices), report.notices
+    imd25.drop(columns=["crime_decile"]).to_csv(tmp_path / "no_crime.csv", index=False)
+    report = import_reference(sqlite_engine, tmp_path / "no_crime.csv")
+    assert "no_crime.csv has no 'Crime Decile' column; that decile is left empty." in report.notices
+
+
+def test_population_advice_fits_the_iod2019_edition(sqlite_engine, tmp_path):
+    file1, _ = iod2019_file1_and_file6(tmp_path / "files")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for path in (file1, reference_file(TS009_5YR), reference_file(CENSUS)):
+        (folder / path.name).write_bytes(path.read_bytes())
+    report = import_reference(sqlite_engine, folder)
+    skipped = {s.name: s.reason for s in report.skipped}
+    assert "IoD2019 / LSOA 2011" in skipped[CENSUS]  # the 2021 census file is not used with IoD2019 ...
+    advice = next(n for n in report.notices if "had no population loaded" in n)
+    assert "Census 2021 population" not in advice  # ... so it is not what the advice asks for
+    assert advice.endswith("import the IoD2019 population denominators (File 6, 'Total population: mid 2015') as "
+                           "well, then this file again.")
+
+
+def test_mid_year_estimates_are_skipped_with_a_true_reason(sqlite_engine):
+    name = "population_mid2020_lsoa11_5yr_age_kent_medway.csv"
+    report = import_reference(sqlite_engine, reference_file(name))
+    reason = report.skipped[0].reason
+    assert "Census 2021 population is used" not in reason
+    assert reason.startswith("mid-year population estimates, not needed")
+    assert "IoD2019 population denominators, File 6, on 2011 small areas" in reason
