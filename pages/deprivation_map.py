@@ -17,7 +17,7 @@ from data_access.disclosure import format_count
 from data_access.geography import geography_status, icp_boundaries, lsoa_shapes, unplaced_engagement
 from data_access.reach import area_reach, core20_reach, reach_benchmarks, reach_by_decile
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
+from ui.render import data_table, icp_caveat, show_chart, show_table, synthetic_notice
 
 filters = current_filters()
 st.title("Deprivation map")
@@ -90,9 +90,9 @@ with right:
         st.subheader(detail.title)
         st.markdown(detail.summary)
         st.markdown("\n".join(f"- {s}" for s in detail.sentences))
-        st.dataframe(detail.reach, hide_index=True, width="stretch")
+        data_table(detail.reach)
         with st.expander("Deprivation deciles of this area"):
-            st.dataframe(detail.deprivation, hide_index=True, width="stretch")
+            data_table(detail.deprivation)
 
 # --- Records that cannot be placed on the map -----------------------------------------------------
 unplaced = query(unplaced_engagement, filters).set_index("kind")

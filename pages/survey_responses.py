@@ -28,7 +28,7 @@ from data_access.surveys import (
     target_verdict,
 )
 from ui.context import current_filters
-from ui.render import icp_caveat, plain, show_chart, synthetic_notice
+from ui.render import data_table, icp_caveat, plain, show_chart, synthetic_notice
 
 BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
 
@@ -42,7 +42,7 @@ def sentence(text: str) -> None:
 def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
     sentence(glance_sentence(glance))
-    st.dataframe(glance_table(glance), hide_index=True, width="stretch")
+    data_table(glance_table(glance))
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
                 f"deciles 1-2); blank where the numbers are too small to show or there is no population data. "
@@ -140,7 +140,7 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
         st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
                 "with residents. Load the census population with `engagement import-reference`.")
         return
-    st.dataframe(gaps_table(gaps), hide_index=True, width="stretch")
+    data_table(gaps_table(gaps))
     tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
     reps = query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
                  icp_names=areas)
@@ -185,9 +185,8 @@ def you_said_we_did(survey_id: int, title: str) -> None:
     acts = query(survey_actions, survey_id)
     sentence(actions_sentence(acts, title))
     if not acts.empty:
-        st.dataframe(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
-                                          "status": "Status", "action_date": "Date"}),
-                     hide_index=True, width="stretch")
+        data_table(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
+                                        "status": "Status", "action_date": "Date"}))
 
 
 def open_actions_table() -> None:
@@ -199,9 +198,8 @@ def open_actions_table() -> None:
     sentence(f"{len(acts):,} action{' is' if len(acts) == 1 else 's are'} not yet done ({int((acts['status'] == 'In progress').sum()):,} in progress, "
              f"{int((acts['status'] == 'Planned').sum()):,} planned); the oldest dates from "
              f"{acts['action_date'].min():%-d %B %Y}.")
-    st.dataframe(acts.rename(columns={"survey": "Survey", "theme": "Theme", "you_said": "You said",
-                                      "we_did": "We did", "status": "Status", "action_date": "Date"}),
-                 hide_index=True, width="stretch")
+    data_table(acts.rename(columns={"survey": "Survey", "theme": "Theme", "you_said": "You said",
+                                    "we_did": "We did", "status": "Status", "action_date": "Date"}))
 
 
 def reach() -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
+from ui.tables import for_display
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -30,8 +31,13 @@ def _csv(frame: pd.DataFrame) -> bytes:
 def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind this chart") -> None:
     """The data in an expander, with a CSV download."""
     with st.expander(label):
-        st.dataframe(data, hide_index=True, width="stretch")
+        data_table(data)
         st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
+
+
+def data_table(data: pd.DataFrame, **kwargs) -> None:
+    """st.dataframe without the index, full width, with missing values shown as a dash."""
+    st.dataframe(for_display(data), hide_index=True, width="stretch", **kwargs)
 
 
 def plain(text) -> str:
