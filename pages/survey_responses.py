@@ -50,11 +50,10 @@ def at_a_glance(glance) -> None:
                 unsafe_allow_html=True)
 
 
-def progress(survey_id: int, info: dict, daily) -> None:
+def progress(survey_id: int, info: dict, daily, target: int | None, whole: int | None) -> None:
     st.subheader("Responses against target")
-    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], info["target_responses"],
-                 filters.end)
-    verdict = built(target_verdict, prog, info["target_responses"], filters.end)
+    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], target, filters.end)
+    verdict = built(target_verdict, prog, target, filters.end, whole, filters.icp)
     promo = query(promotions, survey_id)
     show_chart(built(progress_chart, prog, verdict, info["title"], promo), "progress")
     if not daily.empty:
@@ -245,7 +244,12 @@ daily = query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Responses", format_count(n_responses))
-m2.metric("Target", f"{int(info['target_responses']):,}" if info["target_responses"] else "none set")
+# With an ICP area chosen, its share of the survey's target by population (as on the overview).
+target = None if pd.isna(row["target"]) else int(row["target"])
+whole = None if pd.isna(row["target_all"]) else int(row["target_all"])
+m2.metric("Target", f"{target:,}" if target else "none set",
+          help=(f"{filters.icp}'s share of the survey's target of {whole:,}, by population among the areas it "
+                "covers." if target and whole != target else None))
 m3.metric("Days left" if row["status"] == "Open" else "Status",
           f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
 m4.metric("Per 1,000 residents", ("not shown" if is_small(n_responses) else "no data") if pd.isna(row["per_1000"])
@@ -258,7 +262,7 @@ if pd.isna(row["per_1000"]) and not is_small(n_responses):
 if info["opens_on"] > filters.end:
     st.info("This survey has not opened yet.")
 else:
-    progress(survey_id, info, daily)
+    progress(survey_id, info, daily, target, whole)
 if n_responses == 0:
     st.info("This survey has no responses from this area yet, so there are no results to show.")
 else:
