@@ -248,3 +248,22 @@ def test_survey_titles_are_plain_text_in_the_tracking_chart():
     escaped = "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;a href='x'&gt;link&lt;/a&gt;"
     assert [list(trace.y) for trace in chart.figure.data] == [[escaped]] * 3
     assert chart.data["Survey"].tolist() == [title]
+
+
+def test_verdict_tiles_say_which_series_they_judge():
+    """The members tile shows a size but its verdict is on the monthly net change; both verdicts name their series
+    and the tiles' hover text gives the verdict's definition."""
+    from types import SimpleNamespace
+
+    from charts.overview import overview_verdicts
+    from charts.spc import spc, xmr_chart  # noqa: F401 - the verdicts come from the same SPC
+
+    months = pd.date_range("2024-01-01", periods=24, freq="MS")
+    ov = SimpleNamespace(
+        network_months=pd.DataFrame({"month": months, "joiners": [20] * 24, "leavers": [10] * 24, "net": [10] * 24}),
+        response_months=pd.DataFrame({"month": months, "responses": [100 + (i % 3) for i in range(24)]}),
+        measures={})
+    verdicts = overview_verdicts(ov)
+    assert verdicts["members"].label.endswith("(net change in members each month)")
+    assert verdicts["responses"].label.endswith("(survey responses each month)")
+    assert DEFINITIONS["members_verdict"].text.startswith("Making Data Count verdict on the net change in members")
