@@ -35,8 +35,18 @@ def prepare_store() -> None:
         print(f"The store could not be prepared ({exc.__class__.__name__}: {exc})".splitlines()[0] + ".", flush=True)
 
 
+def check_settings() -> None:
+    """Say on the console, before the server starts, where a setting is not understood (e.g. DISCLOSURE_RULE)."""
+    from data_access.disclosure import rule_warning
+
+    warning = rule_warning()
+    if warning:
+        print(f"Warning: {warning}", flush=True)
+
+
 def main() -> int:
     """Run `streamlit run app.py` with the given options, in navigation mode from the start."""
+    check_settings()
     prepare_store()
     try:
         from streamlit.runtime.pages_manager import PagesManager
