@@ -78,8 +78,9 @@ def synthetic_notice(status: dict) -> None:
     if status.get("synthetic"):
         st.warning(
             "**Demo data on a synthetic geography.** The small areas, deprivation deciles, populations "
-            "and every figure on this page are made up for demonstration. Load the real reference data "
-            "with `engagement import-reference PATH` to see Kent and Medway's real small areas.",
+            "and every figure on this page are made up for demonstration. Load the real reference data shipped "
+            "with the dashboard with `engagement import-reference data/reference/` to see Kent and Medway's real "
+            "small areas.",
             icon=":material/info:",
         )
     elif status.get("demo"):
