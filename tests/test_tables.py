@@ -7,11 +7,9 @@ import pandas as pd
 from ui.tables import MISSING, for_display
 
 
-def cells(styled) -> list[list[str]]:
-    """The display text of every cell, row by row (what st.dataframe shows)."""
-    styled._compute()
-    translated = styled._translate(False, False)
-    return [[c["display_value"] for c in row if c["type"] == "td"] for row in translated["body"]]
+def cells(frame: pd.DataFrame) -> list[list[str]]:
+    """Every cell as text, row by row."""
+    return [[str(v) for v in row] for row in frame.itertuples(index=False)]
 
 
 def test_missing_values_read_as_a_dash():

@@ -7,7 +7,6 @@ import numbers
 from typing import Any, Callable
 
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 MISSING = "—"
 
@@ -25,18 +24,17 @@ def _number_format(values: pd.Series) -> Callable[[Any], str]:
     return fmt
 
 
-def for_display(data: pd.DataFrame) -> pd.DataFrame | Styler:
-    """The table as st.dataframe should show it: where a column has missing values (None, NaN, NaT), they read
-    as a dash and the other values are shown as they are (numbers keep their order when sorted)."""
+def for_display(data: pd.DataFrame) -> pd.DataFrame:
+    """The table as st.dataframe should show it: a column with missing values (None, NaN, NaT) becomes text, with
+    a dash where a value is missing and numbers written with the decimals they need (st.dataframe shows a missing
+    cell as a grey "None", whatever a Styler says)."""
     with_gaps = [c for c in data.columns if data[c].isna().any()]
     if not with_gaps:
         return data
-    styler = data.style
+    out = data.copy()
     for col in with_gaps:
         present = data[col].dropna()
         all_numbers = present.map(lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)).all()
-        if all_numbers and not pd.api.types.is_bool_dtype(data[col]):
-            styler = styler.format(_number_format(data[col]), subset=[col], na_rep=MISSING)
-        else:
-            styler = styler.format(lambda v: str(v), subset=[col], na_rep=MISSING)
-    return styler
+        fmt = _number_format(data[col]) if all_numbers and not pd.api.types.is_bool_dtype(data[col]) else str
+        out[col] = [MISSING if pd.isna(v) else fmt(v) for v in data[col].astype(object)]
+    return out
