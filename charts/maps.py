@@ -259,10 +259,11 @@ def deprivation_map_chart(areas: pd.DataFrame, icp_outlines: pd.DataFrame, area:
     core = areas[areas["imd_decile"] <= 2] if n else areas
     pop = int(areas["population"].sum()) if n else 0
     core_pop = int(core["population"].sum()) if n else 0
+    # Without a population loaded (e.g. IoD2019 File 1 alone), the residents are left out: the page says why.
+    home = f", home to {core_pop:,} of {pop:,} residents ({pct(core_pop / pop)})" if pop else ""
     sentence = (
         f"{area} has {n:,} small areas (LSOAs). {len(core):,} of them ({pct(len(core) / n if n else None)}) are "
-        f"among the most deprived 20% in England (Core20, national deciles 1 and 2), home to "
-        f"{core_pop:,} of {pop:,} residents ({pct(core_pop / pop if pop else None)})."
+        f"among the most deprived 20% in England (Core20, national deciles 1 and 2){home}."
     )
     if view == "deprivation" and measure != "imd_decile" and measure in areas and n:
         low = int((areas[measure] <= 2).sum())
@@ -319,8 +320,8 @@ def area_detail(row: pd.Series, benchmarks: pd.DataFrame) -> AreaDetail:
     km = bench.loc["Kent and Medway"] if "Kent and Medway" in bench.index else None
     core = bool(row["imd_decile"] <= 2)
     summary = (f"{row['district']}, {row['icp']}. National IMD decile {int(row['imd_decile'])}"
-               f"{' (Core20: among the most deprived 20% in England)' if core else ''}; "
-               f"{int(row['population']):,} residents.")
+               f"{' (Core20: among the most deprived 20% in England)' if core else ''}"
+               + (f"; {int(row['population']):,} residents." if row["population"] else "."))
     sentences, rows = [], []
     for kind, label in REACH_MEASURES.items():
         count, rate = row.get(kind), row.get(f"{kind}_per_1000")
@@ -371,6 +372,9 @@ def core20_reach_sentences(table: pd.DataFrame) -> list[str]:
                     "over-represented" if ratios[low] > TOLERANCE[1] else "in proportion")
             verdict = (f" The lowest Core20 reach ratio is for {REACH_MEASURES[low].lower()}: {ratios[low]:.2f}, "
                        f"so people from Core20 areas are {word} there (1.00 = in proportion).")
+        if pd.isna(r["core20_share"]):  # no population loaded: no residents' share to compare with
+            out.append(f"{r['area']}: people from Core20 areas are {', '.join(parts[:2])} and {parts[2]}.")
+            continue
         out.append(f"{r['area']}: {pct(r['core20_share'])} of residents live in Core20 areas; they are "
                    f"{', '.join(parts[:2])} and {parts[2]}.{verdict}")
     return out

@@ -34,18 +34,34 @@ def members_over_time(frame: pd.DataFrame, area: str, totals: pd.DataFrame | Non
     if totals is None:
         totals = frame.groupby("month", as_index=False)["members"].sum(min_count=1)
     totals = totals.sort_values("month")
-    first, last = totals["month"].iloc[0], totals["month"].iloc[-1]
-    start_total, end_total = totals["members"].iloc[0], totals["members"].iloc[-1]
-    latest = frame[frame["month"] == frame["month"].max()].dropna(subset=["members"])
-    latest = latest[latest["members"] > 0].sort_values("members", ascending=False)
-    sentence = (f"Across all networks in {area}, memberships went from {format_count(start_total)} at the end of "
+    final_month = totals["month"].iloc[-1]
+    # A month end hidden by the running-total rule is not "fewer than 5": the sentence uses the months shown.
+    shown = totals.dropna(subset=["members"])
+    names = list(frame["network"].drop_duplicates())
+    subject = (f"{names[0]} in {area} went from" if len(names) == 1 else
+               f"Across all networks in {area}, memberships went from")
+    if shown.empty:
+        sentence = f"{subject.rsplit(' went from', 1)[0]}: every month is hidden, so that a small number cannot be " \
+                   "worked out."
+        return Chart(fig, sentence.replace("Across all networks in", "For all networks in"), data)
+    first, last = shown["month"].iloc[0], shown["month"].iloc[-1]
+    start_total, end_total = shown["members"].iloc[0], shown["members"].iloc[-1]
+    sentence = (f"{subject} {format_count(start_total)}{' members' if len(names) == 1 else ''} at the end of "
                 f"{first:%B %Y} to {format_count(end_total)} by {last:%B %Y}")
-    if not (pd.isna(start_total) or pd.isna(end_total)):
+    if not (is_small(start_total) or is_small(end_total)):
         sentence += f" ({signed(int(end_total) - int(start_total))})"
+    if last != final_month:
+        sentence += ", the latest month shown"
     sentence += "."
-    if len(latest):
-        biggest = latest.iloc[0]
-        sentence += f" The largest is the {biggest['network']} with {format_count(biggest['members'])} members."
+    if len(names) > 1:
+        # Each network at its latest month shown (a network whose last month is hidden still counts).
+        latest = frame.dropna(subset=["members"])
+        latest = latest[latest["members"].map(lambda v: v > 0 and not is_small(v))]
+        latest = latest.sort_values("month").groupby("network", sort=False).tail(1)
+        if len(latest):
+            biggest = latest.sort_values(["members", "network"], ascending=[False, True]).iloc[0]
+            when = "" if biggest["month"] == final_month else f" at the end of {biggest['month']:%B %Y}"
+            sentence += f" The largest is the {biggest['network']} with {format_count(biggest['members'])} members{when}."
     return Chart(fig, sentence, data)
 
 
@@ -161,7 +177,7 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     style(fig, height=max(320, 100 + 55 * len(frame)))
     fig.update_layout(margin=dict(r=90), showlegend=False)
     fig.update_xaxes(title_text="Net change in members", zeroline=True, zerolinecolor=NHS_DARK_GREY)
-    data = recent.copy()
+    data = recent.drop(columns=["joiners_small", "leavers_small"], errors="ignore")
     for col in ("window_start", "window_end"):
         data[col] = pd.to_datetime(data[col]).dt.strftime("%-d %B %Y")
     data = data.rename(columns={"network": "Network", "window_start": "From", "window_end": "To",
@@ -170,18 +186,26 @@ def recent_growth_chart(recent: pd.DataFrame, area: str) -> Chart:
     if recent.empty:
         return Chart(fig, "There are no networks to report.", data)
     start, end = pd.Timestamp(recent["window_start"].iloc[0]), pd.Timestamp(recent["window_end"].iloc[0])
+
+    def count_words(r, col: str) -> str:
+        """A count as shown, 'fewer than 5' where it is small, 'not shown' where it is hidden to protect one."""
+        if not pd.isna(r[col]):
+            return format_count(r[col])
+        return _few() if bool(r.get(f"{col}_small", True)) else "not shown"
+
     parts = []
     for _, r in recent.sort_values("net", ascending=False, na_position="last").iterrows():
+        flows = f"{count_words(r, 'joiners')} joined, {count_words(r, 'leavers')} left"
         if pd.isna(r["net"]):
-            parts.append(f"{r['network']}: {_few()} people joined or left")
+            parts.append(f"{r['network']}: {flows}")
         elif r["net"] == 0 and r["joiners"] == 0 and r["leavers"] == 0:
             parts.append(f"{r['network']}: no one joined or left")
-        elif r["net"] >= 0:
-            parts.append(f"{r['network']} grew by about {_people(int(r['net']))}"
-                         + (f" ({int(r['joiners']):,} joined, {int(r['leavers']):,} left)"
-                            if not (pd.isna(r["joiners"]) or pd.isna(r["leavers"])) else ""))
+        elif r["net"] == 0:
+            parts.append(f"{r['network']} stayed the same size ({flows})")
+        elif r["net"] > 0:
+            parts.append(f"{r['network']} grew by about {_people(int(r['net']))} ({flows})")
         else:
-            parts.append(f"{r['network']} shrank by about {_people(-int(r['net']))}")
+            parts.append(f"{r['network']} shrank by about {_people(-int(r['net']))} ({flows})")
     sentence = f"In the last two months ({start:%-d %B} to {end:%-d %B %Y}) in {area}: " + "; ".join(parts) + "."
     return Chart(fig, sentence, data)
 

@@ -74,11 +74,12 @@ class Verdict:
     words: str
     colour: str
     hidden: bool = False
+    series: str = ""  # what the verdict is about, e.g. "net change in members each month"
 
     @property
     def label(self) -> str:
-        """The icon and the words together."""
-        return f"{self.icon} {self.words}"
+        """The icon and the words together, with the series they are about."""
+        return f"{self.icon} {self.words}" + (f" ({self.series})" if self.series else "")
 
 
 def series_has_small_counts(frame: pd.DataFrame, columns: list[str]) -> bool:
@@ -87,23 +88,24 @@ def series_has_small_counts(frame: pd.DataFrame, columns: list[str]) -> bool:
 
 
 def verdict(series: pd.DataFrame, value: str, improvement: str = "increase", target: float | None = None,
-            count_columns: list[str] | None = None) -> Verdict:
+            count_columns: list[str] | None = None, about: str = "") -> Verdict:
     """The Making Data Count verdict of a monthly series (columns month and `value`); `hidden` is set when a
     month holds a count of 1 to threshold-1 people (the verdict is shown, the numbers are not)."""
     result = spc(series[value], x=series["month"], improvement=improvement, target=target)
     icon, words = variation_words(result)
     hidden = series_has_small_counts(series, count_columns or [value])
-    return Verdict(result, icon, words, COLOURS.get(result.variation, NHS_DARK_GREY), hidden)
+    return Verdict(result, icon, words, COLOURS.get(result.variation, NHS_DARK_GREY), hidden, about)
 
 
 def overview_verdicts(ov) -> dict[str, Verdict]:
     """Verdicts of the network's monthly net change and of the survey responses each month."""
     members, responses = ov.measures.get("members", {}), ov.measures.get("responses", {})
     return {
+        # The members tile shows a size; its verdict is on the monthly net change, and says so.
         "members": verdict(ov.network_months, "net", members.get("improvement", "increase"),
-                           members.get("target"), ["joiners", "leavers"]),
+                           members.get("target"), ["joiners", "leavers"], "net change in members each month"),
         "responses": verdict(ov.response_months, "responses", responses.get("improvement", "increase"),
-                             responses.get("target")),
+                             responses.get("target"), about="survey responses each month"),
     }
 
 

@@ -11,14 +11,11 @@ import plotly.graph_objects as go
 
 from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
                           SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style)
+from charts.words import lower_first
 from data_access.disclosure import format_count, policy, round_count, threshold
 from data_access.representativeness import OVER, TOO_FEW, UNDER, WITHIN, Tolerance
 
 STATUS_MARK = {UNDER: "▼ under", OVER: "▲ over", TOO_FEW: "? too few to tell", WITHIN: "✓ within"}
-
-
-def _lower_first(text: str) -> str:
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _num(value, digits: int = 2) -> str:
@@ -98,7 +95,7 @@ def dimension_sentence(table: pd.DataFrame, dimension_label: str, area: str, tol
     """Which groups are outside tolerance on this dimension, with the numbers, and who did not say."""
     known = table[table["stated"]]
     unstated = table[~table["stated"]]
-    dim = _lower_first(dimension_label)
+    dim = lower_first(dimension_label)
     if table.attrs.get("withheld"):
         return table.attrs["withheld"]
     if known["count"].fillna(0).sum() == 0 and known["count"].notna().all():
@@ -147,7 +144,7 @@ def gaps_sentence(gaps: pd.DataFrame, too_few: int, tolerance: Tolerance) -> str
         w = gaps.iloc[0]
         n_under = int((gaps["status"] == UNDER).sum())
         text = (f"{len(gaps)} groups are outside tolerance ({tolerance.label}): {n_under} under-represented and "
-                f"{len(gaps) - n_under} over-represented. The worst: {w['group']} ({_lower_first(w['dimension'])}), "
+                f"{len(gaps) - n_under} over-represented. The worst: {w['group']} ({lower_first(w['dimension'])}), "
                 f"{_share_words(w)}.")
     if too_few:
         text += f" {too_few} more are outside tolerance but too few to tell apart from chance."
@@ -185,7 +182,7 @@ def summary_sentences(overall: pd.Series) -> list[str]:
         f"on the panel; here {overall['lowest_rate_group']} residents are the least likely, "
         f"{overall['highest_rate_group']} the most.",
         f"**Largest gap {_pp(overall['largest_gap_signed'])} percentage points** ({overall['largest_gap_group']}, "
-        f"{_lower_first(str(overall['gap_dimension']))}): the biggest difference between a group's share of the "
+        f"{lower_first(str(overall['gap_dimension']))}): the biggest difference between a group's share of the "
         "panel and its share of residents.",
         f"**Design effect {_num(overall['design_effect'])}, effective sample size "
         f"{'—' if pd.isna(overall['effective_n']) else format(overall['effective_n'], ',.0f')}**: weighting the "
@@ -242,7 +239,7 @@ def heatmap_chart(cells: pd.DataFrame, row: str, col: str, row_label: str, col_l
     else:
         lo = shown.loc[shown["ratio"].idxmin()]
         hi = shown.loc[shown["ratio"].idxmax()]
-        sentence = (f"{row_label} by {_lower_first(col_label)} in {area}: the least well represented cell is "
+        sentence = (f"{row_label} by {lower_first(col_label)} in {area}: the least well represented cell is "
                     f"{lo[row]}, {lo[col]} ({pct(lo['share'], 1)} of the panel against {pct(lo['resident_share'], 1)} "
                     f"of residents, ratio {lo['ratio']:.2f}); the most over-represented is {hi[row]}, {hi[col]} "
                     f"(ratio {hi['ratio']:.2f}).")
@@ -315,12 +312,12 @@ def quota_sentence(plan, area: str, wave_day, labels: dict[str, str]) -> str:
         extra = (t["recruits"] - inprop)
         if len(t) and extra.max() > 0.5:
             r = t.loc[extra.idxmax()]
-            biggest.append((extra.max(), f"{r['group']} ({_lower_first(labels.get(dim, dim))}: {int(r['recruits']):,}, "
+            biggest.append((extra.max(), f"{r['group']} ({lower_first(labels.get(dim, dim))}: {int(r['recruits']):,}, "
                                          f"against {inprop[extra.idxmax()]:,.0f} if recruited in proportion)"))
     if biggest:
         biggest.sort(reverse=True)
         text += " It must find most extra: " + "; ".join(b for _, b in biggest[:3]) + "."
-    stuck = [f"{g} ({_lower_first(labels.get(d, d))})" for d, g, n in plan.notes if "only removing" in n]
+    stuck = [f"{g} ({lower_first(labels.get(d, d))})" for d, g, n in plan.notes if "only removing" in n]
     if stuck:
         text += f" Recruiting alone cannot bring {', '.join(stuck)} within tolerance: that needs removing members."
     return text
@@ -463,7 +460,7 @@ def joiners_sentence(data: pd.DataFrame, totals: dict, dimension_label: str, are
     if len(part):
         top = part.loc[part["joiners"].astype(float).idxmax()]
         low = part.loc[part["joiners"].astype(float).idxmin()]
-        text += (f" By {_lower_first(dimension_label)}, its largest group was {top['group']} "
+        text += (f" By {lower_first(dimension_label)}, its largest group was {top['group']} "
                  f"({int(top['joiners']):,} joiners)")
         text += (f" and the smallest shown {low['group']} ({int(low['joiners']):,})." if low["group"] != top["group"]
                  else ".")
@@ -574,11 +571,11 @@ def participation_sentence(rates: pd.DataFrame, total: dict, dimension_label: st
     silent = known[known["high"] < total["rate"]].sort_values("rate")
     if len(silent):
         items = [f"{r.group} ({pct(r.rate)})" for r in silent.itertuples()]
-        text += (f" By {_lower_first(dimension_label)}, clearly less likely to reply (the 95% interval is wholly "
+        text += (f" By {lower_first(dimension_label)}, clearly less likely to reply (the 95% interval is wholly "
                  f"below the whole panel's rate): " + "; ".join(items) + ".")
     elif len(known):
         low = known.loc[known["rate"].idxmin()]
-        text += (f" By {_lower_first(dimension_label)}, no group is clearly less likely to reply than the panel as "
+        text += (f" By {lower_first(dimension_label)}, no group is clearly less likely to reply than the panel as "
                  f"a whole; the lowest rate is {low['group']} ({pct(low['rate'])}).")
     hidden = int(rates["rate"].isna().sum())
     if hidden:

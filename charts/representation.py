@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import NHS_BLUE, NHS_DARK_GREY, Chart, pct, plain_label, style
+from charts.words import lower_first
 from data_access.disclosure import format_count
 
 
@@ -42,10 +43,6 @@ def _ratio_label(ratio) -> str:
     return "" if ratio is None or pd.isna(ratio) else f"×{ratio:.2f}"
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def representation_sentence(rep: pd.DataFrame, engaged_label: str, dimension_label: str, area: str) -> str:
     """The biggest under- and over-representation in words, with the numbers."""
     if rep.attrs.get("withheld"):
@@ -54,11 +51,11 @@ def representation_sentence(rep: pd.DataFrame, engaged_label: str, dimension_lab
     unstated_counts = pd.to_numeric(rep.loc[~rep["stated"], "count"], errors="coerce")
     unstated = int(unstated_counts.fillna(0).sum())
     if known.empty:
-        return f"There are too few {engaged_label} in {area} to compare by {_lower_first(dimension_label)}."
+        return f"There are too few {engaged_label} in {area} to compare by {lower_first(dimension_label)}."
     low = known.loc[known["ratio"].idxmin()]
     high = known.loc[known["ratio"].idxmax()]
     text = (
-        f"By {_lower_first(dimension_label)} in {area}: {low['group']} are {pct(low['resident_share'])} of residents "
+        f"By {lower_first(dimension_label)} in {area}: {low['group']} are {pct(low['resident_share'])} of residents "
         f"but {pct(low['share'])} of {engaged_label} (ratio {low['ratio']:.2f}, the least well represented); "
         f"{high['group']} are {pct(high['resident_share'])} of residents and {pct(high['share'])} of "
         f"{engaged_label} (ratio {high['ratio']:.2f})."

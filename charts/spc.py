@@ -3,7 +3,9 @@ NHS-R community's NHSRplotthedots: the calculations (pure Python, a series in, a
 
 The rules, as in NHSRplotthedots:
 - mean and moving ranges from the first `baseline` points of each segment (default 12; a segment with
-  fewer points has trial limits); moving ranges of 3.267 x their mean or more are screened out before
+  fewer points has trial limits, so 12 points give fixed limits: NHSRplotthedots' message and documentation say
+  "fewer than 12 points" too, though its current code warns below 13, getOption("ptd_spc.warning_threshold", 13);
+  here the trial flag follows the baseline the limits are fixed from); moving ranges of 3.267 x their mean or more are screened out before
   the mean moving range is recomputed (on by default; off reproduces the NHS England Excel tool);
 - process limits at mean +/- 2.66 x mean moving range, near-limit band at two thirds of that distance;
 - special cause: a point beyond a limit; 7 points in a row on one side of the mean; 7 points in a row

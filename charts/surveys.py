@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -38,9 +40,15 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
             textfont=dict(size=14, color=NHS_DARK_PINK),
             customdata=[plain_label(t) for t in promo["title"]], hovertemplate="%{x|%-d %b %Y}: %{customdata}<extra></extra>"))
     style(fig, height=460)
+    # Round ticks on the left axis, set here: plotly would otherwise line them up with the right axis's gridlines.
+    top = max(pd.to_numeric(progress["cumulative"], errors="coerce").max(skipna=True) or 0,
+              pd.to_numeric(progress["trajectory"], errors="coerce").max(skipna=True) or 0, 0)
+    ticks = nice_ticks(0 if pd.isna(top) else float(top))
     fig.update_layout(yaxis=dict(title_text="Per day", side="right", showgrid=False, rangemode="tozero"),
                       yaxis2=dict(title_text="Responses so far", overlaying="y", side="left", rangemode="tozero",
-                                  gridcolor=NHS_PALE_GREY, tickfont=dict(size=16)))
+                                  gridcolor=NHS_PALE_GREY, tickfont=dict(size=16), tickmode="array",
+                                  tickvals=ticks, ticktext=[f"{v:,.0f}" for v in ticks],
+                                  range=[0, ticks[-1] * 1.04]))
     data = progress.copy()
     data["trajectory"] = data["trajectory"].round(0)
     if len(promo):
@@ -51,6 +59,20 @@ def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
     if len(promo):
         sentence += f" {len(promo):,} promotional activit{'y is' if len(promo) == 1 else 'ies are'} marked."
     return Chart(fig, sentence, data)
+
+
+def nice_ticks(top: float, most: int = 8) -> list[float]:
+    """Round tick values from 0 to at least top: a step of 1, 2, 2.5 or 5 times a power of ten, with at most
+    `most` steps (e.g. 3,871 -> 0, 500, ..., 4,000)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    power = 10 ** math.floor(math.log10(top / most)) if top >= most else 1
+    step = next(m * power for m in (1, 2, 2.5, 5, 10)
+                if top / (m * power) <= most and float(m * power).is_integer())
+    if step < 1:
+        step = 1
+    count = math.ceil(top / step - 1e-9)
+    return [float(i * step) for i in range(count + 1)]
 
 
 def _promotions_in(progress: pd.DataFrame, activities: pd.DataFrame | None) -> pd.DataFrame:

@@ -10,9 +10,7 @@ from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 
-from data_access import models as m
 from data_access.disclosure import policy
 from data_access.db import database_url, init_db, make_engine
 from data_access.settings import get_setting
@@ -20,16 +18,13 @@ from data_access.settings import get_setting
 
 @st.cache_resource(show_spinner="Opening the data store…")
 def engine_for(url: str):
-    """One engine per database URL for the server's lifetime; on first start an empty
-    store is created and filled with demo data."""
+    """One engine per database URL for the server's lifetime; on first start an empty store is created and filled
+    with the shipped Kent and Medway reference data and demo engagement data on it."""
+    from data_access.first_start import fill_empty_store
+
     engine = make_engine(url)
     init_db(engine)
-    with engine.connect() as conn:
-        empty = conn.execute(select(m.Lsoa.code).limit(1)).first() is None
-    if empty:
-        from data_access.demo import seed_demo
-
-        seed_demo(engine)
+    fill_empty_store(engine)
     return engine
 
 
@@ -97,16 +92,10 @@ def built(build: Callable, *args, **kwargs) -> Any:
 
 @st.cache_data(ttl=3600, show_spinner=False)
 def _date_bounds(version: str, url: str) -> tuple[dt.date, dt.date]:
-    nm, r = m.NetworkMembership, m.SurveyResponse
+    from data_access.filters import data_bounds
+
     with engine_for(url).connect() as conn:
-        first = conn.execute(select(func.min(nm.joined_on))).scalar()
-        last_join = conn.execute(select(func.max(nm.joined_on))).scalar()
-        last_resp = conn.execute(select(func.max(r.submitted_at))).scalar()
-    today = dt.date.today()
-    candidates = [d if isinstance(d, dt.date) and not isinstance(d, dt.datetime) else d.date()
-                  for d in (last_join, last_resp) if d is not None]
-    last = max(candidates) if candidates else today
-    return (first or dt.date(2016, 1, 1)), last
+        return data_bounds(conn)
 
 
 def date_bounds() -> tuple[dt.date, dt.date]:

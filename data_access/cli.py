@@ -139,17 +139,37 @@ def _cmd_board_pack(args: argparse.Namespace) -> int:
     from board_pack import PackError, build_pack, parse_filters
     from data_access.filters import icp_id
 
+    import datetime as dt
+
+    from data_access.filters import DEFAULT_PERIOD_DAYS, data_bounds
+
+    engine = make_engine()
+    init_db(engine)
+    start, end, chosen = args.start, args.end, ""
+    if not (start and end):
+        with engine.connect() as conn:
+            _, last = data_bounds(conn)
+        try:  # a date given is checked here, so that a wrong one is one sentence
+            end_date = parse_filters(None, end, end).end if end else last
+        except PackError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return 1
+        end = end or last.isoformat()
+        start = start or (end_date - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)).isoformat()
+        given = "--from" if args.start else "--to" if args.end else None
+        chosen = (f" (the dashboard's default period: the year to the latest engagement data; give --from and --to "
+                  f"for another)" if given is None else
+                  f" (only {given} was given: {'to the latest engagement data' if given == '--from' else 'the year to it'})")
     try:
-        filters = parse_filters(args.icp, args.start, args.end)
+        filters = parse_filters(args.icp, start, end)
     except PackError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    engine = make_engine()
-    init_db(engine)
     with engine.connect() as conn:
         icp_id(conn, filters.icp)  # an area missing from the store is one sentence too
     paths = build_pack(engine, filters, Path(args.out), images=not args.no_images)
-    print(f"Board pack for {filters.area_label}, {filters.period_label}: " + " and ".join(str(p) for p in paths))
+    print(f"Board pack for {filters.area_label}, {filters.period_label}{chosen}: "
+          + " and ".join(str(p) for p in paths))
     return 0
 
 
@@ -236,8 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the board pack for an ICP area and period: a self-contained HTML report "
                                    "and a PowerPoint deck, into the folder given.")
     p.add_argument("--icp", default="all", help="ICP area, by name or short name (default: all of Kent and Medway)")
-    p.add_argument("--from", dest="start", required=True, help="first day of the period, YYYY-MM-DD")
-    p.add_argument("--to", dest="end", required=True, help="last day of the period, YYYY-MM-DD")
+    p.add_argument("--from", dest="start", help="first day of the period, YYYY-MM-DD (default: a year before --to)")
+    p.add_argument("--to", dest="end", help="last day of the period, YYYY-MM-DD (default: the latest engagement "
+                                            "data, as the dashboard's default period)")
     p.add_argument("--out", default=".", help="folder to write the two files into (made if needed)")
     p.add_argument("--no-images", action="store_true", help="leave the chart pictures out of the deck (faster)")
     p.set_defaults(func=_cmd_board_pack)

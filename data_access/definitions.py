@@ -51,7 +51,8 @@ DEFINITIONS: dict[str, Definition] = {
     "open_surveys": Definition(
         "Open surveys",
         "Surveys open on the last day of the period that cover the chosen area. On track means the responses "
-        "so far are at least the even share of the target due by that day.", "survey records and their targets"),
+        "so far are at least the even share of the target due by that day; with an ICP area chosen, the target is "
+        "that area's share of the survey's target by population.", "survey records and their targets"),
     "panel_members": Definition(
         "Citizens' panel",
         "Panel members whose term had started and not ended on the last day of the period, living in the "

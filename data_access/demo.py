@@ -107,7 +107,8 @@ THEME_KEYWORDS = {
 }
 MEASURES = [
     ("network_joiners", "People joining a network each month", "increase", None),
-    ("network_net_change", "Net change in network members each month", "increase", 0.0),
+    # No target: 0 would only say "more joined than left"; a team sets its own in the Measure table.
+    ("network_net_change", "Net change in network members each month", "increase", None),
     ("survey_responses", "Survey responses each month", "increase", None),
 ]
 

@@ -66,12 +66,21 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
 
 def policy() -> Policy:
     """The configured policy: DISCLOSURE_RULE (threshold | hes), SMALL_NUMBER_THRESHOLD (threshold rule only)
-    and SPECIAL_CATEGORY_MIN_BASE. An unknown rule falls back to the default."""
+    and SPECIAL_CATEGORY_MIN_BASE. An unknown rule falls back to the default (rule_warning says so)."""
     rule = os.environ.get("DISCLOSURE_RULE", DEFAULT_RULE).strip().lower()
     base = _env_int("SPECIAL_CATEGORY_MIN_BASE", DEFAULT_SPECIAL_CATEGORY_BASE)
     if rule == "hes":
         return Policy("hes", HES_THRESHOLD, HES_ROUND_TO, False, base)
     return Policy("threshold", _env_int("SMALL_NUMBER_THRESHOLD", DEFAULT_THRESHOLD), 1, True, base)
+
+
+def rule_warning() -> str | None:
+    """One sentence where DISCLOSURE_RULE is set to a rule that is not known (so the default is used), else None."""
+    raw = os.environ.get("DISCLOSURE_RULE", "").strip()
+    if not raw or raw.lower() in ("threshold", "hes"):
+        return None
+    return (f"DISCLOSURE_RULE is set to '{raw[:40]}', which is not a known rule (threshold or hes), so the default "
+            f"rule ({DEFAULT_RULE}) is used.")
 
 
 def threshold() -> int:

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Connection
 from data_access.models import IcpArea, Lsoa
 
 ALL_AREAS = "All Kent and Medway"
+# The default period: the year (365 days) to the latest engagement data, as the pages' sidebar starts.
+DEFAULT_PERIOD_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,24 @@ def in_icp(statement, lsoa_col, conn: Connection, icp: str | None):
     if icp_col is not None:
         in_area = or_(in_area, and_(lsoa_col.is_(None), icp_col == ident))
     return statement.where(in_area)
+
+
+def data_bounds(conn: Connection) -> tuple[dt.date, dt.date]:
+    """The first day with engagement data (the earliest joining) and the last (the latest joining or response);
+    today where there is none."""
+    from sqlalchemy import func
+
+    from data_access.models import NetworkMembership, SurveyResponse
+
+    first = conn.execute(select(func.min(NetworkMembership.joined_on))).scalar()
+    last_join = conn.execute(select(func.max(NetworkMembership.joined_on))).scalar()
+    last_resp = conn.execute(select(func.max(SurveyResponse.submitted_at))).scalar()
+    candidates = [d.date() if isinstance(d, dt.datetime) else d for d in (last_join, last_resp) if d is not None]
+    last = max(candidates) if candidates else dt.date.today()
+    return (first or dt.date(2016, 1, 1)), last
+
+
+def default_period(conn: Connection) -> tuple[dt.date, dt.date]:
+    """The period the pages start with: the year to the latest engagement data (not before the first)."""
+    first, last = data_bounds(conn)
+    return max(first, last - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1)), last

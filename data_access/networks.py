@@ -289,7 +289,9 @@ def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.Dat
 
     The window runs from the day after the same date `months` months before the end, to the end.
     Columns: network, window_start, window_end, members_before, members_end, joiners, leavers, net.
-    Counts of 1-4 people (and a net change from them) are hidden (missing).
+    Counts of 1-4 people (and a net change from them) are hidden (missing); joiners_small and leavers_small say
+    which hidden joiners and leavers are small ones (the others are hidden so that a small one cannot be worked
+    out), so a sentence can say "fewer than 5" only of the small ones.
     """
     t = m.NetworkMembership
     before = (pd.Timestamp(filters.end) - pd.DateOffset(months=months)).date()
@@ -309,4 +311,7 @@ def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.Dat
     out = nets[["name"]].rename(columns={"name": "network"}).merge(by_name, on="network", how="left")
     out.insert(1, "window_start", before + dt.timedelta(days=1))
     out.insert(2, "window_end", filters.end)
-    return _hide_counts(out, four, four)[["network", "window_start", "window_end", *four, "net"]]
+    shown = _hide_counts(out, four, four)
+    for col in ("joiners", "leavers"):
+        shown[f"{col}_small"] = shown[col].isna() & out[col].map(is_small).astype(bool)
+    return shown[["network", "window_start", "window_end", *four, "net", "joiners_small", "leavers_small"]]

@@ -195,7 +195,8 @@ def survey_tracking(conn: Connection, filters: Filters, summary: pd.DataFrame | 
         target = None if pd.isna(s.target) else int(s.target)
         progress = progress_against_target(responses_by_day(conn, int(s.id), filters), s.opens_on, s.closes_on,
                                            target, filters.end)
-        verdict = target_verdict(progress, target, filters.end)
+        whole = None if pd.isna(s.target_all) else int(s.target_all)
+        verdict = target_verdict(progress, target, filters.end, whole, filters.icp)
         rows.append(dict(id=int(s.id), title=s.title, closes_on=s.closes_on, target=target,
                          responses=verdict["responses"], expected=verdict["expected"], status=verdict["status"],
                          sentence=verdict["sentence"]))

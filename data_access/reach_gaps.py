@@ -20,6 +20,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from data_access.areas import LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
 from data_access.disclosure import is_small, threshold
 from data_access.disclosure import share as published_share
 from data_access.filters import Filters
@@ -89,8 +90,11 @@ def _core20_candidates(conn: Connection, filters: Filters, cells: dict | None = 
     """Each district's Core20 residents against the Core20 share of each kind of engaged person there."""
     frame = core20_reach(conn, filters, by="district", cells=cells)
     whole = filters.icp or "Kent and Medway"
+    split = {LOCAL_AUTHORITIES[code][0] for code in SPLIT_AUTHORITIES}
     rows = []
     for r in frame[frame["area"] != whole].itertuples():
+        # Sevenoaks and Swale are split between two ICP areas: with one chosen, the district here is its part.
+        area = f"the part of {r.area} in {filters.icp}" if filters.icp and r.area in split else r.area
         if not r.core20_share or pd.isna(r.core20_share):
             continue
         for kind in ("members", "respondents", "panel"):
@@ -99,7 +103,7 @@ def _core20_candidates(conn: Connection, filters: Filters, cells: dict | None = 
                 continue  # nobody, or a hidden number of people, with a known area there
             core = getattr(r, f"{kind}_core20")
             count = threshold() - 1 if pd.isna(core) else int(core)  # hidden: 1 to threshold-1
-            rows.append(dict(source="map", kind=kind, dimension="core20", group="Core20", area=r.area,
+            rows.append(dict(source="map", kind=kind, dimension="core20", group="Core20", area=area,
                              count=count, base=int(base), resident_share=float(r.core20_share),
                              hidden=bool(pd.isna(core))))
     return rows

@@ -13,6 +13,7 @@ row (1 = the header row), the column and what was expected, and the store is lef
 Kinds of file, in the order they are applied:
 
 1. deprivation by LSOA (IoD2025 on 2021 LSOAs, or IoD2019 on 2011 LSOAs): creates or updates the small areas;
+   the deprivation population denominators (IoD File 6) give their population where the ranks file has none;
 2. LSOA to ICP lookup: the ICP area of each small area;
 3. Census 2021 population by age, ethnic group and disability per LSOA;
 4. Census 2021 TS009 sex by age per local authority: sex per LSOA, apportioned (estimated);
@@ -94,6 +95,19 @@ _DOMAINS: dict[str, list[str]] = {
 }
 _DOMAIN_BY_ALIAS = {alias: key for key, aliases in _DOMAINS.items() for alias in aliases}
 
+# The official names of the seven domain deciles, for messages.
+_DOMAIN_DECILE_NAMES = {
+    "income_decile": "Income Decile",
+    "employment_decile": "Employment Decile",
+    "education_skills_training_decile": "Education, Skills and Training Decile",
+    "health_deprivation_disability_decile": "Health Deprivation and Disability Decile",
+    "crime_decile": "Crime Decile",
+    "barriers_housing_services_decile": "Barriers to Housing and Services Decile",
+    "living_environment_decile": "Living Environment Decile",
+}
+# The seven domains (not the IMD itself, nor the subdomains).
+_SEVEN_DOMAINS = [k.removesuffix("_decile") for k in _DOMAIN_DECILE_NAMES]
+
 # IMD file columns -> Lsoa columns for the seven domain deciles.
 _DOMAIN_DECILES = {
     "income_decile": "income_decile",
@@ -131,6 +145,7 @@ _SIMPLE_ALIASES = {
 
 _KIND_LABELS = {
     "imd": "deprivation by small area",
+    "imd_population": "deprivation population denominators (IoD File 6)",
     "icp_lookup": "small area to ICP lookup",
     "census_lsoa": "Census 2021 population by age, ethnic group and disability",
     "sex_5yr": "Census 2021 TS009 sex by 5-year age band (local authority)",
@@ -140,12 +155,12 @@ _KIND_LABELS = {
     "icp_boundaries": "ICP area boundaries",
 }
 # The order files are applied in.
-_KIND_ORDER = ["imd", "icp_lookup", "census_lsoa", "sex_5yr", "sex_single", "centroids", "lsoa_boundaries",
+_KIND_ORDER = ["imd", "imd_population", "icp_lookup", "census_lsoa", "sex_5yr", "sex_single", "centroids", "lsoa_boundaries",
                "icp_boundaries"]
 # Kinds tied to one LSOA edition.
-_EDITIONED = {"imd", "icp_lookup", "census_lsoa", "centroids", "lsoa_boundaries"}
+_EDITIONED = {"imd", "imd_population", "icp_lookup", "census_lsoa", "centroids", "lsoa_boundaries"}
 # Kinds that need the small areas to be in the store (or loaded in the same call).
-_NEEDS_LSOAS = {"icp_lookup", "census_lsoa", "sex_5yr", "sex_single", "centroids", "lsoa_boundaries"}
+_NEEDS_LSOAS = {"imd_population", "icp_lookup", "census_lsoa", "sex_5yr", "sex_single", "centroids", "lsoa_boundaries"}
 
 
 class ReferenceImportError(StoreError):
@@ -494,12 +509,16 @@ def _recognise_table(src: _Source) -> None:
     has = keys.issuperset
     if has({"lsoa_code", "lad_code", "imd_rank", "imd_decile"}):
         src.kind = "imd"
+    elif has({"lsoa_code", "pop_total"}) and not any(k.endswith(("_score", "_rank", "_decile")) for k in keys):
+        src.kind = "imd_population"  # IoD File 6: the population denominators, without ranks
     elif "lsoa_code" in keys and has(_AGE_COLUMNS):
         src.kind = "census_lsoa"
     elif has({"lsoa_code", "longitude", "latitude"}):
         src.kind = "centroids"
     elif "lsoa_code" in keys and any(k.startswith("population_mid") for k in keys):
-        src.not_needed = "mid-year population estimates, not needed (Census 2021 population is used)"
+        src.not_needed = ("mid-year population estimates, not needed (small area populations come from Census 2021 "
+                          "on 2021 small areas, or from the IoD2019 population denominators, File 6, on 2011 small "
+                          "areas)")
     elif has({"lsoa_code", "icp"}):
         src.kind = "icp_lookup"
     elif has({"lad_code", "age_band", "female", "male"}):
@@ -675,8 +694,21 @@ def _parse_imd(src: _Source) -> dict:
             f"{src.name}, row 2, column '{src.header('lad_code')}': expected rows for the 13 Kent and Medway "
             f"local authorities, found none."
         )
-    missing = [k for k in _DOMAIN_DECILES if k not in src.cols]
+    # A file with the domains (File 2, File 7) should have every domain decile; File 1 (the IMD only) has none.
+    has_domains = any(k.rsplit("_", 1)[0] in _SEVEN_DOMAINS for k in measures)
+    missing = [_DOMAIN_DECILE_NAMES[k] for k in _DOMAIN_DECILES if k not in src.cols] if has_domains else []
     return dict(rows=rows, has_pop=has_pop, missing_domains=missing, file_rows=len(src.rows))
+
+
+def _parse_imd_population(src: _Source) -> dict:
+    chk = _Checker(src)
+    populations: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for number, values in chk.rows():
+        code = chk.code(number, values, "lsoa_code", "an LSOA code", "E01016016")
+        _check_unique(chk, seen, code, number, "lsoa_code")
+        populations[code] = chk.count(number, values, "pop_total")
+    return dict(populations=populations)
 
 
 def _parse_icp_lookup(src: _Source) -> dict:
@@ -875,6 +907,7 @@ def _parse_icp_boundaries(src: _Source) -> dict:
 
 _PARSERS = {
     "imd": _parse_imd,
+    "imd_population": _parse_imd_population,
     "icp_lookup": _parse_icp_lookup,
     "census_lsoa": _parse_census,
     "sex_5yr": _parse_sex,
@@ -1123,8 +1156,10 @@ def _write(conn: Connection, plan: list[tuple[_Source, dict]], state: dict, repo
         existing_codes |= loaded
         settings.update(geography_edition=edition or EDITION_2025, geography_synthetic="0")
         if data["missing_domains"]:
+            one = len(data["missing_domains"]) == 1
             report.notices.append(
-                f"{names['imd']} has no domain deciles for {', '.join(data['missing_domains'])}; those are left empty."
+                f"{names['imd']} has no {_list(data['missing_domains'], limit=7)} column{'' if one else 's'}; "
+                f"{'that decile is' if one else 'those deciles are'} left empty."
             )
         if data["file_rows"] > len(rows):
             report.notices.append(
@@ -1171,6 +1206,20 @@ def _write(conn: Connection, plan: list[tuple[_Source, dict]], state: dict, repo
             report.notices.append(
                 f"{names[kind]}: {_plural(len(missing), 'row')} for small areas that are not loaded "
                 f"(e.g. {missing[0]}) {'was' if len(missing) == 1 else 'were'} skipped."
+            )
+
+    # 1b. The population denominators (IoD File 6), for a ranks file without population (File 1 or File 2).
+    if "imd_population" in parsed:
+        populations = parsed["imd_population"]["populations"]
+        not_loaded_notice("imd_population", populations)
+        current = dict(conn.execute(select(lsoa_table.c.code, lsoa_table.c.population)).all())
+        changes = [dict(code=c, population=n) for c, n in populations.items() if c in current and current[c] != n]
+        _update_lsoas(conn, changes, ["population"])
+        without = [c for c in current if c not in populations]
+        if without:
+            report.notices.append(
+                f"{names['imd_population']} has no population for {_plural(len(without), 'loaded small area')} "
+                f"(e.g. {without[0]})."
             )
 
     # 2. The ICP area of each small area.
@@ -1240,7 +1289,7 @@ def _write(conn: Connection, plan: list[tuple[_Source, dict]], state: dict, repo
             zero = sum(1 for p in people if p.population == 0)
             report.notices.append(
                 f"{_plural(zero, 'small area')} had no population loaded, so {'its' if zero == 1 else 'their'} sex "
-                f"counts are 0; import the Census 2021 population file as well."
+                f"counts are 0; {_population_advice(edition or state['edition'])}"
             )
 
     # 5. Centroids and boundaries.
@@ -1273,6 +1322,14 @@ def _write(conn: Connection, plan: list[tuple[_Source, dict]], state: dict, repo
         report.imported.append(ImportedFile(src.name, _kind_label(src), _rows_used(src, data)))
     report.edition = edition or (state["edition"] if not state["synthetic"] else None)
     report.totals = _totals(conn)
+
+
+def _population_advice(edition: str | None) -> str:
+    """Which file gives the small areas their population, for the edition in use."""
+    if edition == EDITION_2019:
+        return ("import the IoD2019 population denominators (File 6, 'Total population: mid 2015') as well, "
+                "then this file again.")
+    return "import the Census 2021 population by small area as well, then this file again."
 
 
 def _kind_label(src: _Source) -> str:

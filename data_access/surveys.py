@@ -40,8 +40,10 @@ def status_on(opens: dt.date, closes: dt.date, day: dt.date) -> str:
 def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Surveys open at any time in the period or still to come, with responses (in the filtered area).
 
-    Status and days left are as at the end of the period; small response counts are hidden (missing).
-    Columns: id, title, project, opens_on, closes_on, target, responses, status, days_left, areas.
+    Status and days left are as at the end of the period; small response counts are hidden (missing). With an
+    ICP area chosen, target is that area's share of the survey's target (by population, among the areas the survey
+    covers) and target_all the whole target. Columns: id, title, project, opens_on, closes_on, target, responses,
+    status, days_left, areas, target_all.
     """
     s, r = m.Survey, m.SurveyResponse
     counts = select(r.survey_id, func.count().label("responses")).group_by(r.survey_id)
@@ -62,7 +64,35 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     frame["days_left"] = [max((c - filters.end).days, 0) if st == "Open" else None
                           for c, st in zip(frame["closes_on"], frame["status"])]
     frame["responses"] = frame["responses"].astype(int)
+    frame["target_all"] = frame["target"]
+    if filters.icp and len(frame):
+        populations = icp_populations(conn)
+        frame["target"] = [area_target(None if pd.isna(t) else int(t), areas.get(i, []), filters.icp, populations)
+                           for i, t in zip(frame["id"], frame["target_all"])]
     return suppress(frame, "responses").drop(columns="suppressed")
+
+
+def icp_populations(conn: Connection) -> dict[str, int]:
+    """Residents of each ICP area (0 where no population is loaded)."""
+    L = m.Lsoa
+    rows = conn.execute(select(m.IcpArea.name, func.coalesce(func.sum(L.population), 0))
+                        .outerjoin(L, L.icp_id == m.IcpArea.id).group_by(m.IcpArea.name)).all()
+    return {name: int(n or 0) for name, n in rows}
+
+
+def area_target(target: int | None, covered: list[str], icp: str | None, populations: dict[str, int]) -> int | None:
+    """An ICP area's share of a survey's response target, by population among the ICP areas the survey covers
+    (all four where it lists none), as the panel's target is shared; the whole target where no area is chosen,
+    the survey covers that area alone, or no population is loaded."""
+    if target is None or not icp:
+        return target
+    covered = list(covered) or list(populations)
+    if covered == [icp]:
+        return target
+    total = sum(populations.get(a, 0) for a in covered)
+    if not total:
+        return target
+    return int(round(target * populations.get(icp, 0) / total))
 
 
 def survey(conn: Connection, survey_id: int) -> dict:
@@ -117,8 +147,13 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
     return out
 
 
-def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date) -> dict:
-    """Where a survey stands against its target on a day: status, responses, expected, gap, sentence."""
+def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date, whole: int | None = None,
+                   area: str | None = None) -> dict:
+    """Where a survey stands against its target on a day: status, responses, expected, gap, sentence. Where
+    target is an area's share of the survey's whole target (surveys.area_target), the sentence says so."""
+    shared = bool(target) and whole is not None and whole != target
+    the_target = (f"{area or 'this area'}'s share of the target ({target:,} of the survey's {whole:,}, shared by "
+                  f"population)" if shared else f"the target of {target:,}" if target else "")
     happened = progress[progress["day"] <= pd.Timestamp(as_at)]
     done = progress.dropna(subset=["cumulative"])
     responses = progress.attrs.get("responses", int(done["cumulative"].iloc[-1]) if len(done) else 0)
@@ -128,21 +163,21 @@ def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date) -
                 "sentence": f"{shown} responses so far; this survey has no response target."}
     if responses >= target:
         return {"status": "target met", "responses": responses, "expected": target, "gap": 0,
-                "sentence": f"Target met: {shown} responses against a target of {target:,}."}
+                "sentence": f"Target met: {shown} responses against {the_target}."}
     expected = int(round(happened["trajectory"].iloc[-1])) if len(happened) else 0
     last_day = progress["day"].iloc[-1]
     closed = pd.Timestamp(as_at) >= last_day
     if responses >= expected:
         status = "on track"
         sentence = (f"On track: {shown} responses against the {expected:,} needed by now "
-                    f"to reach the target of {target:,}.")
+                    f"to reach {the_target}.")
     else:
         status = "missed" if closed else "behind"
-        sentence = (f"Target missed: {shown} responses against a target of {target:,}."
+        sentence = (f"Target missed: {shown} responses against {the_target}."
                     if closed else
                     (f"Behind by {format_count(expected - round_count(responses))} responses: " if not is_small(
                         responses) else "Behind: ")
-                    + f"{shown} so far against the {expected:,} needed by now to reach the target of {target:,}.")
+                    + f"{shown} so far against the {expected:,} needed by now to reach {the_target}.")
     return {"status": status, "responses": responses, "expected": expected,
             "gap": max(expected - responses, 0), "sentence": sentence}
 

@@ -17,7 +17,7 @@ from data_access.disclosure import format_count
 from data_access.geography import geography_status, icp_boundaries, lsoa_shapes, unplaced_engagement
 from data_access.reach import area_reach, core20_reach, reach_benchmarks, reach_by_decile
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
+from ui.render import data_table, icp_caveat, show_chart, show_table, synthetic_notice
 
 filters = current_filters()
 st.title("Deprivation map")
@@ -42,11 +42,17 @@ kind = c3.selectbox("Engagement measure (reach and gaps)", list(REACH_MEASURES),
                     key="map_reach")
 
 core = areas[areas["core20"]]
+has_population = bool(areas["population"].sum())
+if not has_population:
+    st.info(f"The population of the small areas is not loaded ({status['edition']}), so residents, rates per "
+            "1,000 residents, reach gaps and Core20 reach ratios are left out of this page. Load it with "
+            "`engagement import-reference`: Census 2021 population on 2021 small areas, or the IoD2019 population "
+            "denominators (File 6) on 2011 small areas.", icon=":material/info:")
 m1, m2, m3 = st.columns(3)
 m1.metric("Core20 small areas", f"{len(core):,} of {len(areas):,}",
           help="Small areas in national IMD deciles 1 and 2, the most deprived 20% in England.")
-m2.metric("Residents in Core20 areas", pct(core["population"].sum() / areas["population"].sum()
-                                           if areas["population"].sum() else None))
+if has_population:
+    m2.metric("Residents in Core20 areas", pct(core["population"].sum() / areas["population"].sum()))
 m3.metric(f"Reach gaps ({REACH_MEASURES[kind].lower()})", f"{int(areas[f'{kind}_gap'].sum()):,}",
           help="Core20 small areas with fewer per 1,000 residents than the middle (median) small area of "
                "Kent and Medway.")
@@ -84,9 +90,9 @@ with right:
         st.subheader(detail.title)
         st.markdown(detail.summary)
         st.markdown("\n".join(f"- {s}" for s in detail.sentences))
-        st.dataframe(detail.reach, hide_index=True, width="stretch")
+        data_table(detail.reach)
         with st.expander("Deprivation deciles of this area"):
-            st.dataframe(detail.deprivation, hide_index=True, width="stretch")
+            data_table(detail.deprivation)
 
 # --- Records that cannot be placed on the map -----------------------------------------------------
 unplaced = query(unplaced_engagement, filters).set_index("kind")
@@ -119,13 +125,14 @@ if len(by_district):
     ratio = by_district[f"{kind}_ratio"]
     most = by_district.loc[by_district["core20_population"].idxmax()]
     text = (f"{most['area']} has the most residents in Core20 areas: {int(most['core20_population']):,} "
-            f"({pct(most['core20_share'])} of its {int(most['population']):,}).")
+            f"({pct(most['core20_share'])} of its {int(most['population']):,})." if has_population else "")
     rated = by_district[ratio.notna() & (by_district["core20_population"] > 0)]
     if len(rated):
         low = rated.loc[rated[f"{kind}_ratio"].idxmin()]
         text += (f" The lowest Core20 reach ratio for {REACH_MEASURES[kind].lower()} is in {low['area']}: "
                  f"{low[f'{kind}_ratio']:.2f}.")
-    st.markdown(f"<p class='chart-sentence'>{html.escape(text)}</p>", unsafe_allow_html=True)
+    if text:
+        st.markdown(f"<p class='chart-sentence'>{html.escape(text.strip())}</p>", unsafe_allow_html=True)
 show_table(reach_table(query(core20_reach, filters, "district")), "core20_reach_district",
            label="Table: Core20 reach by district")
 st.caption("Sevenoaks and Swale are split between two ICP areas; with one ICP area chosen, a district here is "

@@ -51,7 +51,7 @@ for row in range(0, len(tiles), 3):
         if tile.verdict is not None:
             colour = COLOURS.get(tile.verdict.result.variation, "#425563")
             lines.append(f"<span style='color:{colour}' aria-hidden='true'>●</span> <b>{tile.verdict.icon}</b> "
-                         f"{tile.verdict.words}")
+                         f"{tile.verdict.words} ({tile.verdict.series})")
         if lines:
             col.markdown("<p class='note'>" + "<br>".join(lines) + "</p>", unsafe_allow_html=True)
 

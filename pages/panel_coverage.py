@@ -21,7 +21,7 @@ from data_access.profiles import DIMENSIONS
 from data_access.quotas import plan_wave, to_xlsx
 from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
 from ui.context import current_filters
-from ui.render import icp_caveat, show_chart, show_table, synthetic_notice
+from ui.render import data_table, icp_caveat, show_chart, show_table, synthetic_notice
 
 filters = current_filters()
 as_at = filters.end
@@ -59,7 +59,7 @@ gaps = gaps_to_close(display, DIMENSIONS)
 too_few = sum(int((t["status"] == TOO_FEW).sum()) for t in display.values())
 st.markdown(f"<p class='chart-sentence'>{escape(gaps_sentence(gaps, too_few, tolerance))}</p>", unsafe_allow_html=True)
 if not gaps.empty:
-    st.dataframe(gaps_data(gaps), hide_index=True, width="stretch", key="gaps_table")
+    data_table(gaps_data(gaps), key="gaps_table")
 
 st.subheader("How representative is the panel?")
 summary = summary_table(tables, query(design_effects, as_at, filters.icp), DIMENSIONS, display)
@@ -140,7 +140,7 @@ else:
     if plan.wave:
         st.markdown("**Recruits by group.** *Recruits* brings the panel after the wave as close to residents as "
                     "recruiting can; *at least* and *at most* keep each group within the tolerance set above.")
-        st.dataframe(quotas, hide_index=True, width="stretch", key="quota_table")
+        data_table(quotas, key="quota_table")
         sheets = {"Quotas by group": quotas}
         if plan.joint is not None:
             cells = plan.joint.cells

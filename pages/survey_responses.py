@@ -28,7 +28,7 @@ from data_access.surveys import (
     target_verdict,
 )
 from ui.context import current_filters
-from ui.render import icp_caveat, plain, show_chart, synthetic_notice
+from ui.render import data_table, icp_caveat, plain, show_chart, synthetic_notice
 
 BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
 
@@ -42,7 +42,7 @@ def sentence(text: str) -> None:
 def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
     sentence(glance_sentence(glance))
-    st.dataframe(glance_table(glance), hide_index=True, width="stretch")
+    data_table(glance_table(glance))
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
                 f"deciles 1-2); blank where the numbers are too small to show or there is no population data. "
@@ -50,11 +50,10 @@ def at_a_glance(glance) -> None:
                 unsafe_allow_html=True)
 
 
-def progress(survey_id: int, info: dict, daily) -> None:
+def progress(survey_id: int, info: dict, daily, target: int | None, whole: int | None) -> None:
     st.subheader("Responses against target")
-    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], info["target_responses"],
-                 filters.end)
-    verdict = built(target_verdict, prog, info["target_responses"], filters.end)
+    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], target, filters.end)
+    verdict = built(target_verdict, prog, target, filters.end, whole, filters.icp)
     promo = query(promotions, survey_id)
     show_chart(built(progress_chart, prog, verdict, info["title"], promo), "progress")
     if not daily.empty:
@@ -140,7 +139,7 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
         st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
                 "with residents. Load the census population with `engagement import-reference`.")
         return
-    st.dataframe(gaps_table(gaps), hide_index=True, width="stretch")
+    data_table(gaps_table(gaps))
     tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
     reps = query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
                  icp_names=areas)
@@ -185,9 +184,8 @@ def you_said_we_did(survey_id: int, title: str) -> None:
     acts = query(survey_actions, survey_id)
     sentence(actions_sentence(acts, title))
     if not acts.empty:
-        st.dataframe(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
-                                          "status": "Status", "action_date": "Date"}),
-                     hide_index=True, width="stretch")
+        data_table(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
+                                        "status": "Status", "action_date": "Date"}))
 
 
 def open_actions_table() -> None:
@@ -199,9 +197,8 @@ def open_actions_table() -> None:
     sentence(f"{len(acts):,} action{' is' if len(acts) == 1 else 's are'} not yet done ({int((acts['status'] == 'In progress').sum()):,} in progress, "
              f"{int((acts['status'] == 'Planned').sum()):,} planned); the oldest dates from "
              f"{acts['action_date'].min():%-d %B %Y}.")
-    st.dataframe(acts.rename(columns={"survey": "Survey", "theme": "Theme", "you_said": "You said",
-                                      "we_did": "We did", "status": "Status", "action_date": "Date"}),
-                 hide_index=True, width="stretch")
+    data_table(acts.rename(columns={"survey": "Survey", "theme": "Theme", "you_said": "You said",
+                                    "we_did": "We did", "status": "Status", "action_date": "Date"}))
 
 
 def reach() -> None:
@@ -247,7 +244,12 @@ daily = query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Responses", format_count(n_responses))
-m2.metric("Target", f"{int(info['target_responses']):,}" if info["target_responses"] else "none set")
+# With an ICP area chosen, its share of the survey's target by population (as on the overview).
+target = None if pd.isna(row["target"]) else int(row["target"])
+whole = None if pd.isna(row["target_all"]) else int(row["target_all"])
+m2.metric("Target", f"{target:,}" if target else "none set",
+          help=(f"{filters.icp}'s share of the survey's target of {whole:,}, by population among the areas it "
+                "covers." if target and whole != target else None))
 m3.metric("Days left" if row["status"] == "Open" else "Status",
           f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
 m4.metric("Per 1,000 residents", ("not shown" if is_small(n_responses) else "no data") if pd.isna(row["per_1000"])
@@ -260,7 +262,7 @@ if pd.isna(row["per_1000"]) and not is_small(n_responses):
 if info["opens_on"] > filters.end:
     st.info("This survey has not opened yet.")
 else:
-    progress(survey_id, info, daily)
+    progress(survey_id, info, daily, target, whole)
 if n_responses == 0:
     st.info("This survey has no responses from this area yet, so there are no results to show.")
 else:

@@ -14,7 +14,18 @@ from sqlalchemy import text
 from data_access.db import init_db, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = Path(os.environ.get("REFERENCE_DIR", ROOT.parent / "shared" / "data" / "reference"))
+# The Kent and Medway reference data shipped in data/reference/ (REFERENCE_DIR may point at another copy).
+REFERENCE_DIR = Path(os.environ.get("REFERENCE_DIR", ROOT / "data" / "reference"))
+REFERENCE_FIXTURES = ROOT / "tests" / "fixtures" / "reference"
+
+
+def reference_file(name: str) -> Path:
+    """A reference file by name: in REFERENCE_DIR, its iod2019/ folder (the earlier edition), or the test fixtures
+    (copies of files the product does not ship)."""
+    for folder in (REFERENCE_DIR, REFERENCE_DIR / "iod2019", REFERENCE_FIXTURES):
+        if (folder / name).exists():
+            return folder / name
+    return REFERENCE_DIR / name
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES", "") not in ("", "0", "false")
 
@@ -70,7 +81,8 @@ def sqlite_engine(tmp_path):
 
 @pytest.fixture
 def reference_dir() -> Path:
-    """The shared real reference data folder; tests using it skip when it is absent."""
+    """The real reference data folder (data/reference/ unless REFERENCE_DIR is set); tests using it skip when it
+    is absent."""
     if not REFERENCE_DIR.exists():
         pytest.skip(f"reference data not found at {REFERENCE_DIR}")
     return REFERENCE_DIR

@@ -182,3 +182,24 @@ def test_map_page_draws_every_small_area(store):
     spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     layer = next(lay for lay in spec["layers"] if lay["id"] == "small-areas")
     assert len(layer["data"]["features"]) == n
+
+
+def test_an_unknown_disclosure_rule_is_named_on_every_page_and_at_start_up(store, monkeypatch, capsys):
+    """A typing slip in DISCLOSURE_RULE must not pass silently: the default rule is used and the sidebar of every
+    page, and the launcher before the server starts, say so."""
+    from data_access.disclosure import policy, rule_warning
+    from ui.launch import check_settings
+
+    monkeypatch.setenv("DISCLOSURE_RULE", "HES-rounded")
+    expected = ("DISCLOSURE_RULE is set to 'HES-rounded', which is not a known rule (threshold or hes), so the default "
+                "rule (threshold) is used.")
+    assert rule_warning() == expected and policy().rule == "threshold"
+    at = run_app("pages/network_growth.py")
+    assert expected in [w.value for w in at.sidebar.warning]
+    check_settings()
+    assert capsys.readouterr().out == f"Warning: {expected}\n"
+    for ok in ("hes", "threshold", " Threshold "):
+        monkeypatch.setenv("DISCLOSURE_RULE", ok)
+        assert rule_warning() is None
+    monkeypatch.delenv("DISCLOSURE_RULE")
+    assert rule_warning() is None

@@ -167,3 +167,25 @@ def test_cli_board_pack(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err
         assert err.startswith("Error: ") and words in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_board_pack_without_dates_uses_the_pages_default_period(tmp_path, monkeypatch, capsys):
+    """The tiny store's latest engagement data is a joining on 31 March 2025 (the latest response is 5 March), so
+    the default period is the 365 days from 1 April 2024 to 31 March 2025, as the pages start."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    build_tiny_store(engine)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    out = tmp_path / "pack"
+    assert main(["board-pack", "--out", str(out), "--no-images"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Board pack for Kent and Medway, 1 April 2024 to 31 March 2025 (the dashboard's default "
+                              "period: the year to the latest engagement data; give --from and --to for another): ")
+    assert sorted(p.name for p in out.iterdir()) == ["board-pack-kent-and-medway-2024-04-01-to-2025-03-31.html",
+                                                     "board-pack-kent-and-medway-2024-04-01-to-2025-03-31.pptx"]
+    assert main(["board-pack", "--to", "2025-02-28", "--out", str(out), "--no-images"]) == 0
+    assert "Kent and Medway, 1 March 2024 to 28 February 2025 (only --to was given" in capsys.readouterr().out
+    assert main(["board-pack", "--to", "28/02/2025", "--out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith("Error: ")

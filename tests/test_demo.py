@@ -157,3 +157,13 @@ def test_seeding_works_on_both_engines_and_leaves_ids_free(engine):
         themes = conn.execute(select(func.count()).select_from(m.Theme)).scalar_one()
     assert invited > 1000 and 0.3 < replied / invited < 0.8
     assert themes == 6
+
+
+def test_demo_measures_set_no_target_for_net_change(demo):
+    """A target of 0 for the net change would read 'met and missed at random' under every growing network's chart;
+    the demo leaves targets to the team's own Measure table."""
+    from data_access.networks import measure_settings
+
+    with demo.connect() as conn:
+        assert measure_settings(conn, "network_net_change")["target"] is None
+        assert measure_settings(conn, "network_joiners")["target"] is None

@@ -87,7 +87,7 @@ def test_engagement_that_cannot_be_drawn_is_counted(tiny):
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
-    """A SQLite store with the shared IoD2025 files imported (once for this module)."""
+    """A SQLite store with the shipped IoD2025 files imported (once for this module)."""
     from tests.conftest import REFERENCE_DIR
     if not REFERENCE_DIR.exists():
         pytest.skip(f"reference data not found at {REFERENCE_DIR}")

@@ -266,7 +266,7 @@ def test_recent_growth_sentence():
                            "members_end": [237, 49], "joiners": [150, 3], "leavers": [13, 4], "net": [137, float("nan")]})
     chart = recent_growth_chart(recent, "East Kent")
     assert chart.sentence == ("In the last two months (1 October to 30 November 2016) in East Kent: Thanet grew by "
-                              "about 140 members (150 joined, 13 left); West: fewer than 5 people joined or left.")
+                              "about 140 members (150 joined, 13 left); West: fewer than 5 joined, fewer than 5 left.")
 
 
 def test_growth_per_1000_sentence():
@@ -321,3 +321,70 @@ def test_timeline_says_nothing_of_hidden_months_when_none_is_hidden():
                           "joiners": [10, 30], "members": [100, 130]})
     assert "not shown" not in growth_timeline(frame, pd.DataFrame(columns=["held_on", "kind", "title", "network"]),
                                               "East Kent").sentence
+
+
+def test_recent_growth_says_fewer_than_5_only_of_small_counts():
+    """Rows with a hidden cell: 6 joined and 3 left (3 is small, hidden), 11 joined (hidden only to protect a small
+    cell) and 2 left; a network whose members stayed the same; one that shrank."""
+    recent = pd.DataFrame({
+        "network": ["North", "South", "Level", "Down"], "window_start": [D(2026, 9, 16)] * 4,
+        "window_end": [D(2026, 11, 15)] * 4, "members_before": [80, 40, 300, 120],
+        "members_end": [83, 49, 300, 111], "joiners": [6, float("nan"), 23, 4 + 3],
+        "leavers": [float("nan"), float("nan"), 23, 16], "net": [float("nan"), float("nan"), 0, -9],
+        "joiners_small": [False, False, False, False], "leavers_small": [True, True, False, False]})
+    chart = recent_growth_chart(recent, "West Kent")
+    assert chart.sentence == (
+        "In the last two months (16 September to 15 November 2026) in West Kent: Level stayed the same size "
+        "(23 joined, 23 left); Down shrank by about 9 members (7 joined, 16 left); North: 6 joined, fewer than 5 "
+        "left; South: not shown joined, fewer than 5 left.")
+    assert "joiners_small" not in chart.data.columns and "leavers_small" not in chart.data.columns
+
+
+def test_recent_growth_flags_which_hidden_counts_are_small(engine):
+    """The tiny store (tests/factories.py), two months to 31 March 2025 (1 February to 31 March), with 10 more
+    Thanet joiners added: joiners are Patient Network 1 (m5) and Thanet 2 + 10 = 12 (m6, m7 and the added ten);
+    leavers are Patient Network 2 (m2 on 10 February, m4 on 1 March) and Thanet 0. The 1 is small; the 12 is hidden
+    only because the published total (13) would give the 1 away. The 2 leavers are small; Thanet's 0 is shown."""
+    from data_access.networks import recent_growth
+
+    build_tiny_store(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(m.NetworkMembership.__table__), [
+            dict(member_ref=f"x{i}", network_id=2, joined_on=D(2025, 3, 10), lsoa_code="A1", channel="Event",
+                 birth_year=1980, sex="Female", ethnic_group="White", disability="Not disabled") for i in range(10)])
+    with engine.connect() as conn:
+        recent = recent_growth(conn, Filters(None, D(2025, 1, 1), D(2025, 3, 31))).set_index("network")
+    assert recent["joiners"].isna().all()
+    assert recent["joiners_small"].to_dict() == {"Patient Network": True, "Thanet Health Network": False}
+    assert recent.loc["Patient Network", "leavers_small"] and pd.isna(recent.loc["Patient Network", "leavers"])
+    assert recent.loc["Thanet Health Network", "leavers"] == 0
+    assert not recent.loc["Thanet Health Network", "leavers_small"]
+    sentence = recent_growth_chart(recent.reset_index(), "Kent and Medway").sentence
+    assert "Thanet Health Network: not shown joined, 0 left" in sentence
+    assert "Patient Network: fewer than 5 joined, fewer than 5 left" in sentence
+
+
+def test_members_over_time_sentence_uses_the_months_shown_and_ranks_every_network():
+    """The Patient Network's last month (November) is hidden by the running-total rule; its last shown size (675 in
+    October) still beats the West Kent Health Network's 562, and the total's last shown month is October."""
+    from charts.networks import members_over_time
+
+    months = pd.to_datetime(["2026-09-01", "2026-10-01", "2026-11-01"])
+    frame = pd.DataFrame({"network": ["Patient Network"] * 3 + ["West Kent Health Network"] * 3,
+                          "month": list(months) * 2, "members": [670, 675, None, 560, 561, 562]})
+    totals = pd.DataFrame({"month": months, "members": [1230, 1236, None]})
+    chart = members_over_time(frame, "West Kent", totals)
+    assert chart.sentence == ("Across all networks in West Kent, memberships went from 1,230 at the end of September "
+                              "2026 to 1,236 by October 2026 (+6), the latest month shown. The largest is the Patient "
+                              "Network with 675 members at the end of October 2026.")
+
+
+def test_members_over_time_sentence_for_one_network():
+    from charts.networks import members_over_time
+
+    months = pd.to_datetime(["2026-09-01", "2026-10-01", "2026-11-01"])
+    frame = pd.DataFrame({"network": ["West Kent Health Network"] * 3, "month": months, "members": [68, 86, None]})
+    chart = members_over_time(frame, "Kent and Medway", frame[["month", "members"]])
+    assert chart.sentence == ("West Kent Health Network in Kent and Medway went from 68 members at the end of "
+                              "September 2026 to 86 by October 2026 (+18), the latest month shown.")
+    assert "fewer than" not in chart.sentence and "Across all networks" not in chart.sentence

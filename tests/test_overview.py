@@ -248,3 +248,46 @@ def test_survey_titles_are_plain_text_in_the_tracking_chart():
     escaped = "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;a href='x'&gt;link&lt;/a&gt;"
     assert [list(trace.y) for trace in chart.figure.data] == [[escaped]] * 3
     assert chart.data["Survey"].tolist() == [title]
+
+
+def test_verdict_tiles_say_which_series_they_judge():
+    """The members tile shows a size but its verdict is on the monthly net change; both verdicts name their series
+    and the tiles' hover text gives the verdict's definition."""
+    from types import SimpleNamespace
+
+    from charts.overview import overview_verdicts
+    from charts.spc import spc, xmr_chart  # noqa: F401 - the verdicts come from the same SPC
+
+    months = pd.date_range("2024-01-01", periods=24, freq="MS")
+    ov = SimpleNamespace(
+        network_months=pd.DataFrame({"month": months, "joiners": [20] * 24, "leavers": [10] * 24, "net": [10] * 24}),
+        response_months=pd.DataFrame({"month": months, "responses": [100 + (i % 3) for i in range(24)]}),
+        measures={})
+    verdicts = overview_verdicts(ov)
+    assert verdicts["members"].label.endswith("(net change in members each month)")
+    assert verdicts["responses"].label.endswith("(survey responses each month)")
+    assert DEFINITIONS["members_verdict"].text.startswith("Making Data Count verdict on the net change in members")
+
+
+def test_a_split_district_in_an_icp_area_gap_says_which_part(monkeypatch):
+    """Swale is split between Medway and Swale and East Kent: in an East Kent view its Core20 gap is about the part
+    of Swale in East Kent (Faversham), and says so; Canterbury, wholly in East Kent, is named as it is."""
+    from data_access import reach_gaps
+
+    frame = pd.DataFrame({
+        "area": ["Swale", "Canterbury", "East Kent"], "core20_share": [0.40, 0.10, 0.20],
+        "members": [50, 80, 130], "members_core20": [10, 6, 16],
+        "respondents": [0, 0, 0], "respondents_core20": [0, 0, 0], "panel": [0, 0, 0], "panel_core20": [0, 0, 0]})
+    monkeypatch.setattr(reach_gaps, "core20_reach", lambda conn, filters, by, cells=None: frame)
+    east = Filters("East Kent", Q1.start, Q1.end)
+    rows = {r["area"]: r for r in reach_gaps._core20_candidates(None, east)}
+    assert set(rows) == {"the part of Swale in East Kent", "Canterbury"}
+    from types import SimpleNamespace
+
+    gap = SimpleNamespace(**rows["the part of Swale in East Kent"], share=10 / 50, small=None)
+    assert gap_sentence(gap, east) == (
+        "In the part of Swale in East Kent, 40% of residents live in the most deprived 20% of areas in England "
+        "(Core20), but only 20% of network members there do (10 of 50 whose home area is known, on 31 March 2025).")
+    # With all of Kent and Medway chosen, Swale is the whole district.
+    whole = {r["area"] for r in reach_gaps._core20_candidates(None, Q1)}
+    assert "Swale" in whole

@@ -68,6 +68,9 @@ def text_of(at: AppTest) -> str:
 
 def test_map_draws_the_real_areas_with_icp_outlines(store):
     at = run_page()
+    notes = " ".join(n.value for n in at.info) + " ".join(w.value for w in at.warning)
+    assert "Demonstration engagement data on Kent and Medway's real small areas." in notes
+    assert "synthetic" not in notes.lower()
     layers = deck_layers(at)
     assert set(layers) == {"small-areas", "icp-outlines"}  # no area chosen yet, so no outline of one
     assert len(layers["small-areas"]["data"]["features"]) == 1107

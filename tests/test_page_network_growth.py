@@ -54,8 +54,25 @@ def test_spc_charts_and_verdicts(store):
     text = sentences(at)
     assert "People joining a network each month (all networks, Kent and Medway): mean" in text
     assert "Net change in network members each month (all networks, Kent and Medway): mean" in text
-    assert "Target 0:" in text
+    # The demo sets no target for the net change: no target line, no "met and missed at random".
+    assert "Target 0:" not in text and "met and missed at random" not in text
     assert not at.error
+
+
+def test_spc_net_change_uses_the_target_in_the_measure_table(store):
+    """A team's own target (the Measure table) is drawn and judged; a new data version refreshes the cache."""
+    with store.begin() as conn:
+        conn.execute(text("UPDATE measure SET target = 50 WHERE key = 'network_net_change'"))
+        old = conn.execute(text("SELECT value FROM setting WHERE key = 'data_version'")).scalar_one()
+        conn.execute(text("UPDATE setting SET value = :v WHERE key = 'data_version'"), {"v": old + "-target"})
+    try:
+        text_ = sentences(run_page())
+        assert "Net change in network members each month (all networks, Kent and Medway): mean" in text_
+        assert "Target 50: the target will" in text_
+    finally:
+        with store.begin() as conn:
+            conn.execute(text("UPDATE measure SET target = NULL WHERE key = 'network_net_change'"))
+            conn.execute(text("UPDATE setting SET value = :v WHERE key = 'data_version'"), {"v": old})
 
 
 def _memberships(store, network: str | None, icp: str | None) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Importing the real reference data (IMD, census, lookups, boundaries) on SQLite and PostgreSQL.
 
-The whole shared reference folder is imported once per database engine (module-scoped) and checked against
+The whole reference folder shipped in data/reference/ is imported once per database engine (module-scoped) and checked against
 expectations computed independently with pandas from the same files. Error cases run against that loaded
 store and check that it is left exactly as it was.
 """
@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 from data_access import models as m
 from data_access.areas import ICP_AREAS
 from data_access.db import StoreError, init_db, make_engine
+from tests.conftest import REFERENCE_DIR, reference_file
 from data_access.reference_import import (
     DEMO_REMOVED,
     EDITION_2019,
@@ -35,7 +36,6 @@ from data_access.reference_import import (
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reference"
-REFERENCE_DIR = Path(os.environ.get("REFERENCE_DIR", ROOT.parent / "shared" / "data" / "reference"))
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES", "") not in ("", "0", "false")
 
@@ -96,7 +96,7 @@ def ref() -> Path:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def loaded(request, tmp_path_factory, ref):
-    """A store with the whole shared reference folder imported once: (engine, report)."""
+    """A store with the whole shipped reference folder imported once: (engine, report)."""
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('ref') / 'ref.db'}")
         init_db(eng)
@@ -193,7 +193,7 @@ def assert_imd_matches(engine, imd: pd.DataFrame) -> None:
 
 
 def long_headers(columns: list[str], lsoa_year: int = 2021, lad_year: int = 2024) -> dict[str, str]:
-    """The official IoD File 7 header for each snake_case column of the shared copy."""
+    """The official IoD File 7 header for each snake_case column of the shipped copy."""
     names = {}
     for col in columns:
         if col.startswith("lsoa") and col.endswith("_code"):
@@ -262,16 +262,39 @@ def test_folder_report_lists_imported_and_skipped_files(loaded):
     assert imported["icp_boundaries_derived_kent_medway.geojson"] == 4
     assert len([n for n in imported if "ts009" in n]) == 1
     skipped = {s.name: s.reason for s in report.skipped}
-    assert "IoD2019 / LSOA 2011" in skipped[IMD19]
-    assert "IoD2019 / LSOA 2011" in skipped["lsoa11_boundaries_bsc_kent_medway.geojson"]
     assert skipped["SOURCES.md"].startswith("not recognised")
-    assert "not needed" in skipped["imd2025_lad24_summary_kent_medway.csv"]
-    assert "not needed" in skipped["population_mid2020_lsoa11_5yr_age_kent_medway.csv"]
     summary = report.summary()
     assert summary.startswith("Imported 7 files (IoD2025 / LSOA 2021):")
-    assert "Skipped 14 files:" in summary
+    assert f"Skipped {len(skipped)} file" in summary
     assert "1,107 small areas in 13 local authorities and 4 ICP areas" in summary
     assert "Traceback" not in summary
+
+
+def test_the_shipped_folder_holds_one_edition_and_a_sources_note():
+    """data/reference/ is what the first start loads: the seven IoD2025 files and their sources, nothing skipped
+    but the note; the earlier edition sits in its own folder."""
+    shipped = Path(__file__).resolve().parent.parent / "data" / "reference"
+    assert sorted(p.name for p in shipped.iterdir() if p.is_file()) == sorted([
+        IMD25, LOOKUP21, CENSUS, TS009_5YR, "lsoa21_centroids_kent_medway.csv",
+        "lsoa21_boundaries_bsc_kent_medway.geojson", "icp_boundaries_derived_kent_medway.geojson", "SOURCES.md"])
+    assert sorted(p.name for p in (shipped / "iod2019").iterdir()) == [
+        "imd2019_lsoa11_kent_medway.csv", "lookup_lsoa11_ccg19_icp_kent_medway.csv"]
+    assert sum(p.stat().st_size for p in shipped.rglob("*") if p.is_file()) < 3_000_000
+    sources = (shipped / "SOURCES.md").read_text(encoding="utf-8")
+    assert "Open Government Licence v3.0" in sources
+    assert "Contains OS data © Crown copyright and database right" in sources
+
+
+def test_folder_skips_the_other_edition_and_files_not_needed(sqlite_engine, ref, tmp_path):
+    for name in (IMD25, LOOKUP21, IMD19, "imd2025_lad24_summary_kent_medway.csv",
+                 "population_mid2020_lsoa11_5yr_age_kent_medway.csv"):
+        (tmp_path / name).write_bytes(reference_file(name).read_bytes())
+    report = import_reference(sqlite_engine, tmp_path)
+    assert [f.name for f in report.imported] == [IMD25, LOOKUP21]
+    skipped = {s.name: s.reason for s in report.skipped}
+    assert skipped[IMD19] == "IoD2019 / LSOA 2011 edition; the IoD2025 / LSOA 2021 files were imported instead"
+    assert "not needed" in skipped["imd2025_lad24_summary_kent_medway.csv"]
+    assert "not needed" in skipped["population_mid2020_lsoa11_5yr_age_kent_medway.csv"]
 
 
 def test_districts_and_core20_match_pandas(loaded, imd25):
@@ -339,7 +362,7 @@ def test_sex_is_apportioned_from_ts009(loaded, ref):
 
 def test_single_year_ts009_gives_the_same_lad_totals(ref):
     five = _parse_sex(_read(ref / TS009_5YR))["by_lad"]
-    single = _parse_sex(_read(ref / TS009_1YR))["by_lad"]
+    single = _parse_sex(_read(reference_file(TS009_1YR)))["by_lad"]
     assert five == single
     assert sum(f + mm for f, mm in five.values()) == 1_855_842
 
@@ -426,12 +449,12 @@ def _make_bad(case: str, ref: Path, tmp: Path) -> tuple[Path, str]:
         (folder / "notes.txt").write_text("just some notes\n", encoding="utf-8")
         return folder, "a.csv, row 1108, column 'crime_decile': expected a whole number from 1 to 10, found '0'."
     if case == "iod2019_into_2025":
-        return ref / IMD19, (f"{IMD19} uses IoD2019 / LSOA 2011 small areas but the store holds IoD2025 / LSOA 2021; "
-                             f"import files of the IoD2025 / LSOA 2021 edition instead.")
+        return reference_file(IMD19), (f"{IMD19} uses IoD2019 / LSOA 2011 small areas but the store holds "
+                                       f"IoD2025 / LSOA 2021; import files of the IoD2025 / LSOA 2021 edition instead.")
     if case == "lookup2011_into_2025":
         name = "lookup_lsoa11_ccg19_icp_kent_medway.csv"
-        return ref / name, (f"{name} uses IoD2019 / LSOA 2011 small areas but the store holds IoD2025 / LSOA 2021; "
-                            f"import files of the IoD2025 / LSOA 2021 edition instead.")
+        return reference_file(name), (f"{name} uses IoD2019 / LSOA 2011 small areas but the store holds IoD2025 / "
+                                      f"LSOA 2021; import files of the IoD2025 / LSOA 2021 edition instead.")
     if case == "bad_icp":
         path = tmp / "lookup.csv"
         rewrite_row(ref / LOOKUP21, path, 9, "icp", "North Kent")
@@ -512,7 +535,7 @@ def test_failure_late_in_the_transaction_rolls_everything_back(engine, ref, tmp_
     folder = tmp_path / "f"
     folder.mkdir()
     for name in (LOOKUP21, CENSUS, TS009_5YR):
-        (folder / name).write_bytes((ref / name).read_bytes())
+        (folder / name).write_bytes((reference_file(name)).read_bytes())
     with pytest.raises(ReferenceImportError, match="forced failure"):
         import_reference(engine, folder)
     assert snapshot(engine) == before
@@ -522,7 +545,7 @@ def test_failure_late_in_the_transaction_rolls_everything_back(engine, ref, tmp_
 
 
 def _official_2025(imd: pd.DataFrame, ref: Path) -> pd.DataFrame:
-    """The shared IoD2025 copy in File 7's own headers, with a population column, IDACI columns and three
+    """The shipped IoD2025 copy in File 7's own headers, with a population column, IDACI columns and three
     rows from outside Kent and Medway, as in the national file."""
     out = imd.copy()
     census = pd.read_csv(ref / CENSUS).set_index("lsoa21_code")
@@ -593,7 +616,7 @@ def test_official_long_headers_import_identically(engine, ref, imd25, official_f
 
 
 def test_iod2019_official_headers_and_population(engine, ref, tmp_path):
-    imd19 = pd.read_csv(ref / IMD19)
+    imd19 = pd.read_csv(reference_file(IMD19))
     data = imd19.rename(columns=long_headers(list(imd19.columns), lsoa_year=2011, lad_year=2019))
     assert "LSOA code (2011)" in data.columns and "Local Authority District code (2019)" in data.columns
     path = tmp_path / "File_2_IoD2019.csv"
@@ -607,8 +630,8 @@ def test_iod2019_official_headers_and_population(engine, ref, tmp_path):
     assert int(lsoas["population"].sum()) == int(imd19["pop_total_mid2015"].sum()) == 1_795_251
     assert (lsoas["imd_decile"] == imd19.set_index("lsoa11_code")["imd_decile"].reindex(lsoas.index)).all()
     # The 2011 lookup then gives the CCG-based ICPs: Sevenoaks 31 DGS, Swale 19 East Kent.
-    import_reference(engine, ref / "lookup_lsoa11_ccg19_icp_kent_medway.csv")
-    lookup = pd.read_csv(ref / "lookup_lsoa11_ccg19_icp_kent_medway.csv")
+    import_reference(engine, reference_file("lookup_lsoa11_ccg19_icp_kent_medway.csv"))
+    lookup = pd.read_csv(reference_file("lookup_lsoa11_ccg19_icp_kent_medway.csv"))
     assert icp_counts(engine) == lookup.groupby("icp").size().to_dict()
     # A 2021 file is now refused.
     with pytest.raises(ReferenceImportError, match="the store holds IoD2019 / LSOA 2011"):
@@ -645,7 +668,7 @@ def test_synthetic_demo_geography_is_replaced(engine, ref):
     with pytest.raises(ReferenceImportError, match="synthetic demo geography"):
         import_reference(engine, ref / CENSUS)
     # An IoD2019 file is accepted (no real edition is loaded): demo data and synthetic areas go.
-    report = import_reference(engine, ref / IMD19)
+    report = import_reference(engine, reference_file(IMD19))
     assert any(DEMO_REMOVED in n for n in report.notices)
     assert DEMO_REMOVED in report.summary()
     with engine.connect() as conn:
@@ -681,7 +704,7 @@ def test_file_needing_small_areas_on_an_empty_store(engine, ref):
 
 
 def test_not_needed_file_on_its_own_is_reported_not_imported(engine, ref):
-    report = import_reference(engine, ref / "imd2025_lad24_summary_kent_medway.csv")
+    report = import_reference(engine, reference_file("imd2025_lad24_summary_kent_medway.csv"))
     assert isinstance(report, ImportReport)
     assert report.imported == []
     assert "not needed" in report.skipped[0].reason
@@ -715,3 +738,99 @@ def test_cli_imports_a_file(tmp_path, monkeypatch, capsys, ref):
     out = capsys.readouterr().out
     assert out.startswith("Imported 1 file (IoD2025 / LSOA 2021):")
     assert "Sevenoaks and Swale" in out
+
+
+# --- IoD2019 File 1 and File 6, and messages that fit the edition --------------------------------------------------
+
+FILE6_HEADERS = {  # the official headers of IoD2019 File 6, "Population Denominators"
+    "lsoa11_code": "LSOA code (2011)",
+    "lsoa11_name": "LSOA name (2011)",
+    "lad19_code": "Local Authority District code (2019)",
+    "lad19_name": "Local Authority District name (2019)",
+    "pop_total_mid2015": "Total population: mid 2015 (excluding prisoners)",
+    "pop_children_0_15_mid2015": "Dependent Children aged 0-15: mid 2015 (excluding prisoners)",
+    "pop_16_59_mid2015": "Population aged 16-59: mid 2015 (excluding prisoners)",
+    "pop_60_plus_mid2015": "Older population aged 60 and over: mid 2015 (excluding prisoners)",
+    "pop_working_age_18_59_64": "Working age population 18-59/64: for use with Employment Deprivation Domain "
+                                "(excluding prisoners)",
+}
+
+
+def iod2019_file1_and_file6(folder: Path) -> tuple[Path, Path]:
+    """IoD2019 File 1 (IMD rank and decile only) and File 6 (population denominators) in their official headers,
+    made from the shipped IoD2019 copy."""
+    imd19 = pd.read_csv(reference_file(IMD19))
+    file1 = imd19[["lsoa11_code", "lsoa11_name", "lad19_code", "lad19_name", "imd_rank", "imd_decile"]]
+    file1 = file1.rename(columns=long_headers(list(file1.columns), lsoa_year=2011, lad_year=2019))
+    file6 = imd19[list(FILE6_HEADERS)].rename(columns=FILE6_HEADERS)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = folder / "File_1_IoD2019_Index_of_Multiple_Deprivation.csv", folder / "File_6_IoD2019_Population.csv"
+    file1.to_csv(paths[0], index=False)
+    file6.to_csv(paths[1], index=False)
+    return paths
+
+
+def test_iod2019_file6_gives_file1_its_population(sqlite_engine, tmp_path):
+    file1, file6 = iod2019_file1_and_file6(tmp_path / "files")
+    report = import_reference(sqlite_engine, file1)
+    assert int(lsoa_frame(sqlite_engine)["population"].sum()) == 0
+    # File 1 has no domains at all, so nothing is said about missing domain deciles.
+    assert not any("Decile" in n or "_decile" in n for n in report.notices)
+    report = import_reference(sqlite_engine, file6)
+    assert [(f.name, f.kind, f.rows) for f in report.imported] == [
+        (file6.name, "deprivation population denominators (IoD File 6) (LSOA 2011)", 1065)]
+    lsoas = lsoa_frame(sqlite_engine)
+    # The IoD2019 mid-2015 denominators for Kent and Medway total 1,795,251 (data/reference/SOURCES.md).
+    assert int(lsoas["population"].sum()) == 1_795_251
+    assert lsoas.loc["E01016016", "population"] == 1681  # the first row of the shipped copy
+
+
+def test_iod2019_file1_and_file6_in_one_folder(engine, tmp_path):
+    iod2019_file1_and_file6(tmp_path / "files")
+    report = import_reference(engine, tmp_path / "files")
+    assert [f.kind for f in report.imported] == ["deprivation by small area (IoD2019 / LSOA 2011)",
+                                                 "deprivation population denominators (IoD File 6) (LSOA 2011)"]
+    assert report.totals["population"] == 1_795_251
+    assert settings(engine)["geography_edition"] == EDITION_2019
+
+
+def test_file6_on_an_empty_store_needs_the_small_areas(sqlite_engine, tmp_path):
+    _, file6 = iod2019_file1_and_file6(tmp_path)
+    with pytest.raises(ReferenceImportError) as info:
+        import_reference(sqlite_engine, file6)
+    assert str(info.value).startswith(f"{file6.name} needs the small areas to be loaded first")
+
+
+def test_iod2025_file1_has_no_domain_notice_but_a_file_missing_one_domain_names_it(sqlite_engine, ref, tmp_path):
+    imd25 = pd.read_csv(ref / IMD25)
+    file1 = imd25[["lsoa21_code", "lsoa21_name", "lad24_code", "lad24_name", "imd_score", "imd_rank", "imd_decile"]]
+    file1.rename(columns=long_headers(list(file1.columns))).to_csv(tmp_path / "File_1.csv", index=False)
+    report = import_reference(sqlite_engine, tmp_path / "File_1.csv")
+    assert not any("decile" in n.lower() for n in report.notices), report.notices
+    imd25.drop(columns=["crime_decile"]).to_csv(tmp_path / "no_crime.csv", index=False)
+    report = import_reference(sqlite_engine, tmp_path / "no_crime.csv")
+    assert "no_crime.csv has no 'Crime Decile' column; that decile is left empty." in report.notices
+
+
+def test_population_advice_fits_the_iod2019_edition(sqlite_engine, tmp_path):
+    file1, _ = iod2019_file1_and_file6(tmp_path / "files")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for path in (file1, reference_file(TS009_5YR), reference_file(CENSUS)):
+        (folder / path.name).write_bytes(path.read_bytes())
+    report = import_reference(sqlite_engine, folder)
+    skipped = {s.name: s.reason for s in report.skipped}
+    assert "IoD2019 / LSOA 2011" in skipped[CENSUS]  # the 2021 census file is not used with IoD2019 ...
+    advice = next(n for n in report.notices if "had no population loaded" in n)
+    assert "Census 2021 population" not in advice  # ... so it is not what the advice asks for
+    assert advice.endswith("import the IoD2019 population denominators (File 6, 'Total population: mid 2015') as "
+                           "well, then this file again.")
+
+
+def test_mid_year_estimates_are_skipped_with_a_true_reason(sqlite_engine):
+    name = "population_mid2020_lsoa11_5yr_age_kent_medway.csv"
+    report = import_reference(sqlite_engine, reference_file(name))
+    reason = report.skipped[0].reason
+    assert "Census 2021 population is used" not in reason
+    assert reason.startswith("mid-year population estimates, not needed")
+    assert "IoD2019 population denominators, File 6, on 2011 small areas" in reason

@@ -527,3 +527,51 @@ def test_reach_chart_compares_first_and_last_open_surveys():
                                      "against 30% of residents aged 16 and over.")
     assert "citizens' panel (1, open markers)" in chart.sentence
     assert list(chart.figure.data[0].marker.symbol) == ["circle", "circle-open", "circle"]
+
+
+def test_an_icp_area_is_judged_against_its_share_of_the_target(engine):
+    """A county-wide survey (1 February to 30 April 2025, target 100) with 6 responses from East Kent. In the tiny
+    store East Kent and West Kent have 3,000 residents each (A1 + A2, B1 + B2) and the other two areas none, so
+    East Kent's share of the target is 100 x 3,000 / 6,000 = 50. On 31 March, day 59 of 89 (28 February days,
+    31 March days; 30 April is day 89), 50 x 59 / 89 = 33.1, so 33 are needed by now: behind by 33 - 6 = 27.
+    The East-Kent-only survey keeps its whole target of 10."""
+    from data_access.overview import survey_tracking
+    from data_access.surveys import area_target, survey_summary
+
+    build_tiny_store(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(m.Survey.__table__), [dict(id=3, title="County survey", project="Test",
+                                                       opens_on=dt.date(2025, 2, 1), closes_on=dt.date(2025, 4, 30),
+                                                       target_responses=100, is_panel_survey=False)])
+        conn.execute(insert(m.SurveyResponse.__table__), [
+            dict(id=100 + i, survey_id=3, external_id=f"c{i}", submitted_at=dt.datetime(2025, 3, 10 + i, 12),
+                 channel="Online", lsoa_code="A1" if i % 2 else "A2", birth_year=1980, sex="Female",
+                 ethnic_group="White", disability="Not disabled") for i in range(6)])
+    east = Filters("East Kent", dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    with engine.connect() as conn:
+        summary = survey_summary(conn, east).set_index("id")
+        tracking = survey_tracking(conn, east).set_index("id")
+        whole = survey_summary(conn, Filters(None, east.start, east.end)).set_index("id")
+    assert (summary.loc[3, "target"], summary.loc[3, "target_all"]) == (50, 100)
+    assert (summary.loc[1, "target"], summary.loc[1, "target_all"]) == (10, 10)
+    assert whole.loc[3, "target"] == 100
+    row = tracking.loc[3]
+    assert (row["target"], row["responses"], row["expected"], row["status"]) == (50, 6, 33, "behind")
+    assert row["sentence"] == ("Behind by 27 responses: 6 so far against the 33 needed by now to reach East Kent's "
+                               "share of the target (50 of the survey's 100, shared by population).")
+    # No population loaded: the whole target.
+    assert area_target(100, [], "East Kent", {"East Kent": 0, "West Kent": 0}) == 100
+    assert area_target(100, ["East Kent", "West Kent"], "West Kent", {"East Kent": 1000, "West Kent": 3000}) == 75
+
+
+def test_progress_chart_left_axis_has_round_ticks():
+    from charts.surveys import progress_chart
+    from data_access.surveys import progress_against_target, target_verdict
+
+    daily = pd.DataFrame({"day": pd.date_range("2026-09-14", periods=60, freq="D"), "channel": "Online",
+                          "responses": [43] * 60})
+    prog = progress_against_target(daily, dt.date(2026, 9, 14), dt.date(2026, 12, 18), 4000, dt.date(2026, 11, 12))
+    chart = progress_chart(prog, target_verdict(prog, 4000, dt.date(2026, 11, 12)), "Your priorities")
+    # 60 days of 43 = 2,580 so far; the trajectory ends at the target, 4,000: ticks every 500 up to 4,000.
+    assert list(chart.figure.layout.yaxis2.tickvals) == [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
+    assert list(chart.figure.layout.yaxis2.ticktext)[-1] == "4,000"

@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from data_access.areas import ICP_AREAS
-from data_access.filters import ALL_AREAS, Filters
+from data_access.filters import ALL_AREAS, DEFAULT_PERIOD_DAYS, Filters
 
 SHORT_TO_NAME = {short: name for name, short in ICP_AREAS}
 NAME_TO_SHORT = {name: short for name, short in ICP_AREAS}
@@ -40,7 +40,7 @@ def sidebar_filters(first: dt.date, last: dt.date) -> Filters:
     options = [ALL_AREAS, *[n for n, _ in ICP_AREAS]]
     icp_default = _icp_from_param(params.get("icp"))
     end = _parse_date(params.get("to")) or last
-    start = _parse_date(params.get("from")) or (end - dt.timedelta(days=364))
+    start = _parse_date(params.get("from")) or (end - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
     start, end = max(min(start, end), first), min(max(start, end), last)
     with st.sidebar:
         st.markdown("**Filters**")

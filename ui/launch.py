@@ -16,8 +16,38 @@ from pathlib import Path
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+def prepare_store() -> None:
+    """On first start (an empty store), load the shipped Kent and Medway reference data and demo engagement data
+    before the server starts, saying so on the console; a store that cannot be opened is left for the pages to
+    explain."""
+    try:
+        from data_access.db import database_url, init_db, make_engine
+        from data_access.first_start import fill_empty_store, is_empty
+
+        engine = make_engine(database_url())
+        init_db(engine)
+        if is_empty(engine):
+            print("First start: loading Kent and Medway's reference data and demo engagement data (a few seconds).",
+                  flush=True)
+            print(fill_empty_store(engine), flush=True)
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - the pages say what is wrong with the store
+        print(f"The store could not be prepared ({exc.__class__.__name__}: {exc})".splitlines()[0] + ".", flush=True)
+
+
+def check_settings() -> None:
+    """Say on the console, before the server starts, where a setting is not understood (e.g. DISCLOSURE_RULE)."""
+    from data_access.disclosure import rule_warning
+
+    warning = rule_warning()
+    if warning:
+        print(f"Warning: {warning}", flush=True)
+
+
 def main() -> int:
     """Run `streamlit run app.py` with the given options, in navigation mode from the start."""
+    check_settings()
+    prepare_store()
     try:
         from streamlit.runtime.pages_manager import PagesManager
 

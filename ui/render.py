@@ -9,6 +9,7 @@ import streamlit as st
 
 from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
+from ui.tables import for_display
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -30,8 +31,13 @@ def _csv(frame: pd.DataFrame) -> bytes:
 def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind this chart") -> None:
     """The data in an expander, with a CSV download."""
     with st.expander(label):
-        st.dataframe(data, hide_index=True, width="stretch")
+        data_table(data)
         st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
+
+
+def data_table(data: pd.DataFrame, **kwargs) -> None:
+    """st.dataframe without the index, full width, with missing values shown as a dash."""
+    st.dataframe(for_display(data), hide_index=True, width="stretch", **kwargs)
 
 
 def plain(text) -> str:
@@ -72,14 +78,16 @@ def synthetic_notice(status: dict) -> None:
     if status.get("synthetic"):
         st.warning(
             "**Demo data on a synthetic geography.** The small areas, deprivation deciles, populations "
-            "and every figure on this page are made up for demonstration. Load the real reference data "
-            "with `engagement import-reference PATH` to see Kent and Medway's real small areas.",
+            "and every figure on this page are made up for demonstration. Load the real reference data shipped "
+            "with the dashboard with `engagement import-reference data/reference/` to see Kent and Medway's real "
+            "small areas.",
             icon=":material/info:",
         )
     elif status.get("demo"):
-        st.warning(
-            f"**Demo engagement data.** The small areas and deprivation figures are real ({status.get('edition')}), "
-            "but the network members, survey responses and panel members are made up for demonstration.",
+        st.info(
+            f"**Demonstration engagement data on Kent and Medway's real small areas.** The small areas, deprivation "
+            f"figures and populations are real ({status.get('edition')}); the network members, survey responses and "
+            "panel members are made up for demonstration.",
             icon=":material/info:",
         )
 

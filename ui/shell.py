@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.cached import date_bounds, engine
-from data_access.disclosure import describe
+from data_access.disclosure import describe, rule_warning
 from data_access.filters import Filters
 from ui.filters import sidebar_filters
 from ui.render import page_css
@@ -72,4 +72,7 @@ def draw_shell() -> Filters:
     _presentation_switch()
     with st.sidebar:
         st.caption(describe())
+        warning = rule_warning()
+        if warning:
+            st.warning(warning, icon=":material/warning:")
     return filters
