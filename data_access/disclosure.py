@@ -259,11 +259,13 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
         for r, i in enumerate(aggregates):
             cols = pos[members[i]]
             a[r, cols[cols >= 0]] = 1.0
-        rank = 0
+        # An orthonormal basis of the row space, from the small Gram matrix (aggregates are few; cells many).
+        rank, u, s = 0, np.zeros((len(aggregates), 0)), np.zeros(0)
         if a.size:
-            u, s, vt = np.linalg.svd(a, full_matrices=False)
-            rank = int((s > _TOL * max(1.0, s[0])).sum())
-        basis = vt[:rank] if rank else np.zeros((0, unknown.size))
+            w, v = np.linalg.eigh(a @ a.T)
+            keep = w > 1e-9 * max(1.0, w.max())
+            rank, u, s = int(keep.sum()), v[:, keep], np.sqrt(w[keep])
+        basis = (u.T @ a) / s[:, None] if rank else np.zeros((0, unknown.size))
         # A primary single cell is determined when its unit vector lies in the row space (leverage 1).
         leverage = (basis ** 2).sum(axis=0) if rank else np.zeros(unknown.size)
         chosen: set[int] = set()

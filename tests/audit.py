@@ -51,7 +51,11 @@ class Release:
 
     def leaks(self, threshold: int = 5) -> list[tuple[Hashable, float]]:
         """The hidden numbers of 1 to threshold - 1 that the shown ones determine: (name, true value)."""
-        shown = [i for i, n in enumerate(self.numbers) if n[2] is not None]
+        first: dict[frozenset, int] = {}
+        for i, n in enumerate(self.numbers):
+            if n[2] is not None:
+                first.setdefault(n[1], i)  # the same cells shown twice add nothing
+        shown = list(first.values())
         small = []
         for i, (name, keys, value) in enumerate(self.numbers):
             truth = float(self.cells.loc[list(keys)].sum()) if keys else 0.0
@@ -59,5 +63,11 @@ class Release:
                 small.append((i, name, truth))
         if not small:
             return []
-        found = determined(self.matrix(shown), self.matrix([i for i, _, _ in small]))
+        shown_m, hidden_m = self.matrix(shown), self.matrix([i for i, _, _ in small])
+        # A cell shown on its own is known: drop its row (and the column showing it), so that the least-squares
+        # problem is about the other cells only (x is in span(S, e_k) iff x without row k is in span(S without
+        # row k)).
+        alone = shown_m.sum(axis=0) == 1
+        known = shown_m[:, alone].sum(axis=1) > 0
+        found = determined(shown_m[~known][:, ~alone], hidden_m[~known])
         return [(name, truth) for (_, name, truth), hit in zip(small, found) if hit]
