@@ -348,23 +348,59 @@ def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", netwo
     return out[cols].sort_values("area").reset_index(drop=True)
 
 
+def _recent_cells(conn: Connection, before: dt.date, end: dt.date) -> pd.DataFrame:
+    """Members on `before` and `end`, joiners, leavers and joined-and-left after `before` to `end`, per network
+    and ICP area (from the small area, or recorded at ICP level where no small area is known; None where
+    neither places the record in an ICP area), unsuppressed."""
+    t, lsoa = m.NetworkMembership, m.Lsoa
+    bucket = case((t.lsoa_code.is_(None), t.icp_id), else_=lsoa.icp_id).label("icp_id")
+    joined = and_(t.joined_on > before, t.joined_on <= end)
+    left = and_(t.left_on > before, t.left_on <= end)
+    stmt = (select(t.network_id, bucket, func.sum(_active_on(t, before)), func.sum(_active_on(t, end)),
+                   func.sum(case((joined, 1), else_=0)), func.sum(case((left, 1), else_=0)),
+                   func.sum(case((and_(joined, left), 1), else_=0)))
+            .select_from(t).outerjoin(lsoa, lsoa.code == t.lsoa_code)
+            .where(t.joined_on <= end).group_by(t.network_id, bucket))
+    cols = ["id", "icp_id", "members_before", "members_end", "joiners", "leavers", "joined_left"]
+    out = pd.DataFrame(conn.execute(stmt).all(), columns=cols)
+    for col in cols[2:]:
+        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
+    return out
+
+
+@per_data_load
+def _recent_hidden(conn: Connection, before: dt.date, end: dt.date, rules: Policy) -> set:
+    cells = _recent_cells(conn, before, end).merge(networks(conn)[["id", "name"]], on="id")
+    cells["stayed"] = cells["members_before"] - cells["leavers"] + cells["joined_left"]
+    cells["left"] = cells["leavers"] - cells["joined_left"]
+    cells["joined_stayed"] = cells["joiners"] - cells["joined_left"]
+    counts = cells[["stayed", "left", "joined_stayed", "joined_left"]].to_numpy().ravel().tolist()
+    published: dict[tuple, list[int]] = {}
+    for i, (name, icp) in enumerate(zip(cells["name"], cells["icp_id"])):
+        views = [None] + ([int(icp)] if pd.notna(icp) else [])
+        for view in views:
+            for col, kinds in _KINDS_IN.items():
+                key = (name, view, "members_before" if col == "members_start" else col)
+                published.setdefault(key, []).extend(4 * i + k for k in kinds)
+    keys = list(published)
+    flags = linked_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary)
+    return {k for k, flag in zip(keys, flags) if flag}
+
+
 def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.DataFrame:
     """Net growth of each network over the last `months` months to the period end, in the filtered area.
 
     The window runs from the day after the same date `months` months before the end, to the end.
     Columns: network, window_start, window_end, members_before, members_end, joiners, leavers, net.
-    Counts of 1-4 people (and a net change from them) are hidden (missing).
+    Counts of 1-4 people (and a net change from them) are hidden (missing), and so are those that would let
+    one be worked out (members before + joiners - leavers = members at the end, here or in any ICP area's view).
     """
-    t = m.NetworkMembership
     before = (pd.Timestamp(filters.end) - pd.DateOffset(months=months)).date()
-    # grouped by network id (names matched in pandas): no lookup of the network for each of a million rows
-    stmt = (select(t.network_id, func.sum(_active_on(t, before)), func.sum(_active_on(t, filters.end)),
-                   func.sum(case((and_(t.joined_on > before, t.joined_on <= filters.end), 1), else_=0)),
-                   func.sum(case((and_(t.left_on > before, t.left_on <= filters.end), 1), else_=0)))
-            .where(t.joined_on <= filters.end).group_by(t.network_id))
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    ident = icp_id(conn, filters.icp)
     four = ["members_before", "members_end", "joiners", "leavers"]
-    counts = pd.DataFrame(conn.execute(stmt).all(), columns=["id", *four])
+    counts = _recent_cells(conn, before, filters.end)
+    if ident is not None:
+        counts = counts[counts["icp_id"] == ident]
     nets = networks(conn)
     counts = nets[["id", "name"]].merge(counts, on="id", how="left")
     for col in four:
@@ -373,4 +409,6 @@ def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.Dat
     out = nets[["name"]].rename(columns={"name": "network"}).merge(by_name, on="network", how="left")
     out.insert(1, "window_start", before + dt.timedelta(days=1))
     out.insert(2, "window_end", filters.end)
-    return _hide_counts(out, four, four)[["network", "window_start", "window_end", *four, "net"]]
+    hidden = _recent_hidden(conn, before, filters.end, policy())
+    flags = {col: [(name, ident, col) in hidden for name in out["network"]] for col in four}
+    return _hide_counts(out, four, four, flags=flags)[["network", "window_start", "window_end", *four, "net"]]

@@ -17,7 +17,9 @@ from data_access.db import init_db, make_engine
 from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.geography import icp_names
-from data_access.networks import GROWTH_COUNTS, _hide_counts, growth_by_area, growth_release, small_area_places
+from data_access.networks import (
+    GROWTH_COUNTS, _hide_counts, growth_by_area, growth_release, recent_growth, small_area_places,
+)
 from tests.audit import Release
 
 FOUR = list(GROWTH_COUNTS)
@@ -119,4 +121,42 @@ def test_growth_tables_publish_nothing_determined_on_the_demo_store(demo7, netwo
             release.add("km end", [k for k in cells.index if k[2] in KIND_IN["members_end"]],
                         None if d.is_small(cells[[k for k in cells.index if k[2] in KIND_IN["members_end"]]].sum())
                         else cells[[k for k in cells.index if k[2] in KIND_IN["members_end"]]].sum())
+    assert release.leaks() == []
+
+
+def test_recent_growth_publishes_nothing_determined_on_the_demo_store(demo7):
+    end = dt.date(2026, 11, 15)
+    before = dt.date(2026, 9, 15)  # two months before the end: the window is 16 September to 15 November
+    with demo7.connect() as conn:
+        t = m.NetworkMembership
+        rows = pd.DataFrame(conn.execute(
+            select(t.network_id, t.lsoa_code, t.icp_id, t.joined_on, t.left_on, m.Lsoa.icp_id)
+            .outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code)).all(),
+            columns=["id", "lsoa", "own_icp", "joined", "left", "lsoa_icp"])
+        names = dict(conn.execute(select(m.Network.id, m.Network.name)).all())
+        icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
+        rows["net"] = rows["id"].map(names)
+        rows["icp"] = rows["lsoa_icp"].where(rows["lsoa"].notna(), rows["own_icp"]).map(icps).fillna("none")
+        left = rows["left"]
+        at_before = (rows["joined"] <= before) & (left.isna() | (left > before))
+        at_end = (rows["joined"] <= end) & (left.isna() | (left > end))
+        joined = (rows["joined"] > before) & (rows["joined"] <= end)
+        rows["kind"] = None
+        rows.loc[at_before & at_end, "kind"] = "stayed"
+        rows.loc[at_before & ~at_end, "kind"] = "left"
+        rows.loc[joined & at_end, "kind"] = "joined_stayed"
+        rows.loc[joined & ~at_end, "kind"] = "joined_left"
+        cells = rows.dropna(subset=["kind"]).groupby(["net", "icp", "kind"]).size().astype(float)
+        release = Release(cells)
+        hidden_any = False
+        for icp in [None, *icp_names(conn)]:
+            table = recent_growth(conn, Filters(icp, dt.date(2025, 11, 16), end)).set_index("network")
+            for net, r in table.iterrows():
+                for col in FOUR:
+                    col_here = "members_before" if col == "members_start" else col
+                    keys = [k for k in cells.index if k[0] == net and (icp is None or k[1] == icp)
+                            and k[2] in KIND_IN[col]]
+                    release.add((icp, net, col), keys, r[col_here])
+                    hidden_any |= pd.isna(r[col_here])
+    assert hidden_any  # the demo has small networks in small areas: something is hidden
     assert release.leaks() == []
