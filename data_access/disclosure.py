@@ -259,13 +259,25 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
         for r, i in enumerate(aggregates):
             cols = pos[members[i]]
             a[r, cols[cols >= 0]] = 1.0
-        # An orthonormal basis of the row space, from the small Gram matrix (aggregates are few; cells many).
-        rank, u, s = 0, np.zeros((len(aggregates), 0)), np.zeros(0)
-        if a.size:
+        # An orthonormal basis of the row space, from the smaller of the two Gram matrices; solve(x) gives the
+        # coefficients c with a.T @ c = x for x in the row space.
+        rank, basis = 0, np.zeros((0, unknown.size))
+        if a.size and len(aggregates) <= unknown.size:
             w, v = np.linalg.eigh(a @ a.T)
             keep = w > 1e-9 * max(1.0, w.max())
             rank, u, s = int(keep.sum()), v[:, keep], np.sqrt(w[keep])
-        basis = (u.T @ a) / s[:, None] if rank else np.zeros((0, unknown.size))
+            basis = (u.T @ a) / s[:, None]
+
+            def solve(x, u=u, s=s, basis=basis):
+                return u @ ((basis @ x) / s)
+        elif a.size:
+            w, v = np.linalg.eigh(a.T @ a)
+            keep = w > 1e-9 * max(1.0, w.max())
+            rank, vk, wk = int(keep.sum()), v[:, keep], w[keep]
+            basis = vk.T
+
+            def solve(x, a=a, vk=vk, wk=wk):
+                return a @ (vk @ ((vk.T @ x) / wk))
         # A primary single cell is determined when its unit vector lies in the row space (leverage 1).
         leverage = (basis ** 2).sum(axis=0) if rank else np.zeros(unknown.size)
         chosen: set[int] = set()
@@ -279,7 +291,7 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
             if sizes[p] > 1 and vec.any() and np.linalg.norm(vec - basis.T @ (basis @ vec)) > 1e-6:
                 continue
             # p = sum_r coef_r * aggregate_r + sum_c rest_c * cell_c, the cells c shown on their own
-            coef = u[:, :rank] @ ((basis @ vec) / s[:rank]) if rank else np.zeros(len(aggregates))
+            coef = solve(vec) if rank else np.zeros(len(aggregates))
             rest = np.zeros(n_cells)
             rest[members[p]] += 1.0
             used = np.flatnonzero(np.abs(coef) > _TOL)

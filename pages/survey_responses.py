@@ -246,7 +246,10 @@ st.markdown(f"Open {info['opens_on']:%-d %B %Y} to {info['closes_on']:%-d %B %Y}
 daily = query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Responses", format_count(n_responses))
+# the progress chart publishes the days and the running total with this figure: hidden where it hides it
+linked = built(progress_against_target, daily, info["opens_on"], info["closes_on"], info["target_responses"],
+               filters.end).attrs.get("total_hidden", False)
+m1.metric("Responses", "not shown" if linked and not is_small(n_responses) else format_count(n_responses))
 m2.metric("Target", f"{int(info['target_responses']):,}" if info["target_responses"] else "none set")
 m3.metric("Days left" if row["status"] == "Open" else "Status",
           f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
