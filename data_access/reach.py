@@ -161,7 +161,7 @@ def _groups(by: str):
 
 
 def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
-                 cells: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                 cells: dict[str, pd.DataFrame] | None = None, raw: bool = False) -> pd.DataFrame:
     """Per ICP area or district (of the filtered ICP area), with a last row for the whole of it
     (except for a single chosen ICP area, which is its own whole):
     residents, the share living in Core20 areas (national deciles 1-2), and for each kind the people
@@ -170,7 +170,8 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
 
     Columns: area, lsoas, population, core20_population, core20_share, then the kind columns.
     Counts of 1-4 (and the shares and ratios from them) are hidden. The engaged people are counted in SQL, or
-    taken from cells given (profiles.engaged_cells of a kind for these filters) to save a scan.
+    taken from cells given (profiles.engaged_cells of a kind for these filters) to save a scan. raw=True: nothing
+    hidden (for ranking reach gaps only; never to be shown).
     """
     L = m.Lsoa
     label, join = _groups(by)
@@ -210,7 +211,7 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
         frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
         frame[numeric] = frame[numeric].astype(int)
     frame["core20_share"] = frame["core20_population"] / frame["population"].where(frame["population"] > 0)
-    hidden = map_hidden(conn, filters)
+    hidden = map_hidden(conn, filters) if not raw else {kind: set() for kind in KINDS}
     if by == "icp":
         keys = [("icp", a) if a in frame["area"].iloc[:len(residents)].tolist() else ("km",) for a in frame["area"]]
     else:

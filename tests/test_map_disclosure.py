@@ -176,3 +176,19 @@ def test_map_release_on_small_adversarial_areas(areas):
     if len(east):
         assert sorted(areas["code"].iloc[release[("icp", "East")]]) == sorted(east["code"])
     assert audit.leaks() == []
+
+
+def test_map_gaps_rank_a_hidden_count_by_its_size_unless_small(demo7, demo7_release):
+    # A Core20 count hidden for being small is ranked as 4; one hidden only so that a small one cannot be worked
+    # out is ranked by its own size (the earlier code took every hidden one as 4, overstating the gap).
+    from data_access.reach_gaps import all_gaps
+
+    cells, _ = demo7_release(YEAR)
+    with demo7.connect() as conn:
+        gaps = all_gaps(conn, YEAR)
+    hidden = gaps[(gaps["source"] == "map") & gaps["hidden"]]
+    for r in hidden.itertuples():
+        true = cells[(cells["district"] == r.area) & cells["core20"]][r.kind].sum()
+        used = 4 if 0 < true < 5 else true
+        assert r.shortfall_pp == pytest.approx((r.resident_share - used / r.base) * 100), (r.area, r.kind)
+        assert pd.isna(r.count) and pd.isna(r.share)
