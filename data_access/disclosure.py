@@ -264,7 +264,7 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
         rank, basis = 0, np.zeros((0, unknown.size))
         if a.size and len(aggregates) <= unknown.size:
             w, v = np.linalg.eigh(a @ a.T)
-            keep = w > 1e-9 * max(1.0, w.max())
+            keep = w > 1e-11 * max(1.0, w.max())
             rank, u, s = int(keep.sum()), v[:, keep], np.sqrt(w[keep])
             basis = (u.T @ a) / s[:, None]
 
@@ -272,7 +272,7 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
                 return u @ ((basis @ x) / s)
         elif a.size:
             w, v = np.linalg.eigh(a.T @ a)
-            keep = w > 1e-9 * max(1.0, w.max())
+            keep = w > 1e-11 * max(1.0, w.max())
             rank, vk, wk = int(keep.sum()), v[:, keep], w[keep]
             basis = vk.T
 
@@ -299,10 +299,12 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
                 rest[members[aggregates[r]]] -= coef[r]
             candidates = [int(aggregates[r]) for r in used]
             candidates += [int(set_of_cell[c]) for c in np.flatnonzero((np.abs(rest) > _TOL) & known)]
+            if not candidates:  # should not happen; to be safe, hide every shown number sharing a cell with it
+                touching = set(members[p].tolist())
+                chosen.update(i for i in np.flatnonzero(~hidden) if touching.intersection(members[i].tolist()))
+                continue
             if chosen.intersection(candidates):
                 continue
-            if not candidates:
-                raise RuntimeError("A hidden number is determined, but by nothing shown.")
             pick = min(candidates, key=lambda i: (values[i] == 0, values[i], sizes[i] > 1, i))
             chosen.add(pick)
         if not chosen:
