@@ -345,6 +345,7 @@ def size_chart(sizes: pd.DataFrame, target: int, area: str) -> Chart:
     """Members serving at each month end (solid), then at each month end ahead counting only members already on
     record (dashed: no new recruits), against the target (dotted line). sizes: day, members, recorded."""
     data = sizes.copy()
+    data["members"] = data["members"].map(round_count)  # as published: the HES rule rounds to 5
     data["shown"] = data["members"].where(~data["members"].map(is_small_count))
     past, ahead = data[data["recorded"]], data[~data["recorded"]]
     fig = go.Figure()

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from charts.theme import (
     NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style,
 )
-from data_access.disclosure import format_count, policy
+from data_access.disclosure import format_count, is_small, policy, round_count
 
 NHS_PINK = "#AE2573"
 NHS_MID_GREY = "#768692"
@@ -85,6 +85,8 @@ def likert_chart(frame: pd.DataFrame, options: list[str], question: str, row_col
     fig.update_yaxes(autorange="reversed")
     table = data[[c for c in (row_col, "option", "count", "n", "share") if c in data]].copy()
     table["share"] = (table["share"] * 100).round(1)
+    if "n" in table:
+        table["n"] = _published(table["n"])
     table = table.rename(columns={row_col: "group", "share": "share (%)", "n": "answered"})
     if row_col == "row":
         table = table.drop(columns="group")
@@ -175,12 +177,20 @@ def choice_group_chart(frame: pd.DataFrame, question: str, dimension_label: str)
     fig.update_yaxes(autorange="reversed")
     table = frame.drop(columns=["suppressed"], errors="ignore").copy()
     table["share"] = (table["share"].astype(float) * 100).round(1)
+    if "n" in table:
+        table["n"] = _published(table["n"])
     table = table.rename(columns={"group": dimension_label, "count": "respondents", "n": "answered",
                                   "share": "share (%)"})
     return Chart(fig, _group_sentence(frame, question, dimension_label), table)
 
 
 UNSTATED = ("Not known", "Prefer not to say", "Under 16")
+
+
+def _published(counts: pd.Series) -> pd.Series:
+    """Counts of people as a download may show them: missing where small, rounded as the policy asks."""
+    return pd.Series([pd.NA if pd.isna(v) or is_small(v) else round_count(v) for v in counts],
+                     index=counts.index, dtype="Int64")
 
 
 def _first_lower(text: str) -> str:
@@ -232,11 +242,11 @@ def themes_chart(summary: dict, question: str) -> Chart:
     table["share"] = (table["share"].astype(float) * 100).round(1)
     table = table.rename(columns={"share": "share of answers (%)"})
     if shown.empty:
-        sentence = (f"{_lead(question)} {answers:,} people wrote an answer; none mentions a theme often enough to show "
+        sentence = (f"{_lead(question)} {format_count(answers)} people wrote an answer; none mentions a theme often enough to show "
                     f"({hidden_words()} answers each, or no keywords matched).")
     else:
         top = ", ".join(f"{r.theme} ({int(r.answers):,}, {pct(r.share)})" for r in shown.head(3).itertuples())
-        sentence = (f"{_lead(question)} {answers:,} people wrote an answer. The most frequent themes: {top}. "
+        sentence = (f"{_lead(question)} {format_count(answers)} people wrote an answer. The most frequent themes: {top}. "
                     "An answer can mention more than one theme.")
     return Chart(fig, sentence, table)
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access.disclosure import round_count
 from data_access.filters import Filters, in_icp
 from data_access.panel import group_order, panel_group
 from data_access.profiles import DIMENSIONS
@@ -90,7 +91,7 @@ def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.Da
         wave["hidden"] = hide_parts(wave["joiners"].to_numpy())
         parts.append(wave)
     out = pd.concat(parts, ignore_index=True)
-    out["joiners"] = out["joiners"].astype("Int64").mask(out["hidden"])
+    out["joiners"] = out["joiners"].map(round_count).astype("Int64").mask(out["hidden"])
     return out[["wave", "started", "group", "joiners", "stated", "hidden"]]
 
 
@@ -100,7 +101,7 @@ def wave_totals(conn: Connection, filters: Filters) -> pd.DataFrame:
     stmt = select(p.wave, func.min(p.term_start), func.count()).where(p.term_start <= filters.end).group_by(p.wave)
     stmt = in_icp(stmt.order_by(p.wave), p.lsoa_code, conn, filters.icp)
     frame = pd.DataFrame(conn.execute(stmt).all(), columns=["wave", "started", "joiners"])
-    frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int)
+    frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int).map(round_count)  # as published (HES: to 5)
     return frame
 
 

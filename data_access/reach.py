@@ -3,13 +3,15 @@ ICP area, district and IMD decile; the Core20 reach ratio; and the reach gaps.""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import suppress, suppress_table
+from data_access.disclosure import Policy, linked_suppression, policy, round_count
 from data_access.filters import Filters, icp_id
+from data_access.per_load import per_data_load
 from data_access.sql import IMD_QUINTILES
 from data_access.geography import (
     CORE20_MAX_DECILE, ENGAGEMENT_KINDS, kind_conditions, engagement_by_lsoa, lsoa_areas,
@@ -37,6 +39,67 @@ def _all_area_rates(conn: Connection, filters: Filters) -> pd.DataFrame:
     return frame
 
 
+def map_release(areas: pd.DataFrame) -> dict[tuple, list[int]]:
+    """Every count of people the deprivation map publishes, for all areas and for each ICP area, as the rows
+    (small areas, positions in `areas`) it adds up. Keys: ("lsoa", code), ("km",), ("km_core20",), ("icp", name),
+    ("icp_core20", name), ("district", icp or None, name), ("district_core20", icp or None, name) and
+    ("decile", icp or None, decile); None = all of Kent and Medway."""
+    rows = pd.Series(range(len(areas)), index=areas.index)
+    core = areas["core20"].to_numpy(dtype=bool)
+    out: dict[tuple, list[int]] = {("lsoa", code): [i] for i, code in enumerate(areas["code"])}
+    out[("km",)] = list(range(len(areas)))
+    out[("km_core20",)] = [i for i in range(len(areas)) if core[i]]
+    for icp in [None, *sorted(areas["icp"].unique())]:
+        part = areas if icp is None else areas[areas["icp"] == icp]
+        if icp is not None:
+            out[("icp", icp)] = rows[part.index].tolist()
+            out[("icp_core20", icp)] = rows[part.index[part["core20"]]].tolist()
+        for district, group in part.groupby("district"):
+            out[("district", icp, district)] = rows[group.index].tolist()
+            out[("district_core20", icp, district)] = rows[group.index[group["core20"]]].tolist()
+        for decile, group in part.groupby("imd_decile"):
+            out[("decile", icp, int(decile))] = rows[group.index].tolist()
+    return out
+
+
+@per_data_load
+def _map_hidden(conn: Connection, start, end, rules: Policy) -> dict[str, set]:
+    frame = _all_area_rates(conn, Filters(None, start, end))
+    if frame.empty:
+        return {kind: set() for kind in KINDS}
+    release = map_release(frame)
+    keys, cells = list(release), list(release.values())
+    hidden = {}
+    for kind in KINDS:
+        flags = linked_suppression(frame[kind].to_numpy(), cells, rules.threshold, rules.secondary)
+        hidden[kind] = {key for key, flag in zip(keys, flags) if flag}
+    return hidden
+
+
+def map_hidden(conn: Connection, filters: Filters) -> dict[str, set]:
+    """For each kind, the keys of data_access.reach.map_release hidden on the deprivation map (and wherever its
+    counts appear): small counts, and those that would let a small one be worked out from everything the map
+    publishes in any ICP area's view and the all-areas view together."""
+    return _map_hidden(conn, filters.start, filters.end, policy())
+
+
+def _float(column: pd.Series) -> pd.Series:
+    return pd.Series(column.astype("Float64").to_numpy(dtype=float, na_value=np.nan), index=column.index)
+
+
+def _hide(frame: pd.DataFrame, column: str, flags, derived: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The frame with column (and the columns derived from it) missing where flags are True, as published
+    (rounded as the policy asks)."""
+    flags = pd.Series(list(flags), index=frame.index, dtype=bool)
+    raw = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    rounded = raw.map(round_count)
+    factor = (rounded / raw.where(raw > 0)).fillna(1.0)  # a rate is worked out from the rounded count
+    frame[column] = pd.array(rounded.mask(flags).tolist(), dtype="Int64")
+    for col in derived:
+        frame[col] = (pd.to_numeric(frame[col], errors="coerce").astype(float) * factor).mask(flags)
+    return frame
+
+
 def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Every small area of the filtered ICP area with deprivation and reach, ready for the map.
 
@@ -51,10 +114,11 @@ def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     for kind in KINDS:
         median = frame[f"{kind}_per_1000"].median()
         frame[f"{kind}_gap"] = frame["core20"] & (frame[f"{kind}_per_1000"] < median)
-    # An ICP area's total is published (its rate in the benchmarks): where one small area of it is hidden,
-    # a second is hidden too, so the hidden one cannot be worked out.
+    # Hidden as everything the map publishes together requires (see map_hidden).
+    hidden = map_hidden(conn, filters)
     for kind in KINDS:
-        frame = suppress_table(frame, kind, ["icp"], derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+        flags = [("lsoa", code) in hidden[kind] for code in frame["code"]]
+        frame = _hide(frame, kind, flags, derived=(f"{kind}_per_1000",))
     if filters.icp:
         icp_id(conn, filters.icp)  # an unknown name is an error
         frame = frame[frame["icp"] == filters.icp].reset_index(drop=True)
@@ -81,8 +145,10 @@ def reach_benchmarks(conn: Connection, filters: Filters) -> pd.DataFrame:
             row[f"{kind}_median"] = part[f"{kind}_per_1000"].median()
         rows.append(row)
     out = pd.DataFrame(rows, columns=columns)
+    hidden = map_hidden(conn, filters)
     for kind in KINDS:
-        out = suppress(out, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+        flags = [(("km",) if a == KENT_AND_MEDWAY else ("icp", a)) in hidden[kind] for a in out["area"]]
+        out = _hide(out, kind, flags, derived=(f"{kind}_per_1000",))
     return out
 
 
@@ -95,7 +161,7 @@ def _groups(by: str):
 
 
 def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
-                 cells: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                 cells: dict[str, pd.DataFrame] | None = None, raw: bool = False) -> pd.DataFrame:
     """Per ICP area or district (of the filtered ICP area), with a last row for the whole of it
     (except for a single chosen ICP area, which is its own whole):
     residents, the share living in Core20 areas (national deciles 1-2), and for each kind the people
@@ -104,7 +170,8 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
 
     Columns: area, lsoas, population, core20_population, core20_share, then the kind columns.
     Counts of 1-4 (and the shares and ratios from them) are hidden. The engaged people are counted in SQL, or
-    taken from cells given (profiles.engaged_cells of a kind for these filters) to save a scan.
+    taken from cells given (profiles.engaged_cells of a kind for these filters) to save a scan. raw=True: nothing
+    hidden (for ranking reach gaps only; never to be shown).
     """
     L = m.Lsoa
     label, join = _groups(by)
@@ -144,12 +211,22 @@ def core20_reach(conn: Connection, filters: Filters, by: str = "icp",
         frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
         frame[numeric] = frame[numeric].astype(int)
     frame["core20_share"] = frame["core20_population"] / frame["population"].where(frame["population"] > 0)
+    hidden = map_hidden(conn, filters) if not raw else {kind: set() for kind in KINDS}
+    if by == "icp":
+        keys = [("icp", a) if a in frame["area"].iloc[:len(residents)].tolist() else ("km",) for a in frame["area"]]
+    else:
+        keys = [("district", filters.icp, a) for a in frame["area"].iloc[:len(residents)]]
+        keys += [("icp", filters.icp) if filters.icp else ("km",)] * (len(frame) - len(residents))
+    core_keys = [(k[0] + "_core20",) + k[1:] if k != ("km",) else ("km_core20",) for k in keys]
     for kind in KINDS:
-        frame[f"{kind}_core20_share"] = frame[f"{kind}_core20"] / frame[kind].where(frame[kind] > 0)
+        # shares and ratios from the counts as published (rounded as the policy asks), hidden with either count
+        hide_all = [k in hidden[kind] for k in keys]
+        hide_core = [k in hidden[kind] for k in core_keys]
+        frame = _hide(frame, kind, hide_all)
+        frame = _hide(frame, f"{kind}_core20", hide_core)
+        total = _float(frame[kind])
+        frame[f"{kind}_core20_share"] = _float(frame[f"{kind}_core20"]) / total.where(total > 0)
         frame[f"{kind}_ratio"] = frame[f"{kind}_core20_share"] / frame["core20_share"].where(frame["core20_share"] > 0)
-        frame = suppress(frame, f"{kind}_core20", derived=(f"{kind}_core20_share", f"{kind}_ratio"))
-        frame = frame.drop(columns="suppressed")
-        frame = suppress(frame, kind, derived=(f"{kind}_core20_share", f"{kind}_ratio")).drop(columns="suppressed")
     cols = ["area", "lsoas", "population", "core20_population", "core20_share"]
     cols += [f"{k}{s}" for k in KINDS for s in ("", "_core20", "_core20_share", "_ratio")]
     return frame[cols]
@@ -171,7 +248,9 @@ def reach_by_decile(conn: Connection, filters: Filters) -> pd.DataFrame:
         frame = frame.merge(pd.DataFrame(rows, columns=["decile", kind]), on="decile", how="left")
     numeric = [c for c in frame.columns if c != "decile"]
     frame[numeric] = frame[numeric].apply(pd.to_numeric).fillna(0).astype(int)
+    hidden = map_hidden(conn, filters)
     for kind in KINDS:
         frame[f"{kind}_per_1000"] = _per_1000(frame[kind], frame["population"])
-        frame = suppress(frame, kind, derived=(f"{kind}_per_1000",)).drop(columns="suppressed")
+        flags = [("decile", filters.icp, int(d)) in hidden[kind] for d in frame["decile"]]
+        frame = _hide(frame, kind, flags, derived=(f"{kind}_per_1000",))
     return frame[["decile", "lsoas", "population"] + [f"{k}{s}" for k in KINDS for s in ("", "_per_1000")]]

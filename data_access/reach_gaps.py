@@ -89,6 +89,7 @@ def _raw_counts(conn: Connection, source: str, dimension: str, filters: Filters,
 def _core20_candidates(conn: Connection, filters: Filters, cells: dict | None = None) -> list[dict]:
     """Each district's Core20 residents against the Core20 share of each kind of engaged person there."""
     frame = core20_reach(conn, filters, by="district", cells=cells)
+    raw = core20_reach(conn, filters, by="district", cells=cells, raw=True).set_index("area")
     whole = filters.icp or "Kent and Medway"
     split = {LOCAL_AUTHORITIES[code][0] for code in SPLIT_AUTHORITIES}
     rows = []
@@ -102,7 +103,9 @@ def _core20_candidates(conn: Connection, filters: Filters, cells: dict | None = 
             if pd.isna(base) or base == 0:
                 continue  # nobody, or a hidden number of people, with a known area there
             core = getattr(r, f"{kind}_core20")
-            count = threshold() - 1 if pd.isna(core) else int(core)  # hidden: 1 to threshold-1
+            true_core = int(raw.loc[r.area, f"{kind}_core20"])
+            # hidden and small: ranked as threshold-1; hidden only so a small one cannot be worked out: as it is
+            count = int(core) if not pd.isna(core) else threshold() - 1 if is_small(true_core) else true_core
             rows.append(dict(source="map", kind=kind, dimension="core20", group="Core20", area=area,
                              count=count, base=int(base), resident_share=float(r.core20_share),
                              hidden=bool(pd.isna(core))))

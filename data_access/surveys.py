@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import format_count, is_small, round_count, suppress, suppress_running_total
+from data_access.disclosure import (
+    Policy, format_count, is_small, linked_suppression, policy, round_count, suppress,
+)
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE
 from data_access.profiles import DIMENSIONS, representation_tables
@@ -118,6 +120,30 @@ def responses_by_day(conn: Connection, survey_id: int, filters: Filters) -> pd.D
     return frame
 
 
+def _progress_release(days: pd.DatetimeIndex, as_at: dt.date, cells: pd.DataFrame, views: list
+                      ) -> tuple[list[int], dict[tuple, list[int]]]:
+    """Every count the progress chart, its sentence and the Responses figure publish for one survey, in each
+    view: (view, "day", day) a day's responses, (view, "cum", day) responses so far on a day that has happened,
+    (view, "total",) all responses. cells: day, view (the ICP area a response is counted in, or None), n."""
+    published: dict[tuple, list[int]] = {}
+    in_window = cells["day"].isin(days).to_numpy()
+    for view in views:
+        mine = np.ones(len(cells), dtype=bool) if view is None else (cells["view"] == view).to_numpy()
+        published[(view, "total")] = np.flatnonzero(mine).tolist()
+        for day in days:
+            published[(view, "day", day)] = np.flatnonzero(mine & (cells["day"] == day).to_numpy()).tolist()
+            if day <= pd.Timestamp(as_at):
+                published[(view, "cum", day)] = np.flatnonzero(
+                    mine & in_window & (cells["day"] <= day).to_numpy()).tolist()
+    return cells["n"].astype(int).tolist(), published
+
+
+def _hidden_of(counts: list[int], published: dict[tuple, list[int]], rules: Policy) -> set:
+    keys = list(published)
+    flags = linked_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary)
+    return {k for k, flag in zip(keys, flags) if flag}
+
+
 def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date, target: int | None,
                             as_at: dt.date) -> pd.DataFrame:
     """Cumulative responses per day from opening to closing, beside the straight-line trajectory
@@ -133,12 +159,23 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
     raw = out["day"].map(per_day).fillna(0).astype(int)
     cumulative = raw.cumsum().astype(float)
     happened = out["day"] <= pd.Timestamp(as_at)
-    # As shown: a small day is hidden, and the running total only where the change since the last point
-    # shown is not small (so no small day can be worked out by subtraction).
-    out["responses"] = raw.map(lambda v: None if is_small(v) else round_count(v)).astype("Int64")
-    shown = suppress_running_total(raw.where(happened, 0).tolist(), cumulative.where(happened).tolist())
-    out["cumulative"] = pd.Series([float("nan") if v is None else float(v) for v in shown], index=out.index)
+    # this view's days, running total and all responses (the Responses figure), published together
+    cells = pd.DataFrame({"day": days, "view": None, "n": raw})
+    if len(daily):
+        outside = daily.loc[~pd.to_datetime(daily["day"]).isin(days), "responses"].sum()
+        cells.loc[len(cells)] = [pd.NaT, None, int(outside)]
+    counts, published = _progress_release(days, as_at, cells, [None])
+    hidden = {k[1:] for k in _hidden_of(counts, published, policy())}
+    # As shown: a day, or the running total on a day, is hidden where it is small or would let a small one be
+    # worked out from the others (the days, the running total and all responses are published together).
+    out["responses"] = pd.array([None if ("day", d) in hidden else round_count(v) for d, v in zip(days, raw)],
+                                dtype="Int64")
+    out["cumulative"] = [float("nan") if not h or ("cum", d) in hidden else float(round_count(c))
+                         for d, c, h in zip(days, cumulative, happened)]
     out.attrs["responses"] = int(raw[happened].sum())
+    last = [d for d, h in zip(days, happened) if h]
+    out.attrs["responses_hidden"] = bool(last) and ("cum", last[-1]) in hidden
+    out.attrs["total_hidden"] = ("total",) in hidden
     n_days = len(days)
     if target:
         out["trajectory"] = [target * (i + 1) / n_days for i in range(n_days)]
@@ -157,7 +194,10 @@ def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date, w
     happened = progress[progress["day"] <= pd.Timestamp(as_at)]
     done = progress.dropna(subset=["cumulative"])
     responses = progress.attrs.get("responses", int(done["cumulative"].iloc[-1]) if len(done) else 0)
+    secret = progress.attrs.get("responses_hidden", False) and not is_small(responses)
     shown = format_count(responses)
+    if secret:  # the number so far would give a hidden day away: say no more than the chart's last point shown
+        shown = f"at least {int(done['cumulative'].iloc[-1]):,}" if len(done) else "an unshown number of"
     if not target:
         return {"status": "no target", "responses": responses, "expected": None, "gap": None,
                 "sentence": f"{shown} responses so far; this survey has no response target."}
@@ -175,8 +215,8 @@ def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date, w
         status = "missed" if closed else "behind"
         sentence = (f"Target missed: {shown} responses against {the_target}."
                     if closed else
-                    (f"Behind by {format_count(expected - round_count(responses))} responses: " if not is_small(
-                        responses) else "Behind: ")
+                    (f"Behind by {format_count(expected - round_count(responses))} responses: " if not (is_small(
+                        responses) or secret) else "Behind: ")
                     + f"{shown} so far against the {expected:,} needed by now to reach {the_target}.")
     return {"status": status, "responses": responses, "expected": expected,
             "gap": max(expected - responses, 0), "sentence": sentence}

@@ -243,10 +243,13 @@ st.markdown(f"Open {info['opens_on']:%-d %B %Y} to {info['closes_on']:%-d %B %Y}
 daily = query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Responses", format_count(n_responses))
 # With an ICP area chosen, its share of the survey's target by population (as on the overview).
 target = None if pd.isna(row["target"]) else int(row["target"])
 whole = None if pd.isna(row["target_all"]) else int(row["target_all"])
+# the progress chart publishes the days and the running total with this figure: hidden where it hides it
+linked = built(progress_against_target, daily, info["opens_on"], info["closes_on"], target,
+               filters.end).attrs.get("total_hidden", False)
+m1.metric("Responses", "not shown" if linked and not is_small(n_responses) else format_count(n_responses))
 m2.metric("Target", f"{target:,}" if target else "none set",
           help=(f"{filters.icp}'s share of the survey's target of {whole:,}, by population among the areas it "
                 "covers." if target and whole != target else None))

@@ -3,6 +3,7 @@ checked against examples worked out by hand."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -147,3 +148,106 @@ def test_special_category(rule5):
     assert out["count"].isna().all() and out["share"].isna().all() and out["suppressed"].all()
     assert "at least 25 people" in out.attrs["withheld"]
     assert d.withhold_special_category(frame, "ethnic_group", 25, ["count"], ["share"]) is frame
+
+
+# --- Linked tables and the auditor -----------------------------------------------------------------------
+
+from tests.audit import Release, determined  # noqa: E402
+
+# Two districts of one ICP area, three small areas each (a to f); counts worked out by hand.
+HIERARCHY = pd.DataFrame({"lsoa": list("abcdef"), "district": list("XXXYYY"), "icp": ["I"] * 6,
+                          "n": [1, 10, 12, 2, 10, 11]})
+
+
+def _hierarchy_release(shown: pd.Series) -> Release:
+    """The small areas with the district and ICP totals, as published beside them."""
+    cells = HIERARCHY.set_index("lsoa")["n"]
+    release = Release(cells)
+    for code in cells.index:
+        release.add(code, [code], shown[code])
+    for name, part in HIERARCHY.groupby("district"):
+        release.add(name, part["lsoa"], part["n"].sum())
+    release.add("I", cells.index, cells.sum())
+    return release
+
+
+def test_auditor_on_hand_made_systems():
+    # x1 = 3 hidden; x1 + x2 shown and x2 shown: determined. x1 + x2 shown alone: not determined.
+    cells = np.eye(2)
+    both = np.array([[1.0], [1.0]])
+    assert determined(np.hstack([both, cells[:, [1]]]), cells[:, [0]]).tolist() == [True]
+    assert determined(both, cells).tolist() == [False, False]
+    assert determined(np.zeros((2, 0)), cells[:, [0]]).tolist() == [False]
+
+
+def test_old_rule_leaks_a_small_area_through_district_totals(rule5):
+    # The old rule hides a (1) and d (2): two hidden cells in the ICP area, so no second one is hidden; but the
+    # district totals X = 23 and Y = 23 are published too, so a = 23 - 10 - 12 = 1 and d = 23 - 10 - 11 = 2.
+    old = d.suppress_table(HIERARCHY, "n", ["icp"])
+    assert old["n"].isna().tolist() == [True, False, False, True, False, False]
+    assert sorted(_hierarchy_release(old.set_index("lsoa")["n"]).leaks()) == [("a", 1.0), ("d", 2.0)]
+
+
+def test_linked_suppression_protects_the_hierarchy(rule5):
+    cells = HIERARCHY["n"].to_numpy()
+    published = [[i] for i in range(6)] + [[0, 1, 2], [3, 4, 5], list(range(6))]
+    hidden = d.linked_suppression(cells, published)
+    # a and d are small; b (10, the smallest of X's others) and e (10, Y's smallest) are hidden with them;
+    # the totals stay: a + b = 11 and d + e = 12 are known, but neither alone.
+    assert hidden.tolist() == [True, True, False, True, True, False, False, False, False]
+    shown = pd.Series([None if h else v for h, v in zip(hidden, cells)], index=HIERARCHY["lsoa"])
+    assert _hierarchy_release(shown).leaks() == []
+
+
+def test_linked_suppression_hides_a_district_worked_out_from_its_icp_total(rule5):
+    # Four districts (cells 20, 30, 40 and 3) and the ICP total 93: the 3 is small, and 93 - 20 - 30 - 40 gives
+    # it, so the next smallest district (20) is hidden too.
+    hidden = d.linked_suppression([20, 30, 40, 3], [[0], [1], [2], [3], [0, 1, 2, 3]])
+    assert hidden.tolist() == [True, False, False, True, False]
+
+
+def test_linked_suppression_same_cells_published_twice_share_a_fate(rule5):
+    # the district total and its only small area are the same number: hidden in both places
+    hidden = d.linked_suppression([3, 9], [[0], [0], [1], [0, 1]])
+    assert hidden.tolist() == [True, True, True, False]
+
+
+def test_linked_suppression_prefers_non_zero_cells(rule5):
+    # total 6 = 0 + 1 + 5: hiding the 0 would leave 1 worked out by non-negativity, so the 5 goes
+    hidden = d.linked_suppression([0, 1, 5], [[0], [1], [2], [0, 1, 2]])
+    assert hidden.tolist() == [False, True, True, False]
+
+
+def test_linked_suppression_off_under_hes(hes):
+    hidden = d.linked_suppression([1, 10, 12], [[0], [1], [2], [0, 1, 2]])
+    assert hidden.tolist() == [True, False, False, False]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _small_hierarchies(draw):
+    """A handful of people in a few small areas, grouped into districts and deciles, with every table the map
+    publishes: each area, each district, each decile, each district x Core20 and the whole."""
+    n = draw(st.integers(2, 9))
+    counts = draw(st.lists(st.integers(0, 12), min_size=n, max_size=n))
+    district = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    decile = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    published = [[i] for i in range(n)] + [list(range(n))]
+    for groups in (district, decile, [d_ * 2 + (k < 2) for d_, k in zip(district, decile)]):
+        for g in set(groups):
+            published.append([i for i in range(n) if groups[i] == g])
+    return counts, published
+
+
+@settings(max_examples=150, deadline=None)
+@given(_small_hierarchies())
+def test_linked_suppression_leaves_nothing_determined(case):
+    counts, published = case
+    hidden = d.linked_suppression(counts, published, threshold_n=5, secondary=True)
+    release = Release(pd.Series(counts, index=range(len(counts))))
+    for k, (cells, h) in enumerate(zip(published, hidden)):
+        release.add(k, cells, None if h else sum(counts[i] for i in cells))
+    assert release.leaks() == []
