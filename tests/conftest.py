@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from data_access.db import init_db, make_engine
+from data_access.demo import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Kent and Medway reference data shipped in data/reference/ (REFERENCE_DIR may point at another copy).
@@ -106,3 +107,13 @@ def app_store(folder: Path, fill: Callable) -> Iterator:
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = old
+
+
+@pytest.fixture(scope="session")
+def demo7(tmp_path_factory):
+    """The demo store generated with seed 7, shared by the disclosure audits (read only)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo7') / 'store.db'}")
+    init_db(engine)
+    seed_demo(engine, seed=7)
+    yield engine
+    engine.dispose()

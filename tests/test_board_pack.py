@@ -143,13 +143,18 @@ def test_parse_filters():
         parse_filters(None, "2026-04-01", "2025-03-31")
 
 
-def test_cli_board_pack(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def cli_store(tmp_path, monkeypatch):
+    """The tiny store in a SQLite file, with DATABASE_URL pointing at it for the command line."""
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
     init_db(engine)
     build_tiny_store(engine)
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
+
+
+def test_cli_board_pack(tmp_path, cli_store, capsys):
     out = tmp_path / "pack"
     assert main(["board-pack", "--icp", "East Kent", "--from", "2025-01-01", "--to", "2025-03-31", "--out", str(out),
                  "--no-images"]) == 0
@@ -169,15 +174,9 @@ def test_cli_board_pack(tmp_path, monkeypatch, capsys):
         assert len(err.strip().splitlines()) == 1
 
 
-def test_cli_board_pack_without_dates_uses_the_pages_default_period(tmp_path, monkeypatch, capsys):
+def test_cli_board_pack_without_dates_uses_the_pages_default_period(tmp_path, cli_store, capsys):
     """The tiny store's latest engagement data is a joining on 31 March 2025 (the latest response is 5 March), so
     the default period is the 365 days from 1 April 2024 to 31 March 2025, as the pages start."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    build_tiny_store(engine)
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
     out = tmp_path / "pack"
     assert main(["board-pack", "--out", str(out), "--no-images"]) == 0
     printed = capsys.readouterr().out

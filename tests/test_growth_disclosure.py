@@ -13,8 +13,6 @@ from sqlalchemy import select
 
 from data_access import disclosure as d
 from data_access import models as m
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.geography import icp_names
 from data_access.networks import (
@@ -61,15 +59,6 @@ def test_time_identity_leaks_under_the_old_rule_and_not_now():
     assert flags == {"members_start": True, "members_end": False, "joiners": True, "leavers": False}
     shown = {col: None if flags[col] else raw.loc[0, col] for col in FOUR}
     assert one_area_release(shown).leaks() == []
-
-
-@pytest.fixture(scope="module")
-def demo7(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo7g') / 'store.db'}")
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    yield engine
-    engine.dispose()
 
 
 def membership_kinds(conn, filters: Filters, network_id: int | None) -> pd.DataFrame:

@@ -17,8 +17,6 @@ from hypothesis import strategies as st
 
 from data_access import disclosure as d
 from data_access import models as m
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.geography import engagement_by_lsoa, icp_names, lsoa_areas
 from data_access.reach import KENT_AND_MEDWAY, KINDS, area_reach, core20_reach, reach_benchmarks, reach_by_decile
@@ -31,15 +29,6 @@ YEAR = Filters(None, dt.date(2025, 11, 16), dt.date(2026, 11, 15))
 def rule5(monkeypatch):
     monkeypatch.delenv("DISCLOSURE_RULE", raising=False)
     monkeypatch.delenv("SMALL_NUMBER_THRESHOLD", raising=False)
-
-
-@pytest.fixture(scope="module")
-def demo7(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo7') / 'store.db'}")
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -341,26 +341,32 @@ def test_recent_growth_says_fewer_than_5_only_of_small_counts():
 
 
 def test_recent_growth_flags_which_hidden_counts_are_small(engine):
-    """The tiny store (tests/factories.py), two months to 31 March 2025 (1 February to 31 March), with 10 more
-    Thanet joiners added: joiners are Patient Network 1 (m5) and Thanet 2 + 10 = 12 (m6, m7 and the added ten);
-    leavers are Patient Network 2 (m2 on 10 February, m4 on 1 March) and Thanet 0. The 1 is small; the 12 is hidden
-    only because the published total (13) would give the 1 away. The 2 leavers are small; Thanet's 0 is shown."""
+    """The tiny store (tests/factories.py), two months to 31 March 2025 (1 February to 31 March), with 20 Thanet
+    members who joined in December 2024 (one of them leaves on 15 March) and 10 more Thanet joiners in March.
+    Patient Network: before 4 (m1-m4), joined 1 (m5), left 2 (m2, m4), end 3: every count small.
+    Thanet: before 20, joined 2 + 10 = 12 (m6, m7, the ten), left 1, end 31. The 1 leaver is small; with the other
+    three shown it would be 20 + 12 - 31, so the smallest of them that gives it away, the 12 joiners, is hidden
+    too (not small: 'not shown')."""
     from data_access.networks import recent_growth
 
     build_tiny_store(engine)
+    person = dict(network_id=2, lsoa_code="A1", channel="Event", birth_year=1980, sex="Female",
+                  ethnic_group="White", disability="Not disabled")
     with engine.begin() as conn:
-        conn.execute(insert(m.NetworkMembership.__table__), [
-            dict(member_ref=f"x{i}", network_id=2, joined_on=D(2025, 3, 10), lsoa_code="A1", channel="Event",
-                 birth_year=1980, sex="Female", ethnic_group="White", disability="Not disabled") for i in range(10)])
+        conn.execute(insert(m.NetworkMembership.__table__),
+                     [dict(person, member_ref=f"x{i}", joined_on=D(2025, 3, 10), left_on=None) for i in range(10)]
+                     + [dict(person, member_ref=f"y{i}", joined_on=D(2024, 12, 1),
+                             left_on=D(2025, 3, 15) if i == 0 else None) for i in range(20)])
     with engine.connect() as conn:
         recent = recent_growth(conn, Filters(None, D(2025, 1, 1), D(2025, 3, 31))).set_index("network")
-    assert recent["joiners"].isna().all()
+    assert recent[["members_before", "members_end", "joiners", "leavers"]].isna().loc["Patient Network"].all()
+    thanet = recent.loc["Thanet Health Network"]
+    assert (thanet["members_before"], thanet["members_end"]) == (20, 31)
+    assert pd.isna(thanet["joiners"]) and pd.isna(thanet["leavers"])
     assert recent["joiners_small"].to_dict() == {"Patient Network": True, "Thanet Health Network": False}
-    assert recent.loc["Patient Network", "leavers_small"] and pd.isna(recent.loc["Patient Network", "leavers"])
-    assert recent.loc["Thanet Health Network", "leavers"] == 0
-    assert not recent.loc["Thanet Health Network", "leavers_small"]
+    assert recent["leavers_small"].to_dict() == {"Patient Network": True, "Thanet Health Network": True}
     sentence = recent_growth_chart(recent.reset_index(), "Kent and Medway").sentence
-    assert "Thanet Health Network: not shown joined, 0 left" in sentence
+    assert "Thanet Health Network: not shown joined, fewer than 5 left" in sentence
     assert "Patient Network: fewer than 5 joined, fewer than 5 left" in sentence
 
 

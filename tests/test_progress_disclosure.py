@@ -11,8 +11,6 @@ from sqlalchemy import select
 
 from data_access import disclosure as d
 from data_access import models as m
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
 from data_access.filters import Filters
 from data_access.geography import icp_names
 from data_access.surveys import progress_against_target, responses_by_day, survey, target_verdict
@@ -81,16 +79,7 @@ def test_so_far_sentence_no_more_precise_than_the_chart():
     # goes too. Shown: the 10 (a day and its running total) and the 18 so far; 6 + 2 = 8 gives neither.
     assert [None if pd.isna(v) else int(v) for v in prog["responses"]] == [10, None, None]
     assert [None if pd.isna(v) else int(v) for v in prog["cumulative"]] == [10, None, 18]
-    assert verdict["sentence"] == "Target missed: 18 responses against a target of 100."
-
-
-@pytest.fixture(scope="module")
-def demo7(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo7p') / 'store.db'}")
-    init_db(engine)
-    seed_demo(engine, seed=7)
-    yield engine
-    engine.dispose()
+    assert verdict["sentence"] == "Target missed: 18 responses against the target of 100."
 
 
 def test_progress_publishes_nothing_determined_on_the_demo_store(demo7):
