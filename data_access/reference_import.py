@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
-from data_access.db import StoreError, is_initialised
+from data_access.db import StoreError, after_load, is_initialised
 
 __all__ = [
     "ReferenceImportError",
@@ -1371,6 +1371,7 @@ def import_reference(engine: Engine, path: Path | str) -> ImportReport:
         if edition is None and any(s.kind == "imd" for s in chosen):
             edition = state["edition"] or EDITION_2025
         _write(conn, plan, state, report, edition)
+    after_load(engine)
     return report
 
 
