@@ -32,7 +32,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.server import ProcessSample, load_average, sample, start_server, stop
+from bench.server import ProcessSample, free_port, load_average, sample, start_nginx, start_server, stop, wait_healthy
 
 PAGES = ["", "network-growth", "survey-responses", "panel-coverage", "deprivation-map"]
 PAGE_NAMES = {"": "Overview", "network-growth": "Network growth", "survey-responses": "Survey responses",
@@ -73,8 +73,9 @@ def loopback_only(base: str) -> str:
 class Session:
     """One browser tab's worth of Streamlit protocol: a websocket, the page hashes, the cached messages."""
 
-    def __init__(self, ws_url: str, timeout: float):
+    def __init__(self, ws_url: str, timeout: float, cookie: str = "load-0"):
         self.ws_url = ws_url
+        self.cookie = cookie
         self.timeout = timeout
         self.ws = None
         self.page_hashes: dict[str, str] = {}
@@ -84,7 +85,8 @@ class Session:
         import websockets
 
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
-                                           max_queue=None, open_timeout=self.timeout, compression=None)
+                                           max_queue=None, open_timeout=self.timeout, compression=None,
+                                           additional_headers={"Cookie": f"_streamlit_xsrf={self.cookie}"})
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -152,7 +154,7 @@ async def timed_visit(session: Session, index: int, page: str, area: str, t0: fl
 
 async def run_session(index: int, ws_url: str, cycle: list[tuple[str, str]], until: float, t0: float,
                       timeout: float, visits: list[Visit]) -> None:
-    session = Session(ws_url, timeout)
+    session = Session(ws_url, timeout, cookie=f"load-{index}")  # its own cookie, as each browser has
     try:
         await session.connect()
     except Exception as exc:  # noqa: BLE001
@@ -203,6 +205,7 @@ class Result:
     client_cpu: float
     load_before: str
     load_after: str
+    per_process: list[tuple[float, float]] = dataclasses.field(default_factory=list)  # (cores, peak RSS MB) each
 
 
 async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas: list[str], warm: bool,
@@ -216,6 +219,7 @@ async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     first = server_sample(pids)
+    firsts = [sample(p) for p in pids]
     timeline.append((0.0, first))
     tasks = [asyncio.create_task(run_session(i, ws_url, cycle, t0 + seconds, t0, timeout, visits))
              for i in range(sessions)]
@@ -230,10 +234,14 @@ async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas
     watcher.cancel()
     took = time.monotonic() - t0
     last = server_sample(pids)
+    lasts = [sample(p) for p in pids]
+    per_process = [((b.cpu_seconds - a.cpu_seconds) / took, b.peak_rss_mb)
+                   for a, b in zip(firsts, lasts) if a and b]
     timeline.append((took, last))
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    return Result(visits, took, warmed, first, last, timeline, client_cpu, load_before, load_average())
+    return Result(visits, took, warmed, first, last, timeline, client_cpu, load_before, load_average(),
+                  per_process)
 
 
 def _f(value: float) -> str:
@@ -276,6 +284,9 @@ def report(result: Result, title: str, setup: list[str], sample_every: float | N
             lines.append(f"| {a / 60:.1f} | {b / 60:.1f} | {len(times)} | {_f(percentile(times, 50))} | "
                          f"{_f(percentile(times, 95))} | {f'{sb.rss_mb:,.0f}' if sb else '–'} | {cores} |")
         lines.append("")
+    if len(result.per_process) > 1:
+        lines.append("Each server process: " + "; ".join(
+            f"{cores:.2f} cores, peak {peak:,.0f} MB" for cores, peak in result.per_process) + ".")
     lines.append(f"Load average (1, 5, 15 min) before: {result.load_before}; after: {result.load_after}. "
                  f"The load client itself used {result.client_cpu / result.seconds:.2f} cores.")
     if errors:
@@ -306,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-every", type=float, help="report a timeline with one row per this many seconds")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a Streamlit option for the server, e.g. runner.postScriptGC=false (repeatable)")
+    parser.add_argument("--workers", type=int,
+                        help="start this many server processes behind nginx (ui.workers.nginx_site) and load them "
+                             "through it; without it, one server is loaded directly")
     parser.add_argument("--url", help="load an already running server (http://127.0.0.1:PORT) instead of starting one")
     parser.add_argument("--pid", type=int, action="append", default=[],
                         help="with --url: a server process to measure (repeatable)")
@@ -329,14 +343,34 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="load-"))
         folder.mkdir(parents=True, exist_ok=True)
         url, _took, _summary = build_store(args.scale, folder, reuse=args.reuse, database_url=args.database_url)
-        proc, base = start_server(url, options=options)
-        pids, store = [proc.pid], f"{args.scale} store on {'PostgreSQL' if url.startswith('postgres') else 'SQLite'}"
+        store = f"{args.scale} store on {'PostgreSQL' if url.startswith('postgres') else 'SQLite'}"
+        if args.workers:
+            from ui.workers import start_workers, stop_workers, worker_env
+
+            ports = [free_port() for _ in range(args.workers)]
+            env = dict(worker_env(), DATABASE_URL=url)
+            workers = start_workers(ports, [f"--{k}={v}" for k, v in options.items()] +
+                                    ["--server.fileWatcherType", "none"], env=env, log_dir=folder)
+            try:
+                for port in ports:
+                    wait_healthy(f"http://127.0.0.1:{port}")
+                proc, base = start_nginx(ports, folder / "nginx")
+            except Exception:
+                stop_workers(workers)
+                raise
+            pids = [w.pid for w in workers]
+            store += f", {args.workers} server process{'es' if args.workers > 1 else ''} behind nginx"
+        else:
+            proc, base = start_server(url, options=options)
+            pids = [proc.pid]
     try:
         result = asyncio.run(drive(base, pids, args.sessions, args.seconds, args.areas, args.warm, args.timeout,
                                    args.sample_every))
     finally:
         if proc is not None:
             stop(proc)
+        if args.workers:
+            stop_workers(workers)
     areas = ", ".join(a or "the whole county" for a in args.areas)
     title = args.title or (f"Load test: {args.sessions} websocket sessions for {args.seconds:.0f} s "
                            f"({store})")

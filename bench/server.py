@@ -93,3 +93,42 @@ def load_average() -> str:
         return ", ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def start_nginx(ports: list[int], folder: Path, listen: int | None = None) -> tuple[subprocess.Popen, str]:
+    """nginx in the foreground on 127.0.0.1, with the dashboard's site configuration (ui.workers.nginx_site) in
+    front of the processes on ports, its files under folder: (process, base address)."""
+    import shutil
+
+    from ui.workers import nginx_site
+
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise RuntimeError("nginx is not installed (apt-get install -y nginx)")
+    listen = listen or free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    site = nginx_site(ports, listen=listen).replace(f"listen {listen};", f"listen 127.0.0.1:{listen};")
+    conf = folder / "nginx.conf"
+    conf.write_text(f"""worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+{site}
+}}
+""", encoding="utf-8")
+    proc = subprocess.Popen([binary, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.log", "ab"))
+    base = f"http://127.0.0.1:{listen}"
+    try:
+        wait_healthy(base, 60)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, base
