@@ -94,16 +94,6 @@ async def drive(base: str, sessions: int, seconds: float, warm: bool = True) -> 
     return times, failures, warmed
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=4)
@@ -116,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="start the sessions on a just-started server with empty caches")
     args = parser.parse_args(argv)
     from bench.__main__ import build_store
+    from bench.load import percentile
 
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="load-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         times, failures, warmed = asyncio.run(drive(base, args.sessions, args.seconds, args.warm))
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        from bench.server import stop
+
+        stop(proc)
     text = "\n".join([
         f"# Browser smoke check: {args.sessions} concurrent browser sessions for {args.seconds:.0f} s ({args.scale} store)", "",
         (f"Warm-up first: every page for every area opened once, one after another ({warmed:.0f} s)."

@@ -153,24 +153,29 @@ async def timed_visit(session: Session, index: int, page: str, area: str, t0: fl
 
 
 async def run_session(index: int, ws_url: str, cycle: list[tuple[str, str]], until: float, t0: float,
-                      timeout: float, visits: list[Visit]) -> None:
-    session = Session(ws_url, timeout, cookie=f"load-{index}")  # its own cookie, as each browser has
-    try:
-        await session.connect()
-    except Exception as exc:  # noqa: BLE001
-        visits.append(Visit(index, "", "", time.monotonic() - t0, 0.0, f"could not connect: {exc}"[:200]))
-        return
+                      timeout: float, visits: list[Visit], reconnect_every: int | None = None) -> None:
+    """Visit pages in turn until the time is up; with reconnect_every, close the websocket after that many visits
+    and open a new one (a new server session, as when a reader closes the tab and comes back)."""
     k = (index * 3) % len(cycle)  # sessions start at different places in the cycle
-    try:
-        while time.monotonic() < until:
-            page, area = cycle[k % len(cycle)]
-            k += 1
-            visit = await timed_visit(session, index, page, area, t0)
-            visits.append(visit)
-            if visit.error and ("connect" in visit.error.lower() or "closed" in visit.error.lower()):
-                break
-    finally:
-        await session.close()
+    while time.monotonic() < until:
+        session = Session(ws_url, timeout, cookie=f"load-{index}")  # its own cookie, as each browser has
+        try:
+            await session.connect()
+        except Exception as exc:  # noqa: BLE001
+            visits.append(Visit(index, "", "", time.monotonic() - t0, 0.0, f"could not connect: {exc}"[:200]))
+            return
+        done = 0
+        try:
+            while time.monotonic() < until and (reconnect_every is None or done < reconnect_every):
+                page, area = cycle[k % len(cycle)]
+                k += 1
+                done += 1
+                visit = await timed_visit(session, index, page, area, t0)
+                visits.append(visit)
+                if visit.error and ("connect" in visit.error.lower() or "closed" in visit.error.lower()):
+                    return
+        finally:
+            await session.close()
 
 
 async def warm_up(ws_url: str, cycle: list[tuple[str, str]], timeout: float) -> list[Visit]:
@@ -209,7 +214,7 @@ class Result:
 
 
 async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas: list[str], warm: bool,
-                timeout: float, sample_every: float | None) -> Result:
+                timeout: float, sample_every: float | None, reconnect_every: int | None = None) -> Result:
     ws_url = loopback_only(base)
     cycle = views(areas)
     load_before = load_average()
@@ -221,7 +226,8 @@ async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas
     first = server_sample(pids)
     firsts = [sample(p) for p in pids]
     timeline.append((0.0, first))
-    tasks = [asyncio.create_task(run_session(i, ws_url, cycle, t0 + seconds, t0, timeout, visits))
+    tasks = [asyncio.create_task(run_session(i, ws_url, cycle, t0 + seconds, t0, timeout, visits,
+                                                   reconnect_every))
              for i in range(sessions)]
 
     async def sampler() -> None:
@@ -314,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--areas", nargs="+", default=DEFAULT_AREAS,
                         help="ICP areas to cycle through ('' is the whole county); default: '' 'East Kent'")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a visit may take before it is an error")
+    parser.add_argument("--reconnect-every", type=int, metavar="VISITS",
+                        help="each session opens a new websocket (a new server session) after this many visits")
     parser.add_argument("--sample-every", type=float, help="report a timeline with one row per this many seconds")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a Streamlit option for the server, e.g. runner.postScriptGC=false (repeatable)")
@@ -365,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             pids = [proc.pid]
     try:
         result = asyncio.run(drive(base, pids, args.sessions, args.seconds, args.areas, args.warm, args.timeout,
-                                   args.sample_every))
+                                   args.sample_every, args.reconnect_every))
     finally:
         if proc is not None:
             stop(proc)
@@ -377,8 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     setup = [f"{dt.datetime.now():%Y-%m-%d %H:%M}; {os.cpu_count()} cores; {len(pids)} server process"
              f"{'es' if len(pids) != 1 else ''}"
              f"{'; options ' + ', '.join(f'{k}={v}' for k, v in options.items()) if options else ''}. "
-             f"Each session cycles through the {len(PAGES)} pages for {areas}; a visit is timed from the "
-             "request to the server's script_finished."]
+             f"Each session cycles through the {len(PAGES)} pages for {areas}"
+             f"{f', opening a new websocket every {args.reconnect_every} visits' if args.reconnect_every else ''}; "
+             "a visit is timed from the request to the server's script_finished."]
     text = report(result, title, setup, args.sample_every)
     print(text)
     if args.out:
