@@ -214,11 +214,18 @@ class Result:
 
 
 async def drive(base: str, pids: list[int], sessions: int, seconds: float, areas: list[str], warm: bool,
-                timeout: float, sample_every: float | None, reconnect_every: int | None = None) -> Result:
+                timeout: float, sample_every: float | None, reconnect_every: int | None = None,
+                warm_bases: list[str] | None = None) -> Result:
+    """Warm up (every view once, on each of warm_bases if given, else through base), then run the sessions for
+    the time given, sampling the server processes pids."""
     ws_url = loopback_only(base)
     cycle = views(areas)
     load_before = load_average()
-    warmed = await warm_up(ws_url, cycle, timeout) if warm else None
+    warmed = None
+    if warm:
+        warmed = []
+        for address in warm_bases or [base]:  # each process behind a proxy has its own caches
+            warmed += await warm_up(loopback_only(address), cycle, timeout)
     visits: list[Visit] = []
     timeline: list[tuple[float, ProcessSample | None]] = []
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -261,7 +268,7 @@ def report(result: Result, title: str, setup: list[str], sample_every: float | N
     lines = [f"# {title}", "", *setup, ""]
     if result.warm is not None:
         warm_ok = [v.seconds for v in result.warm if not v.error]
-        lines += [f"Warm-up: each of the {len(result.warm)} views once, one after another, in "
+        lines += [f"Warm-up: {len(result.warm)} visits (each view once on each server process), one after another, in "
                   f"{sum(v.seconds for v in result.warm):.1f} s (slowest view {max(warm_ok, default=float('nan')):.2f} s"
                   f"{', ' + str(len(result.warm) - len(warm_ok)) + ' errors' if len(warm_ok) < len(result.warm) else ''}).",
                   ""]
@@ -373,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             pids = [proc.pid]
     try:
         result = asyncio.run(drive(base, pids, args.sessions, args.seconds, args.areas, args.warm, args.timeout,
-                                   args.sample_every, args.reconnect_every))
+                                   args.sample_every, args.reconnect_every,
+                                   [f"http://127.0.0.1:{p}" for p in ports] if args.workers else None))
     finally:
         if proc is not None:
             stop(proc)
