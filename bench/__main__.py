@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.server import load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
     "Overview": "pages/overview.py",
@@ -39,20 +41,34 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_store(scale: str, folder: Path, seed: int = 1, reuse: bool = False) -> tuple[str, float | None, str]:
-    """A seeded SQLite store at the scale given: (url, seconds taken or None if reused, generator summary)."""
+def build_store(scale: str, folder: Path, seed: int = 1, reuse: bool = False,
+                database_url: str | None = None) -> tuple[str, float | None, str]:
+    """A seeded store at the scale given: (url, seconds taken or None if reused, generator summary). A SQLite file
+    in folder, or the PostgreSQL database at database_url (created if missing; its data are replaced)."""
     from data_access.db import init_db, make_engine
     from data_access.demo import seed_demo
 
-    path = folder / f"bench-{scale}.db"
-    url = f"sqlite:///{path}"
-    summary_file = path.with_suffix(".txt")
-    if reuse and path.exists() and summary_file.exists():
-        return url, None, summary_file.read_text(encoding="utf-8")
-    if path.exists():
-        path.unlink()
-    url = f"sqlite:///{path}"
+    if database_url:
+        url = _psycopg(database_url)
+        summary_file = folder / f"bench-{scale}-{_slug(url)}.txt"
+        _create_database(url)
+    else:
+        path = folder / f"bench-{scale}.db"
+        url = f"sqlite:///{path}"
+        summary_file = path.with_suffix(".txt")
+        if reuse and path.exists() and summary_file.exists():
+            return url, None, summary_file.read_text(encoding="utf-8")
+        if path.exists():
+            path.unlink()
     engine = make_engine(url)
+    if database_url and reuse and summary_file.exists():
+        from data_access.settings import get_setting
+
+        with engine.connect() as conn:
+            version = get_setting(conn, "data_version") or ""
+        if version.startswith(f"demo-{seed}-{scale}-"):
+            engine.dispose()
+            return url, None, summary_file.read_text(encoding="utf-8")
     init_db(engine)
     start = time.perf_counter()
     summary = seed_demo(engine, seed=seed, scale=scale)
@@ -60,6 +76,38 @@ def build_store(scale: str, folder: Path, seed: int = 1, reuse: bool = False) ->
     engine.dispose()
     summary_file.write_text(f"{summary} (Generated in {took:.1f} s.)", encoding="utf-8")
     return url, took, summary
+
+
+def _slug(url: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in url.rsplit("@", 1)[-1])
+
+
+def _psycopg(url: str) -> str:
+    """A PostgreSQL URL with the psycopg driver named, as DATABASE_URL is read (data_access.db)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _create_database(url: str) -> None:
+    """Create the PostgreSQL database named in url if it does not exist (from the server's postgres database)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from data_access.db import make_engine
+
+    parsed = make_url(url)
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                                  {"d": parsed.database}).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        admin.dispose()
 
 
 def time_pages(url: str, repeat: int, timeout: float) -> pd.DataFrame:
@@ -186,15 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help="folder for the benchmark stores (default: a temporary folder)")
     parser.add_argument("--reuse", action="store_true",
                         help="time the stores already in --dir instead of generating them again")
+    parser.add_argument("--database-url", help="a PostgreSQL database for the store (its data are replaced; "
+                                               "created if missing) instead of SQLite files in --dir")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     report = [f"# Benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}", "",
-              f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; SQLite store; "
+              f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+              f"{'PostgreSQL' if args.database_url else 'SQLite'} store; load average {load_average()}; "
               f"medians of {args.repeat} runs.", ""]
     for scale in args.scale:
-        url, took, summary = build_store(scale, folder, reuse=args.reuse)
+        url, took, summary = build_store(scale, folder, reuse=args.reuse, database_url=args.database_url)
         made = f"Generation: {took:.1f} s. {summary}" if took is not None else f"Store reused: {summary}"
         report += [f"## {scale.capitalize()} scale", "", made, ""]
         report += [markdown(time_pages(url, args.repeat, timeout=600)), ""]

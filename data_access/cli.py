@@ -174,6 +174,13 @@ def _cmd_board_pack(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        print("Error: --workers must be 1 or more.", file=sys.stderr)
+        return 1
+    if args.workers > 1:
+        from ui.workers import serve
+
+        return serve(args.workers, args.port)
     cmd = [
         sys.executable, "-m", "ui.launch",
         "--server.port", str(args.port), "--server.headless", "true",
@@ -264,7 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_board_pack)
 
     p = sub.add_parser("serve", help="start the dashboard")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, default=8501,
+                   help="the port readers use (with --workers, nginx's; the processes take the ports after it)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="start this many dashboard processes and print the nginx configuration that serves them "
+                        "(see deploy/README.md)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -84,9 +85,29 @@ def reset_id_sequences(conn) -> None:
 
 
 def refresh_statistics(engine: Engine) -> None:
-    """Refresh the query planner's statistics (after loading data), so it picks the right indexes:
-    ANALYZE on PostgreSQL; ANALYZE then PRAGMA optimize on SQLite."""
+    """Refresh the query planner's statistics for the store's tables, so it picks the right indexes and join
+    orders: ANALYZE on PostgreSQL (only this store's tables, in its schema); ANALYZE then PRAGMA optimize on
+    SQLite."""
+    from sqlmodel import SQLModel
+
+    import data_access.models  # noqa: F401 - registers the tables
+
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
         if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
             conn.exec_driver_sql("PRAGMA optimize")
+            return
+        present = set(inspect(conn).get_table_names())
+        names = [t.name for t in SQLModel.metadata.sorted_tables if t.name in present]
+        if names:
+            quote = conn.dialect.identifier_preparer.quote
+            conn.exec_driver_sql("ANALYZE " + ", ".join(quote(n) for n in names))
+
+
+def after_load(engine: Engine) -> None:
+    """What every load (import, undo, demo data, reference data, postcode lookup) does once it has committed:
+    refresh the planner's statistics. A failure here is logged, not raised: the load itself has succeeded."""
+    try:
+        refresh_statistics(engine)
+    except Exception as exc:  # noqa: BLE001 - the data is loaded; stale statistics only make queries slower
+        logging.getLogger(__name__).warning("Planner statistics not refreshed after a load: %s", exc)

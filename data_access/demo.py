@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES
-from data_access.db import reset_id_sequences
+from data_access.db import after_load, reset_id_sequences
 from data_access.settings import get_setting, set_setting
 
 DEMO_END = dt.date(2026, 11, 15)
@@ -384,6 +384,7 @@ def seed_demo(engine: Engine, seed: int = 2026, scale: str = "demo", replace: bo
         set_setting(conn, "data_version", f"demo-{seed}-{scale}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
         synthetic = get_setting(conn, "geography_synthetic") == "1"
         n_responses = conn.execute(select(func.count()).select_from(m.SurveyResponse)).scalar_one()
+    after_load(engine)
     where = "a synthetic geography" if synthetic else "the loaded reference geography"
     return (f"Demo data made with seed {seed} ({scale} scale) on {where}: {n_members:,} network memberships, "
             f"{len(survey_ids)} surveys with {n_responses:,} responses, {n_panel:,} panel members.")

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from data_access import models as m
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
-from data_access.db import StoreError, is_initialised
+from data_access.db import StoreError, after_load, is_initialised
 from data_access.importing.reading import (ImportFileError, check_sheet, detect_encoding, limits, max_columns,
                                           open_workbook, sheet_rows, text_stream, utf16_codec)
 
@@ -1422,6 +1422,7 @@ def import_reference(engine: Engine, path: Path | str) -> ImportReport:
         if edition is None and any(s.kind == "imd" for s in chosen):
             edition = state["edition"] or EDITION_2025
         _write(conn, plan, state, report, edition)
+    after_load(engine)
     return report
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, tuple_, updat
 from sqlalchemy.engine import Engine
 
 from data_access import models as m
-from data_access.db import StoreError
+from data_access.db import StoreError, after_load
 from data_access.importing import responses as wide
 from data_access.importing.fields import Area, AreaResolver, FieldError
 from data_access.importing.kinds import KINDS, Kind
@@ -523,6 +523,7 @@ def commit_import(engine: Engine, preview: Preview, user: str) -> int:
             wide.save_mapping(conn, survey_id, preview.survey_title,
                               {h: t for h, t in preview.mapping.items() if h not in preview.dropped})
         set_setting(conn, "data_version", f"import-{log_id}-{now:%Y%m%d%H%M%S}")
+    after_load(engine)
     return log_id
 
 
@@ -656,6 +657,7 @@ def undo_import(engine: Engine, import_id: int, user: str) -> UndoResult:
             undone_at=dt.datetime.now().replace(microsecond=0), undone_by=user[:120]))
         _remove_unused_created(conn, result)
         set_setting(conn, "data_version", f"undo-{import_id}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
+    after_load(engine)
     return result
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from data_access import models as m
-from data_access.db import StoreError
+from data_access.db import StoreError, after_load
 from data_access.settings import set_setting
 
 POSTCODE_HEADERS = ("pcds", "pcd", "pcd2", "pcd7", "pcd8", "postcode", "post code")
@@ -136,6 +136,7 @@ def load_postcode_lookup(engine: Engine, path: Path | str, data: bytes | None = 
         for start in range(0, len(records), 5000):
             conn.execute(insert(m.PostcodeArea.__table__), records[start:start + 5000])
         set_setting(conn, "postcode_lookup", f"{name}: {len(records)} postcodes")
+    after_load(engine)
     return PostcodeReport(name, rows, len(records), header[dict(lsoa_cols)[column]])
 
 
