@@ -64,27 +64,15 @@ server {{
 
 
 def prepare_store() -> str:
-    """Create or upgrade the configured store, and fill an empty one with demo data, once, before the processes
-    start (so they do not all try at the same moment); returns the store's address with any password hidden."""
-    from sqlalchemy import select
-
-    from data_access import models as m
+    """Create or upgrade the configured store, and fill an empty one (the shipped Kent and Medway reference data,
+    then demo engagement data, as on a single process's first start), once, before the processes start (so they
+    do not all try at the same moment); returns the store's address with any password hidden."""
     from data_access.cli import _safe_url
-    from data_access.db import database_url, init_db, make_engine
+    from data_access.db import database_url
+    from ui.launch import prepare_store as prepare_one
 
-    url = database_url()
-    engine = make_engine(url)
-    try:
-        init_db(engine)
-        with engine.connect() as conn:
-            empty = conn.execute(select(m.Lsoa.code).limit(1)).first() is None
-        if empty:
-            from data_access.demo import seed_demo
-
-            seed_demo(engine)
-    finally:
-        engine.dispose()
-    return _safe_url(url)
+    prepare_one()
+    return _safe_url(database_url())
 
 
 def worker_command(port: int, options: list[str] | None = None) -> list[str]:
