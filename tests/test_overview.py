@@ -278,7 +278,7 @@ def test_a_split_district_in_an_icp_area_gap_says_which_part(monkeypatch):
         "area": ["Swale", "Canterbury", "East Kent"], "core20_share": [0.40, 0.10, 0.20],
         "members": [50, 80, 130], "members_core20": [10, 6, 16],
         "respondents": [0, 0, 0], "respondents_core20": [0, 0, 0], "panel": [0, 0, 0], "panel_core20": [0, 0, 0]})
-    monkeypatch.setattr(reach_gaps, "core20_reach", lambda conn, filters, by, cells=None: frame)
+    monkeypatch.setattr(reach_gaps, "core20_reach", lambda conn, filters, by, cells=None, raw=False: frame)
     east = Filters("East Kent", Q1.start, Q1.end)
     rows = {r["area"]: r for r in reach_gaps._core20_candidates(None, east)}
     assert set(rows) == {"the part of Swale in East Kent", "Canterbury"}
