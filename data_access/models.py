@@ -20,6 +20,7 @@ SEXES = ["Female", "Male"]
 ETHNIC_GROUPS = ["Asian", "Black", "Mixed", "White", "Other"]
 DISABILITY = ["Disabled", "Not disabled"]
 NOT_KNOWN = "Not known"
+NOT_RECORDED = "Not recorded"  # a membership whose recruitment channel the file did not give
 PREFER_NOT = "Prefer not to say"
 CHANNELS_SURVEY = ["Online", "Paper", "Event", "Phone"]
 CHANNELS_NETWORK = [
@@ -206,7 +207,7 @@ class NetworkMembership(SQLModel, table=True):
     joined_on: dt.date = Field(index=True)
     left_on: Optional[dt.date] = Field(default=None, index=True)
     lsoa_code: Optional[str] = Field(default=None, foreign_key="lsoa.code", index=True, max_length=12)
-    channel: str = Field(max_length=40)
+    channel: str = Field(default=NOT_RECORDED, max_length=40)
     birth_year: Optional[int] = Field(default=None, ge=1900, le=2100)
     sex: str = Field(default=NOT_KNOWN, max_length=20)
     ethnic_group: str = Field(default=NOT_KNOWN, max_length=20)

@@ -113,6 +113,22 @@ def test_a_file_without_a_required_column_changes_nothing(store, tmp_path):
     assert counts(store) == before
 
 
+def test_a_memberships_file_without_channels_is_written_as_not_recorded(store, tmp_path):
+    """No Channel column at all, and an empty channel cell: both rows are written with 'Not recorded' (the store
+    needs a channel; the preview used to accept the file and the write then failed with a database error)."""
+    text = ("Member ID,Network,Joined,Area\n"
+            "C001,Patient Network,03/01/2025,A1\n")
+    commit_import(store, preview_import(store, "memberships", write(tmp_path, "no-channel.csv", text)), "tester")
+    blank = ("Member ID,Network,Joined,Area,Channel\n"
+             "C002,Patient Network,04/01/2025,A1,\n")
+    commit_import(store, preview_import(store, "memberships", write(tmp_path, "blank-channel.csv", blank)), "tester")
+    with store.connect() as conn:
+        rows = conn.execute(select(m.NetworkMembership.member_ref, m.NetworkMembership.channel)
+                            .where(m.NetworkMembership.member_ref.in_(["C001", "C002"]))
+                            .order_by(m.NetworkMembership.member_ref)).all()
+    assert [tuple(r) for r in rows] == [("C001", "Not recorded"), ("C002", "Not recorded")]
+
+
 def test_windows_1252_panel_file(store, tmp_path):
     text = ("Panel ID,Wave,Term start,Term end,Area,Age,Sex,Ethnic group,Disability,Comments\n"
             "P9,6,01/05/2026,30/04/2029,A1,30,Female,Asian or Asian British,No,café – fine\n"

@@ -151,6 +151,13 @@ def optional(reader: Callable[[str], Any]) -> Callable[[str], Any]:
     return read
 
 
+def or_not_recorded(reader: Callable[[str], str]) -> Callable[[str], str]:
+    """The reader, but an empty cell (or no such column) is stored as 'Not recorded' (the store needs a value)."""
+    def read(value: str) -> str:
+        return m.NOT_RECORDED if not value.strip() else reader(value)
+    return read
+
+
 def status(value: str) -> str:
     """Planned / In progress / Done."""
     v = norm_header(value)
@@ -214,7 +221,7 @@ KINDS: dict[str, Kind] = {
          Column("left_on", "left", ("leave date", "date left", "left on", "end date", "unsubscribed"),
                 optional(date_in_range())),
          Column("channel", "channel", ("recruitment channel", "source", "how joined", "how did you hear"),
-                optional(text(40))),
+                or_not_recorded(text(40))),
          AREA, *DEMOGRAPHICS),
         key=("network_id", "member_ref", "joined_on"), event_date="joined_on", has_area=True,
         updatable=("left_on",)),
