@@ -61,6 +61,12 @@ COUNT_IN_WORDS = [
     re.compile(rf"\d%\s\(({NUMBER})\)"),
     re.compile(rf"(?<![\d.,%:/+−-])({NUMBER}) of ({NUMBER}) (?:whose|who)\b"),
     re.compile(rf"\(({NUMBER}) joiners\)|smallest shown [^()]*\(({NUMBER})\)"),
+    # "online 1,835 (72%)", "December 2025 (170)", "a year earlier (5,325)" (a bare 4-digit number is a year)
+    re.compile(r"(?<![\d.,%:/+−-])(\d{1,3}(?:,\d{3})+|\d{1,3}) \(\d+%\)"),
+    re.compile(r"\((\d{1,3}(?:,\d{3})+|\d{1,3})\)"),
+    # "685 within 6 and 685 within 12 months", "65 not known", "went from 5,340 at the end of ... to 5,750 by"
+    re.compile(rf"(?<![\d.,%:/+−-])({NUMBER}) (?:within \d|not known|prefer not to say|more than|fewer than (?!\d))"),
+    re.compile(rf"\bfrom ({NUMBER}) at\b|\bto ({NUMBER}) by\b"),
 ]
 # Words right before a number that say it is not a count of people (or one worked out from a target).
 NOT_PEOPLE_BEFORE = re.compile(r"(target(?: of)?|needed by now|about|range|limits?|mean|seed|brings the panel to|"
@@ -90,7 +96,11 @@ def counts_in_words(text: str) -> list[str]:
     return found
 
 
+TAG = re.compile(r"<[^>]*>")  # HTML tags and their attributes (colours such as rgb(49,104,142)) are not text
+
+
 def bad_words(texts: list[str]) -> list[str]:
+    texts = [TAG.sub(" ", t) for t in texts]
     return [f"{n!r} in: {t[:300]}" for t in texts for n in counts_in_words(t) if not count_like(n)]
 
 
@@ -322,3 +332,22 @@ def test_projection_works_from_rounded_counts(hes):
         # the mean is shown to 1 decimal place: 0.05 a month either way
         assert abs(total - 5 * round(total / 5)) <= 0.05 * int(r["Months used"]) + 1e-9, r.to_dict()
         assert float(r["Members now"]) % 5 == 0
+
+
+def test_the_checks_find_exact_counts_and_leave_other_numbers():
+    """The detectors themselves, on hand-written sentences: each exact count is found, and numbers that are
+    not counts of people (ranges, targets, years, percentages, ratios, colours) are left alone."""
+    found = counts_in_words(
+        "We had 4,512 survey responses (n=23). Staff (213, 20%). 87% (2,047). "
+        "(52 of 263 whose home area is known). Online 1,833 (72%). The most joined in December 2025 (171). "
+        "+426 on a year earlier (5,326). 683 within 6 and 66 not known. Members went from 5,341 at the end to 5,752 by May.")
+    assert set(found) == set(["4,512", "23", "213", "2,047", "52", "263", "1,833", "171", "5,326", "683",
+                                    "66", "5,341", "5,752"])
+    assert counts_in_words(TAG.sub(" ", "Counts of 1 to 7 people are shown as *. Survey (2016). The target of "
+                                        "2,003 responses; about 2,407 members (95% range 2,145 to 2,669); "
+                                        "ratio 0.44; <span style='background:rgb(49,104,142)'>1</span>")) == []
+    assert bad_tables([pd.DataFrame({"Members": ["1,235", "*", "—"], "Residents": [1234, 1, 2]})]) == []
+    assert bad_tables([pd.DataFrame({"Members": ["1,234"]})]) == ["Members: ['1,234']"]
+    trace = {"name": "Event", "y": {"dtype": "i1", "bdata": base64.b64encode(np.array([10, 12], "i1").tobytes())
+                                    .decode()}, "hovertemplate": "%{x|%B %Y}: %{y:,} joined<extra></extra>"}
+    assert bad_traces([trace]) and not bad_traces([{**trace, "y": [10, 15]}])
