@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from charts.theme import (NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY,
                           SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style)
 from charts.words import lower_first
-from data_access.disclosure import format_count, policy, round_count, threshold
+from data_access.disclosure import format_count, policy, round_count, round_estimate, threshold
 from data_access.representativeness import OVER, TOO_FEW, UNDER, WITHIN, Tolerance
 
 STATUS_MARK = {UNDER: "▼ under", OVER: "▲ over", TOO_FEW: "? too few to tell", WITHIN: "✓ within"}
@@ -165,7 +165,7 @@ def summary_data(rows: pd.DataFrame) -> pd.DataFrame:
         "Largest gap (points)": [_pp(v) for v in rows["largest_gap_signed"]],
         "Largest gap in": rows["largest_gap_group"].fillna("—"),
         "Design effect": [_num(v) for v in rows["design_effect"]],
-        "Effective sample size": ["—" if pd.isna(v) else f"{v:,.0f}" for v in rows["effective_n"]],
+        "Effective sample size": ["—" if pd.isna(v) else f"{round_estimate(v):,.0f}" for v in rows["effective_n"]],
         "Not stated": ["—" if pd.isna(v) else format_count(v) for v in rows["not_stated"]],
     })
 
@@ -185,7 +185,7 @@ def summary_sentences(overall: pd.Series) -> list[str]:
         f"{lower_first(str(overall['gap_dimension']))}): the biggest difference between a group's share of the "
         "panel and its share of residents.",
         f"**Design effect {_num(overall['design_effect'])}, effective sample size "
-        f"{'—' if pd.isna(overall['effective_n']) else format(overall['effective_n'], ',.0f')}**: weighting the "
+        f"{'—' if pd.isna(overall['effective_n']) else format(round_estimate(overall['effective_n']), ',.0f')}**: weighting the "
         f"panel to match residents on every dimension at once makes its {format_count(overall['weighted'])} members "
         f"(those who stated every characteristic) worth about that many equally weighted people — the "
         "further from 1, the more the panel leans on a few under-represented members.",

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from charts.theme import (
     NHS_BLUE, NHS_BRIGHT_BLUE, NHS_DARK_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, SERIES_COLOURS, Chart, hidden_words, pct, plain_label, style,
 )
-from data_access.disclosure import format_count, is_small, policy, round_count
+from data_access.disclosure import format_count, is_small, policy, round_count, round_estimate
 
 NHS_PINK = "#AE2573"
 NHS_MID_GREY = "#768692"
@@ -295,5 +295,5 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
                 f"{format_count(weights.weighted)} respondents who gave all three; design effect "
                 f"{weights.design_effect:.2f}, "
                 f"so the weighted results are as precise as a simple random sample of about "
-                f"{weights.effective_size:,.0f} people.")
+                f"{round_estimate(weights.effective_size):,.0f} people.")
     return Chart(fig, sentence, table)

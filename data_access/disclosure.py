@@ -113,6 +113,22 @@ def round_count(value):
     return int(math.floor(float(value) / step + 0.5) * step)
 
 
+def publish_count(value):
+    """A count as published, for working out shares and rates from: rounded as the policy asks, except that a
+    small count is kept as it is (whatever shows it hides it; rounding it would turn 1 or 2 into 0)."""
+    if value is None or pd.isna(value) or is_small(value):
+        return value
+    return round_count(value)
+
+
+def round_estimate(value):
+    """A number of people worked out by a model (an effective sample size) as published: to the nearest 5
+    under the HES rule (as a count would be), otherwise as it is; missing stays missing."""
+    if value is None or pd.isna(value) or policy().round_to <= 1:
+        return value
+    return round_count(value)
+
+
 def _rounded(counts: pd.Series) -> pd.Series:
     step = policy().round_to
     if step <= 1:

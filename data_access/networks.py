@@ -134,8 +134,9 @@ def membership_totals_by_month(conn: Connection, filters: Filters, network_id: i
 
 def projection_base(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """Each network's members at month end and monthly net change, for projecting its size: networks with
-    a small membership at the period end are left out, and members are rounded as the policy asks.
-    Columns: network, month, net, members."""
+    a small membership at the period end are left out, and members are rounded as the policy asks; under the HES
+    rule the net change is the rounded joiners less the rounded leavers, so the mean change shown is worked out
+    from rounded counts too. Columns: network, month, net, members."""
     raw = _monthly_raw(conn, filters, network_id)
     if raw.empty:
         return raw[["network", "month", "net", "members"]]
@@ -143,6 +144,7 @@ def projection_base(conn: Connection, filters: Filters, network_id: int | None =
     keep = [n for n, v in current.items() if not is_small(v)]
     out = raw[raw["network"].isin(keep)].copy()
     out["members"] = out["members"].map(round_count)
+    out["net"] = out["joiners"].map(round_count) - out["leavers"].map(round_count)
     return out[["network", "month", "net", "members"]].reset_index(drop=True)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access.disclosure import publish_count
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
 from data_access.actions import open_actions
@@ -131,24 +132,31 @@ def _monthly_counts(conn: Connection, date_col, lsoa_col, window: Filters) -> di
     return dict(conn.execute(in_icp(stmt, lsoa_col, conn, window.icp)).all())
 
 
+def _published(count) -> int:
+    """A month's count as charted: rounded as the policy asks (HES: to the nearest 5); a small count is kept as
+    it is, so that the chart that would show it is not drawn (charts.overview.verdict marks it hidden)."""
+    return int(publish_count(int(count)))
+
+
 def network_change_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
     """People joining and leaving any network, and the net change, in each complete month of the `months`
-    months to the period end (in the filtered area), counted in SQL: month, joiners, leavers, net."""
+    months to the period end (in the filtered area), counted in SQL and rounded as the policy asks (see
+    _published): month, joiners, leavers, net."""
     window = months_to_end(filters, months)
     t = m.NetworkMembership
     joiners = _monthly_counts(conn, t.joined_on, t.lsoa_code, window)
     leavers = _monthly_counts(conn, t.left_on, t.lsoa_code, window)
     frame = pd.DataFrame({"month": pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")})
     keys = [f"{mo:%Y-%m-%d}" for mo in frame["month"]]
-    frame["joiners"] = [int(joiners.get(k, 0)) for k in keys]
-    frame["leavers"] = [int(leavers.get(k, 0)) for k in keys]
+    frame["joiners"] = [_published(joiners.get(k, 0)) for k in keys]
+    frame["leavers"] = [_published(leavers.get(k, 0)) for k in keys]
     frame["net"] = frame["joiners"] - frame["leavers"]
     return complete_months(frame, window)
 
 
 def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
     """Survey responses from people in the filtered area in each complete month of the `months` months to the
-    period end (months with none are 0), counted in SQL: month, responses."""
+    period end (months with none are 0), counted in SQL and rounded as the policy asks: month, responses."""
     window = months_to_end(filters, months)
     r = m.SurveyResponse
     month = month_start(r.submitted_at).label("month")
@@ -159,7 +167,7 @@ def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MON
     counts = dict(conn.execute(in_icp(stmt, r.lsoa_code, conn, window.icp)).all())
     months_index = pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")
     frame = pd.DataFrame({"month": months_index})
-    frame["responses"] = [int(counts.get(f"{mo:%Y-%m-%d}", 0)) for mo in months_index]
+    frame["responses"] = [_published(counts.get(f"{mo:%Y-%m-%d}", 0)) for mo in months_index]
     return complete_months(frame, window)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import round_count
+from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
 from data_access.panel import group_order, panel_group
 from data_access.profiles import DIMENSIONS
@@ -135,6 +135,7 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
     raw = frame[counts].copy()
     for k, col in enumerate(counts):
         frame[col] = frame[col].astype("Int64").mask(hidden[:, k])
+    raw = raw.map(publish_count)  # shares are worked out from the counts as published (rounded under HES)
     for h in HORIZONS:
         frame[f"share_{h}"] = (raw[f"within_{h}"] / raw["serving"]).where(
             frame[f"within_{h}"].notna() & frame["serving"].notna() & (raw["serving"] > 0)).astype(float)
@@ -142,14 +143,15 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
 
 
 def terms_ending_total(conn: Connection, day: dt.date, icp: str | None = None) -> dict:
-    """The whole panel: members serving on a day and how many have terms ending within 3, 6 and 12 months."""
+    """The whole panel: members serving on a day and how many have terms ending within 3, 6 and 12 months (as
+    published: rounded under the HES rule, see disclosure.publish_count)."""
     p = m.PanelMember
     ends = horizon_days(day)
     stmt = select(func.count(), *[func.sum(case((p.term_end < ends[h], 1), else_=0)) for h in HORIZONS])
     stmt = in_icp(stmt.select_from(p).where(p.term_start <= day, p.term_end >= day), p.lsoa_code, conn, icp)
     row = conn.execute(stmt).one()
-    return {"serving": int(row[0] or 0), **{f"within_{h}": int(v or 0) for h, v in zip(HORIZONS, row[1:])},
-            "ends": ends}
+    return {"serving": int(publish_count(int(row[0] or 0))),
+            **{f"within_{h}": int(publish_count(int(v or 0))) for h, v in zip(HORIZONS, row[1:])}, "ends": ends}
 
 
 # --- Participation -----------------------------------------------------------------------------
@@ -199,6 +201,7 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
     frame["responded"] = frame["responded"].astype("Int64").mask(hidden[:, 0])
     frame["invited"] = frame["invited"].astype("Int64").mask(hidden[:, 1])
     shown = ~hidden.any(axis=1) & (raw["invited"] > 0).to_numpy()
+    raw = raw.map(publish_count)  # the rate is worked out from the counts as published (rounded under HES)
     frame["rate"] = (raw["responded"] / raw["invited"]).where(shown).astype(float)
     bounds = [wilson_interval(r, n) if ok else (np.nan, np.nan)
               for r, n, ok in zip(raw["responded"], raw["invited"], shown)]
@@ -208,7 +211,8 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
 
 
 def participation_total(conn: Connection, filters: Filters, survey_id: int | None = None) -> dict:
-    """All invitations in the period (or for one survey) in the area: invited, responded, rate."""
+    """All invitations in the period (or for one survey) in the area: invited, responded (as published: rounded
+    under the HES rule, see disclosure.publish_count) and the rate worked out from them."""
     i, p = m.PanelInvitation, m.PanelMember
     stmt = select(func.count(), func.sum(case((i.responded, 1), else_=0))).select_from(i).join(
         p, p.id == i.panel_member_id)
@@ -217,5 +221,5 @@ def participation_total(conn: Connection, filters: Filters, survey_id: int | Non
     else:
         stmt = stmt.where(i.invited_on >= filters.start, i.invited_on <= filters.end)
     invited, responded = conn.execute(in_icp(stmt, p.lsoa_code, conn, filters.icp)).one()
-    invited, responded = int(invited or 0), int(responded or 0)
+    invited, responded = int(publish_count(int(invited or 0))), int(publish_count(int(responded or 0)))
     return {"invited": invited, "responded": responded, "rate": responded / invited if invited else float("nan")}

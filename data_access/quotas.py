@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data_access.disclosure import is_small
+from data_access.disclosure import is_small, policy, publish_count, round_count
 from data_access.representativeness import Tolerance
 
 
@@ -65,12 +65,14 @@ def planning_counts(kept: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The members still serving that the plan works from, so that no figure it produces gives away a count of
     1-4: such a group is planned as if none were serving; when it is the only one, its members are counted with
     the smallest other group instead (whose own count is then hidden too), so the totals stay exact and neither
-    count can be worked out by subtraction. Returns the counts and each group's status ('', 'small', 'pooled')."""
+    count can be worked out by subtraction. Where the policy rounds counts (HES), the others are planned from
+    their rounded (published) counts and nothing is pooled: rounding already hides the exact totals.
+    Returns the counts and each group's status ('', 'small', 'pooled')."""
     kept = np.asarray(kept, dtype=int)
     status = [SMALL if is_small(v) else "" for v in kept]
-    plan = np.where([s == SMALL for s in status], 0, kept)
+    plan = np.array([0 if s == SMALL else round_count(v) for v, s in zip(kept, status)], dtype=int)
     small = [i for i, s in enumerate(status) if s == SMALL]
-    if len(small) == 1:
+    if len(small) == 1 and policy().secondary:
         others = [i for i in np.argsort(kept, kind="stable") if not status[i] and kept[i] > 0]
         if others:
             j = others[0]
@@ -309,8 +311,10 @@ class QuotaPlan:
 
 
 def plan_wave(inputs: dict, target_size: int, tolerance: Tolerance, orders: dict[str, list[str]]) -> QuotaPlan:
-    """The plan for the next wave from quota_inputs: wave = target size - members still serving (not below 0)."""
-    serving = int(inputs["serving"])
+    """The plan for the next wave from quota_inputs: wave = target size - members still serving (not below 0),
+    the members still serving as published (rounded under the HES rule; a small number is kept as it is, for
+    the page to hide the plan)."""
+    serving = int(publish_count(int(inputs["serving"])))
     wave = max(int(target_size) - serving, 0)
     by_dim = {d: plan_dimension(inputs["retained"][d], inputs["residents"][d], wave, tolerance, orders.get(d))
               for d in inputs["residents"] if not inputs["residents"][d].empty}

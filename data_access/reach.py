@@ -27,6 +27,12 @@ def _per_1000(count: pd.Series, population: pd.Series) -> pd.Series:
     return pd.to_numeric(count, errors="coerce").astype(float) / population.where(population > 0).astype(float) * 1000
 
 
+def _rounded_per_1000(frame: pd.DataFrame, kind: str) -> pd.Series:
+    """Each small area's rate worked out from its count rounded as the policy asks (HES: to the nearest 5), for
+    the medians: a median is one area's rate (or two areas'), so under HES it must not come from an exact count."""
+    return _per_1000(frame[kind].map(round_count), frame["population"])
+
+
 def _all_area_rates(conn: Connection, filters: Filters) -> pd.DataFrame:
     """Every Kent and Medway small area with unsuppressed counts and rates (for medians and gaps only)."""
     areas = lsoa_areas(conn)
@@ -112,8 +118,8 @@ def area_reach(conn: Connection, filters: Filters) -> pd.DataFrame:
     if frame.empty:
         return frame
     for kind in KINDS:
-        median = frame[f"{kind}_per_1000"].median()
-        frame[f"{kind}_gap"] = frame["core20"] & (frame[f"{kind}_per_1000"] < median)
+        rates = _rounded_per_1000(frame, kind)
+        frame[f"{kind}_gap"] = frame["core20"] & (rates < rates.median())
     # Hidden as everything the map publishes together requires (see map_hidden).
     hidden = map_hidden(conn, filters)
     for kind in KINDS:
@@ -142,7 +148,7 @@ def reach_benchmarks(conn: Connection, filters: Filters) -> pd.DataFrame:
         for kind in KINDS:
             row[kind] = int(part[kind].sum())
             row[f"{kind}_per_1000"] = row[kind] / row["population"] * 1000 if row["population"] else None
-            row[f"{kind}_median"] = part[f"{kind}_per_1000"].median()
+            row[f"{kind}_median"] = _rounded_per_1000(part, kind).median()
         rows.append(row)
     out = pd.DataFrame(rows, columns=columns)
     hidden = map_hidden(conn, filters)

@@ -18,7 +18,7 @@ from data_access.answers import (
     weighted_survey_results,
 )
 from data_access.cached import built, query
-from data_access.disclosure import describe, format_count, is_small, threshold
+from data_access.disclosure import describe, format_count, is_small, round_estimate, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_tables, resident_counts
@@ -161,7 +161,7 @@ def weighted(survey_id: int, questions, areas) -> None:
     c1.metric("Respondents weighted", format_count(weights.weighted),
               help="Respondents who gave their age, sex and home area; the rest are left out of weighted results.")
     c2.metric("Design effect", f"{weights.design_effect:.2f}", help="Kish's design effect of the weights: n Σw² / (Σw)².")
-    c3.metric("Effective sample size", f"{weights.effective_size:,.0f}",
+    c3.metric("Effective sample size", f"{round_estimate(weights.effective_size):,.0f}",
               help="How many people a simple random sample would need to be as precise: (Σw)² / Σw².")
     st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
                f"in the areas the survey covers. {format_count(weights.left_out)} respondents without all three are "
