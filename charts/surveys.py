@@ -11,7 +11,7 @@ from charts.theme import (
     NHS_BLUE, NHS_DARK_GREY, NHS_DARK_PINK, NHS_GREEN, NHS_PALE_GREY, SERIES_COLOURS, Chart, hidden_words, pct, plain_label,
     style,
 )
-from data_access.disclosure import format_count, format_percent, policy, suppress_table
+from data_access.disclosure import format_count, format_percent, is_small, policy
 
 
 def progress_chart(progress: pd.DataFrame, verdict: dict, title: str,
@@ -87,16 +87,13 @@ def _promotions_in(progress: pd.DataFrame, activities: pd.DataFrame | None) -> p
     return promo[["day", "kind", "title", "y"]].reset_index(drop=True)
 
 
-def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
-    """Responses per week by channel, stacked (daily: day, channel, responses)."""
+def channel_chart(weekly: pd.DataFrame, channels: list[str]) -> Chart:
+    """Responses per week by channel, stacked, with a sentence of each channel's total (weekly: as
+    data_access.surveys.responses_by_week returns it, small numbers already hidden)."""
     fig = go.Figure()
-    if daily.empty:
+    if weekly.empty:
         style(fig, height=380)
-        return Chart(fig, "No responses yet, so there is no channel mix to show.", daily)
-    weekly = (daily.assign(week=daily["day"].dt.to_period("W-SUN").dt.start_time)
-              .groupby(["week", "channel"], as_index=False)["responses"].sum())
-    # a week's total and a channel's total are shown too: small cells hidden with secondary suppression
-    weekly = suppress_table(weekly, "responses", ["week", "channel"]).drop(columns="suppressed")
+        return Chart(fig, "No responses yet, so there is no channel mix to show.", weekly)
     patterns = ["", "/", ".", "x"]
     for i, channel in enumerate(channels):
         part = weekly[weekly["channel"] == channel]
@@ -108,13 +105,17 @@ def channel_chart(daily: pd.DataFrame, channels: list[str]) -> Chart:
     style(fig, height=400)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="Responses per week")
-    totals = daily.groupby("channel")["responses"].sum().reindex(channels).fillna(0).astype(int)
-    total = int(totals.sum())
-    by_channel = suppress_table(totals.rename("n").reset_index(), "n", [()])
-    parts = [f"{c.lower()} " + ("not shown" if pd.isna(n) else f"{format_count(n)} ({format_percent(n, total)})")
-             for c, n, raw in zip(by_channel["channel"], by_channel["n"], totals) if raw]
-    sentence = f"Of {format_count(total)} responses: " + ", ".join(parts) + "."
-    if weekly["responses"].isna().any() or by_channel["n"].isna().any():
+    total, raw = weekly.attrs["total"], weekly.attrs["raw_totals"]
+
+    def hidden(value) -> str:  # a hidden count: 'fewer than 5' where it is small, else 'not shown'
+        return format_count(value) if is_small(value) else "not shown"
+
+    parts = [f"{c.lower()} " + (hidden(raw[c]) if n is None else format_count(n) + (
+             f" ({format_percent(n, total)})" if total is not None else ""))
+             for c, n in weekly.attrs["totals"].items()]
+    stated = hidden(weekly.attrs["raw_total"]) if total is None else format_count(total)
+    sentence = f"Of {stated} responses: " + ", ".join(parts) + "."
+    if weekly.attrs["hidden"]:
         sentence += (f" Figures of {_few()} responses are not shown, nor others from which they could be "
                      "worked out.")
     data = weekly.rename(columns={"week": "week starting"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
@@ -118,17 +119,67 @@ def membership_by_month(conn: Connection, filters: Filters, network_id: int | No
     return _hide_monthly(_monthly_raw(conn, filters, network_id), ["month"])
 
 
+def _cohorts(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """Memberships of the period (members at its start, or joining in it) per ICP area (its id; missing where not
+    known), month joined ('before' the period) and month left ('after': still members at its end), counted in SQL
+    over every area, so that every ICP area's view can be protected together: icp, joined, left, n (months as
+    'YYYY-MM-01')."""
+    t = m.NetworkMembership
+    icp = case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id)  # as filters.in_icp counts them
+    joined = case((t.joined_on >= filters.start, month_start(t.joined_on)), else_="before")
+    left = case((and_(t.left_on.is_not(None), t.left_on <= filters.end), month_start(t.left_on)), else_="after")
+    stmt = (select(icp, joined, left, func.count()).select_from(t).outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code)
+            .where(t.joined_on <= filters.end, or_(t.left_on.is_(None), t.left_on >= filters.start))
+            .group_by(icp, joined, left))
+    if network_id is not None:
+        stmt = stmt.where(t.network_id == network_id)
+    return pd.DataFrame(conn.execute(stmt).all(), columns=["icp", "joined", "left", "n"])
+
+
+def monthly_release(cohorts: pd.DataFrame, months: list[str], views: list) -> tuple[list[int], dict[tuple, list[int]]]:
+    """Every count the monthly charts of all networks together publish in each view (None, or an ICP area's id), as
+    sums of cohorts (people per ICP area, month joined and month left): (view, "joiners", month), (view,
+    "leavers", month), (view, "members", month) at its end, and the period's (view, "joined") and (view, "left")
+    totals (net changes are differences of these)."""
+    joined, left = cohorts["joined"].to_numpy(), cohorts["left"].to_numpy()
+    came = joined != "before"
+    went = left != "after"
+    published: dict[tuple, list[int]] = {}
+    for view in views:
+        mine = np.ones(len(cohorts), dtype=bool) if view is None else (cohorts["icp"] == view).to_numpy()
+        published[(view, "joined")] = np.flatnonzero(mine & came).tolist()
+        published[(view, "left")] = np.flatnonzero(mine & went).tolist()
+        for month in months:
+            published[(view, "joiners", month)] = np.flatnonzero(mine & (joined == month)).tolist()
+            published[(view, "leavers", month)] = np.flatnonzero(mine & (left == month)).tolist()
+            there = (~came | (joined <= month)) & (~went | (left > month))
+            published[(view, "members", month)] = np.flatnonzero(mine & there).tolist()
+    return cohorts["n"].astype(int).tolist(), published
+
+
 def membership_totals_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """All networks together, month by month (small counts hidden as in `membership_by_month`):
-    month, joiners, leavers, net, members; attrs 'joined' and 'left' hold the period's totals as they may be
-    shown (None where small)."""
-    raw = _monthly_raw(conn, filters, network_id)
-    totals = raw.groupby("month", as_index=False)[["joiners", "leavers", "net", "members"]].sum()
-    out = _hide_monthly(totals, [])
-    # the period's joiners and leavers, as they may be shown (missing where small)
-    for key, col in (("joined", "joiners"), ("left", "leavers")):
-        value = int(totals[col].sum())
-        out.attrs[key] = None if is_small(value) else round_count(value)
+    """All networks together (or the one given), month by month: month, joiners, leavers, net, members (at the
+    month end); attrs 'joined' and 'left' hold the period's totals. Small counts are hidden (missing), and more
+    with them until none can be worked out from the rest, in this view and every other ICP area's view together
+    (monthly_release)."""
+    cohorts = _cohorts(conn, filters, network_id)
+    months = [f"{mo:%Y-%m-%d}" for mo in _month_range(filters.start, filters.end)]
+    views = [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
+    counts, published = monthly_release(cohorts, months, views)
+    keys = list(published)
+    flags = linked_suppression(counts, [published[k] for k in keys])
+    hidden = {k for k, flag in zip(keys, flags) if flag}
+    view = icp_id(conn, filters.icp)
+
+    def shown(*key):
+        return None if (view, *key) in hidden else round_count(sum(counts[i] for i in published[(view, *key)]))
+
+    out = pd.DataFrame({"month": pd.to_datetime(months)})
+    for col in ("joiners", "leavers", "members"):
+        out[col] = pd.array([shown(col, mo) for mo in months], dtype="Int64")
+    out["net"] = out["joiners"] - out["leavers"]  # from the counts as shown; missing where either is hidden
+    out = out[["month", "joiners", "leavers", "net", "members"]]
+    out.attrs["joined"], out.attrs["left"] = shown("joined"), shown("left")
     return out
 
 

@@ -120,22 +120,38 @@ def responses_by_day(conn: Connection, survey_id: int, filters: Filters) -> pd.D
     return frame
 
 
-def _progress_release(days: pd.DatetimeIndex, as_at: dt.date, cells: pd.DataFrame, views: list
-                      ) -> tuple[list[int], dict[tuple, list[int]]]:
-    """Every count the progress chart, its sentence and the Responses figure publish for one survey, in each
-    view: (view, "day", day) a day's responses, (view, "cum", day) responses so far on a day that has happened,
-    (view, "total",) all responses. cells: day, view (the ICP area a response is counted in, or None), n."""
-    published: dict[tuple, list[int]] = {}
+def _survey_release(daily: pd.DataFrame, days: pd.DatetimeIndex, as_at: dt.date
+                    ) -> tuple[list[int], dict[tuple, list[int]]]:
+    """Every count one survey's progress chart, its sentence, the Responses figure and the channel chart with its
+    sentence publish together, as sums of cells (responses per day and channel): ("day", day) a day's responses,
+    ("cum", day) responses so far on a day that has happened, ("total",) all responses, ("week", week, channel) a
+    bar of the channel chart, ("week", week) a week's stack and ("channel", channel) a channel's total."""
+    if len(daily):
+        cells = daily.groupby(["day", "channel"], as_index=False)["responses"].sum()
+    else:
+        cells = pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), "channel": [], "responses": []})
+    cells["day"] = pd.to_datetime(cells["day"])
+    day = cells["day"].to_numpy()
     in_window = cells["day"].isin(days).to_numpy()
-    for view in views:
-        mine = np.ones(len(cells), dtype=bool) if view is None else (cells["view"] == view).to_numpy()
-        published[(view, "total")] = np.flatnonzero(mine).tolist()
-        for day in days:
-            published[(view, "day", day)] = np.flatnonzero(mine & (cells["day"] == day).to_numpy()).tolist()
-            if day <= pd.Timestamp(as_at):
-                published[(view, "cum", day)] = np.flatnonzero(
-                    mine & in_window & (cells["day"] <= day).to_numpy()).tolist()
-    return cells["n"].astype(int).tolist(), published
+    published: dict[tuple, list[int]] = {("total",): list(range(len(cells)))}
+    for d in days:
+        published[("day", d)] = np.flatnonzero(day == d.to_datetime64()).tolist()
+        if d <= pd.Timestamp(as_at):
+            published[("cum", d)] = np.flatnonzero(in_window & (day <= d.to_datetime64())).tolist()
+    week = cells["day"].dt.to_period("W-SUN").dt.start_time
+    for key, idx in cells.assign(week=week).groupby(["week", "channel"], sort=True).indices.items():
+        published[("week", *key)] = list(idx)
+    for key, idx in cells.assign(week=week).groupby("week", sort=True).indices.items():
+        published[("week", key)] = list(idx)
+    for key, idx in cells.groupby("channel", sort=True).indices.items():
+        published[("channel", key)] = list(idx)
+    return cells["responses"].astype(int).tolist(), published
+
+
+def survey_hidden(daily: pd.DataFrame, opens: dt.date, closes: dt.date, as_at: dt.date) -> set[tuple]:
+    """The keys of _survey_release that one survey's page hides: small, or giving a small one away."""
+    counts, published = _survey_release(daily, pd.date_range(opens, closes, freq="D"), as_at)
+    return _hidden_of(counts, published, policy())
 
 
 def _hidden_of(counts: list[int], published: dict[tuple, list[int]], rules: Policy) -> set:
@@ -159,13 +175,8 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
     raw = out["day"].map(per_day).fillna(0).astype(int)
     cumulative = raw.cumsum().astype(float)
     happened = out["day"] <= pd.Timestamp(as_at)
-    # this view's days, running total and all responses (the Responses figure), published together
-    cells = pd.DataFrame({"day": days, "view": None, "n": raw})
-    if len(daily):
-        outside = daily.loc[~pd.to_datetime(daily["day"]).isin(days), "responses"].sum()
-        cells.loc[len(cells)] = [pd.NaT, None, int(outside)]
-    counts, published = _progress_release(days, as_at, cells, [None])
-    hidden = {k[1:] for k in _hidden_of(counts, published, policy())}
+    # the days, the running total, all responses and the channel chart, published together
+    hidden = survey_hidden(daily, opens, closes, as_at)
     # As shown: a day, or the running total on a day, is hidden where it is small or would let a small one be
     # worked out from the others (the days, the running total and all responses are published together).
     out["responses"] = pd.array([None if ("day", d) in hidden else round_count(v) for d, v in zip(days, raw)],
@@ -182,6 +193,34 @@ def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date
     else:
         out["trajectory"] = float("nan")
     return out
+
+
+def responses_by_week(daily: pd.DataFrame, opens: dt.date, closes: dt.date, as_at: dt.date,
+                      channels: list[str]) -> pd.DataFrame:
+    """Responses per week and channel as the channel chart shows them (week, channel, responses; missing where
+    hidden), protected together with the progress chart (survey_hidden). attrs: 'totals' {channel: count or None
+    where hidden} for the channels given that have responses, 'total' all responses (None where hidden) and
+    'hidden' (whether anything is hidden)."""
+    if daily.empty:
+        frame = pd.DataFrame({"week": pd.Series(dtype="datetime64[ns]"), "channel": [],
+                              "responses": pd.array([], dtype="Int64")})
+        frame.attrs.update(totals={}, total=0, raw_totals={}, raw_total=0, hidden=False)
+        return frame
+    hidden = survey_hidden(daily, opens, closes, as_at)
+    weekly = (daily.assign(week=pd.to_datetime(daily["day"]).dt.to_period("W-SUN").dt.start_time)
+              .groupby(["week", "channel"], as_index=False)["responses"].sum())
+    weekly = weekly[weekly["channel"].isin(channels)].reset_index(drop=True)
+    weekly["responses"] = pd.array([None if ("week", w, c) in hidden else round_count(n)
+                                    for w, c, n in zip(weekly["week"], weekly["channel"], weekly["responses"])],
+                                   dtype="Int64")
+    raw = daily.groupby("channel")["responses"].sum()
+    totals = {c: (None if ("channel", c) in hidden else int(raw[c])) for c in channels if raw.get(c, 0)}
+    total = int(daily["responses"].sum())
+    weekly.attrs.update(totals=totals, total=None if ("total",) in hidden else total,
+                        raw_totals={c: int(raw[c]) for c in totals}, raw_total=total,
+                        hidden=bool(weekly["responses"].isna().any()) or None in totals.values()
+                        or ("total",) in hidden)
+    return weekly
 
 
 def target_verdict(progress: pd.DataFrame, target: int | None, as_at: dt.date, whole: int | None = None,

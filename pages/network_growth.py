@@ -49,8 +49,9 @@ totals = query(membership_totals_by_month, filters, network_id=network_id)
 activities = query(network_activities, filters, network_id=network_id)
 show_chart(built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
 show_chart(built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
-st.caption(describe() + " A month's members are shown only where the change since the last month shown is not "
-           "small, so a small number cannot be worked out by subtraction.")
+st.caption(describe() + " Nor are other figures from which a small number could be worked out by adding and "
+           "subtracting; a network's own line shows a month's members only where the change since the last month "
+           "shown is not small.")
 show_chart(built(recent_growth_chart, query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 

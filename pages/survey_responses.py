@@ -24,8 +24,8 @@ from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_tables, resident_counts
 from data_access.surveys import (
     REPRESENTATION_DIMENSIONS, YOUNG_BANDS, covered_areas, glance_with_reach, progress_against_target, promotions,
-    reach_over_time_from, representation_gaps, responses_by_day, survey, survey_reach_in, survey_summary,
-    target_verdict,
+    reach_over_time_from, representation_gaps, responses_by_day, responses_by_week, survey, survey_reach_in,
+    survey_summary, target_verdict,
 )
 from ui.context import current_filters
 from ui.render import data_table, icp_caveat, plain, show_chart, synthetic_notice
@@ -57,7 +57,8 @@ def progress(survey_id: int, info: dict, daily, target: int | None, whole: int |
     promo = query(promotions, survey_id)
     show_chart(built(progress_chart, prog, verdict, info["title"], promo), "progress")
     if not daily.empty:
-        show_chart(built(channel_chart, daily, CHANNELS_SURVEY), "channels", "How people responded")
+        weekly = built(responses_by_week, daily, info["opens_on"], info["closes_on"], filters.end, CHANNELS_SURVEY)
+        show_chart(built(channel_chart, weekly, CHANNELS_SURVEY), "channels", "How people responded")
 
 
 def results(questions, n_responses: int) -> None:

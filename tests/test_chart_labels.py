@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from charts import maps, networks, questions, representation, surveys
+from data_access.surveys import responses_by_week
 
 TYPED = "<b>Bold</b> & <i>x</i>"
 ESCAPED = "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;i&gt;x&lt;/i&gt;"  # what plotly turns back into the typed text
@@ -77,7 +78,8 @@ def test_survey_titles_activities_and_channels(monkeypatch):
     chart = surveys.progress_chart(progress, {"sentence": "On track."}, "Survey", activities)
     assert list(chart.figure.data[-1].text) == [ESCAPED] and list(chart.figure.data[-1].customdata) == [ESCAPED]
     daily = pd.DataFrame({"day": days, "channel": [TYPED, TYPED], "responses": [6, 2]})
-    assert_escaped(surveys.channel_chart(daily, [TYPED]).figure)
+    weekly = responses_by_week(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 2), dt.date(2025, 3, 2), [TYPED])
+    assert_escaped(surveys.channel_chart(weekly, [TYPED]).figure)
     reach = pd.DataFrame({"id": [1, 2], "title": [TYPED, "Winter"], "opens_on": [dt.date(2024, 1, 1), dt.date(2025, 1, 1)],
                           "core20_share": [0.2, 0.3], "under_35_share": [0.1, 0.2], "panel": [False, False],
                           "responses": [50, 60], "with_area": [50, 60], "core20": [10, 18], "with_age": [50, 60],

@@ -152,7 +152,7 @@ def test_responses_by_day_buckets_by_calendar_day(conn):
     assert daily[daily["channel"] == "Online"]["responses"].sum() == 4
 
 
-def test_target_trajectory_and_verdicts(conn):
+def test_target_trajectory_and_verdicts(conn, no_suppression):  # small numbers: test_channel_disclosure
     daily = responses_by_day(conn, 1, Q1)
     progress = progress_against_target(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 10), 10, dt.date(2025, 3, 4))
     assert list(progress["trajectory"]) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
