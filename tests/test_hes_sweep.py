@@ -39,7 +39,7 @@ from data_access.db import make_engine
 from data_access.demo import seed_demo
 from data_access.filters import Filters
 from tests.conftest import app_store
-from tests.test_app import APP
+from tests.test_page_small_numbers import run
 
 # Table columns that are not counts of people (see the module docstring).
 NOT_COUNTS = re.compile(
@@ -205,16 +205,6 @@ def page_leaks(at: AppTest) -> list[str]:
                 leaks += [f"map {layer.get('id')} {k}: {props[k]}" for k in ("members", "panel", "respondents")
                           if k in props and not count_like(props[k])]
     return leaks
-
-
-def run(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 PAGES = ["pages/overview.py", "pages/network_growth.py", "pages/survey_responses.py", "pages/panel_coverage.py",

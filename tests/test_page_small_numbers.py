@@ -57,7 +57,8 @@ def tiny_app(tiny_url, monkeypatch):
 
 
 def run(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
+    """The page run through AppTest (with query parameters), with no exception."""
+    at = AppTest.from_file(APP, default_timeout=300)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.switch_page(page)
