@@ -117,3 +117,13 @@ def demo7(tmp_path_factory):
     seed_demo(engine, seed=7)
     yield engine
     engine.dispose()
+
+
+def seeded_store(folder: Path, seed: int) -> str:
+    """The address of a new SQLite store in folder, filled with demo data (demo scale) from this seed."""
+    url = f"sqlite:///{folder / 'store.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    seed_demo(engine, seed=seed, scale="demo")
+    engine.dispose()
+    return url

@@ -9,17 +9,13 @@ unless REQUIRE_BROWSER=1 (as in CI), when that is a failure.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
+from bench.server import start_server, stop
+from data_access.db import make_engine
+from tests.conftest import seeded_store
 from data_access.overview import headline_figures
 from data_access.filters import Filters
 
@@ -52,42 +48,18 @@ def _need_browser():
         pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A freshly started dashboard on a seeded store; yields (base URL, engine)."""
     _need_browser()
-    db = tmp_path_factory.mktemp("e2e") / "e2e.db"
-    url = f"sqlite:///{db}"
+    url = seeded_store(tmp_path_factory.mktemp("e2e"), seed=3)
     engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=3)
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.launch", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],  # an edited source file must not show a "File change" notice
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the dashboard did not start within 60 seconds")
+    try:
+        proc, base = start_server(url)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield base, engine
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc)
     engine.dispose()
 
 

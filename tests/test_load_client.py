@@ -7,18 +7,12 @@ import pytest
 
 from bench.load import PAGES, drive, loopback_only, percentile, report
 from bench.server import start_server, stop
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
+from tests.conftest import seeded_store
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('load') / 'store.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=5, scale="demo")
-    engine.dispose()
-    proc, base = start_server(url)
+    proc, base = start_server(seeded_store(tmp_path_factory.mktemp("load"), seed=5))
     yield proc, base
     stop(proc)
 

@@ -15,8 +15,7 @@ import pytest
 from bench.load import drive
 from bench.server import start_nginx, stop, wait_healthy
 from data_access.cli import main
-from data_access.db import init_db, make_engine
-from data_access.demo import seed_demo
+from tests.conftest import seeded_store
 from ui.workers import ROOT, nginx_site, start_workers, stop_workers, worker_env
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
@@ -50,11 +49,7 @@ def test_committed_recipe_matches_the_generator():
 
 @needs_nginx
 def test_sessions_through_nginx_reach_both_processes(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_demo(engine, seed=2, scale="demo")
-    engine.dispose()
+    url = seeded_store(tmp_path, seed=2)
     ports = [8538, 8539]
     workers = start_workers(ports, ["--server.fileWatcherType", "none"], env=dict(worker_env(), DATABASE_URL=url))
     proxy = None
