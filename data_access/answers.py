@@ -3,6 +3,7 @@ and results reweighted to the resident population."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -13,9 +14,9 @@ from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import (
-    suppress, suppress_table, threshold, withhold_special_category,
+    Policy, linked_suppression, policy, round_count, special_category_withheld, threshold, withhold_special_category,
 )
-from data_access.filters import Filters, in_icp
+from data_access.filters import Filters, icp_id, in_icp
 from data_access.per_load import per_data_load
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
 from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
@@ -64,81 +65,244 @@ def _ordered(frame: pd.DataFrame, options: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"option": names, "count": [int(counts.get(o, 0)) for o in names]})
 
 
+# --- What one question's results publish, protected together --------------------------------------------
+
+# The groups the survey page breaks a question down by (every one of them is protected together).
+BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
+NO_ICP = 0  # the icp_key of respondents in no ICP area (counted only in the all-areas view)
+
+
+@dataclass
+class QuestionCells:
+    """One question's respondents who answered, counted by ICP area (icp_key: as filters.in_icp counts them, NO_ICP
+    where none), their group on every breakdown and the set of options they chose (a 0/1 column o0, o1, ... per
+    option, in the order of `options`: the listed ones, then any others A-Z): columns icp_key, BREAKDOWNS, o..., n."""
+
+    qtype: str
+    options: list[str]
+    frame: pd.DataFrame
+
+    def flags(self) -> list[str]:
+        """The option columns of frame, in the order of options."""
+        return [f"o{i}" for i in range(len(self.options))]
+
+
+@per_data_load
+def question_cells(conn: Connection, question_id: int) -> QuestionCells:
+    """A question's cells (see QuestionCells), counted in SQL in one GROUP BY over every area; unsuppressed (for
+    the published tables to add up, never shown as they are). Worked out once per data load and question."""
+    a, r = m.Answer, m.SurveyResponse
+    qtype, listed = _question(conn, question_id)
+    values = set(conn.execute(select(a.value).where(_answered(question_id)).distinct()).scalars())
+    options = [*listed, *sorted(v for v in values if v not in listed)]
+    flags = [f"o{i}" for i in range(len(options))]
+    columns = ["icp_key", *BREAKDOWNS, *flags, "n"]
+    if not values:
+        return QuestionCells(qtype, options, pd.DataFrame({c: pd.Series(dtype=int if c in ("icp_key", "n") or
+                                                                         c in flags else object) for c in columns}))
+    # each respondent once, with the options they chose (a multiple-choice answer has one row per option)
+    chose = select(a.response_id.label("rid"), *[func.max(case((a.value == v, 1), else_=0)).label(f)
+                                                 for v, f in zip(options, flags)])
+    chose = chose.where(_answered(question_id)).group_by(a.response_id).subquery()
+    icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
+    keys = [icp_key, *[respondent_group(d).label(d) for d in BREAKDOWNS], *[chose.c[f] for f in flags]]
+    stmt = with_respondent_areas(select(*keys, func.count()).select_from(chose).join(r, r.id == chose.c.rid))
+    frame = pd.DataFrame(conn.execute(stmt.group_by(*keys)).all(), columns=columns)
+    frame["icp_key"] = pd.to_numeric(frame["icp_key"]).fillna(NO_ICP).astype(int)
+    for col in [*flags, "n"]:
+        frame[col] = pd.to_numeric(frame[col]).astype(int)
+    return QuestionCells(qtype, options, frame)
+
+
+def _group_order(dimension: str, groups) -> list:
+    """Groups in the order pages list them: the dimension's own order, then others A-Z."""
+    order = GROUP_ORDER.get(dimension, [])
+    return sorted(groups, key=lambda g: (order.index(g) if g in order else len(order), str(g)))
+
+
+def question_release(qc: QuestionCells, views: list[int | None],
+                     dimensions: list[str] = BREAKDOWNS) -> list[tuple[list[int], list[tuple], list[list[int]]]]:
+    """Everything the survey page publishes about one question in each view (None = all areas, or an ICP area's
+    id), as sums of cells: one table per breakdown, whose cells are respondents per ICP area, group and set of
+    options chosen. Keys: (view, "answered") and (view, "option", o) (the question's results, published once but
+    written as a sum in every table, so each table knows them), (view, d, g, "answered") a group's n and
+    (view, d, g, "option", o). A special-category breakdown too small to show is left out of that view.
+    Returns, per table: (cell counts, keys, the cells each key adds up)."""
+    frame, flags = qc.frame, qc.flags()
+    tables = []
+    for d in dimensions:
+        cells = frame.groupby(["icp_key", d, *flags], as_index=False, sort=False)["n"].sum()
+        if qc.qtype == "multiple":
+            cells = _with_empty_sets(cells, ["icp_key", d], flags)
+        chose = cells[flags].to_numpy(dtype=bool) if flags else np.zeros((len(cells), 0), dtype=bool)
+        keys, sets = [], []
+
+        def publish(key, mask):
+            keys.append(key)
+            sets.append(np.flatnonzero(mask).tolist())
+
+        for view in views:
+            mine = np.ones(len(cells), dtype=bool) if view is None else (cells["icp_key"] == view).to_numpy()
+            if not mine.any():
+                continue  # nothing but zeros
+            publish((view, "answered"), mine)
+            for i, o in enumerate(qc.options):
+                publish((view, "option", o), mine & chose[:, i])
+            sizes = cells[mine].groupby(d)["n"].sum()
+            stated = int(sizes[sizes.index.isin(GROUP_ORDER.get(d, []))].sum())
+            if special_category_withheld(d, stated):
+                continue
+            group = cells[d].to_numpy()
+            for g in sizes.index:
+                in_group = mine & (group == g)
+                publish((view, d, g, "answered"), in_group)
+                for i, o in enumerate(qc.options):
+                    publish((view, d, g, "option", o), in_group & chose[:, i])
+        tables.append((cells["n"].astype(int).tolist(), keys, sets))
+    return tables
+
+
+MAX_SET_OPTIONS = 8  # beyond this many options chosen in a group, only the sets someone chose are cells
+
+
+def _with_empty_sets(cells: pd.DataFrame, keys: list[str], flags: list[str]) -> pd.DataFrame:
+    """Multiple-choice cells with a cell of 0 for every other set of the options chosen in the same group (a reader
+    does not know that nobody in the group chose that set; only an option nobody chose is published as 0)."""
+    extra = []
+    for key, part in cells.groupby(keys, sort=False):
+        chosen = [i for i, f in enumerate(flags) if part[f].any()]
+        if len(chosen) > MAX_SET_OPTIONS:
+            continue
+        have = {tuple(row) for row in part[flags].to_numpy().tolist()}
+        for size in range(1, len(chosen) + 1):
+            for combo in itertools.combinations(chosen, size):
+                row = tuple(int(i in combo) for i in range(len(flags)))
+                if row not in have:
+                    extra.append((*key, *row, 0))
+    if not extra:
+        return cells
+    return pd.concat([cells, pd.DataFrame(extra, columns=[*keys, *flags, "n"])], ignore_index=True)
+
+
+def _is_base(key: tuple) -> bool:
+    """True for a number others are shares of (people who answered, in all or in a group): hidden last."""
+    return key[-1] in ("answered", "answers")
+
+
+def hidden_over_tables(tables: list[tuple[list[int], list[tuple], list[list[int]]]], rules: Policy) -> set:
+    """The keys hidden in tables that publish some numbers in common (the same key in several tables, each as a sum
+    of its own cells): linked_suppression in each table, with a key hidden in one table hidden from the start in
+    the others, until no table hides more. The numbers shares are of are hidden only where nothing else would do."""
+    hidden: set = set()
+    while True:
+        found = set(hidden)
+        for counts, keys, sets in tables:
+            flags = linked_suppression(counts, sets, rules.threshold, rules.secondary,
+                                       hide=[k in hidden for k in keys], keep=[_is_base(k) for k in keys])
+            found |= {k for k, flag in zip(keys, flags) if flag}
+        if found == hidden:
+            return hidden
+        hidden = found
+
+
+def _views(conn: Connection) -> list[int | None]:
+    """The all-areas view (None) and every ICP area's view (its id): a reader can switch between them."""
+    return [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
+
+
+@per_data_load
+def _question_hidden(conn: Connection, question_id: int, rules: Policy) -> set:
+    return hidden_over_tables(question_release(question_cells(conn, question_id), _views(conn)), rules)
+
+
+def question_hidden(conn: Connection, question_id: int) -> set:
+    """The keys of question_release hidden on the survey page: small counts, and those that would let a small one
+    be worked out from everything published about the question (its results, every breakdown, in the all-areas
+    view and every ICP area's view together). Decided once per data load, question and policy."""
+    return _question_hidden(conn, question_id, policy())
+
+
+def _view_cells(conn: Connection, qc: QuestionCells, filters: Filters) -> tuple[int | None, pd.DataFrame]:
+    view = icp_id(conn, filters.icp)
+    return view, (qc.frame if view is None else qc.frame[qc.frame["icp_key"] == view])
+
+
+def _as_shown(value: int, hidden: bool):
+    """A count as published: missing where hidden, rounded as the policy asks."""
+    return pd.NA if hidden else round_count(int(value))
+
+
+def _shares(counts: pd.Series, base: pd.Series) -> pd.Series:
+    """count / base from the counts as published: missing where either is hidden, or the base is 0."""
+    c = pd.to_numeric(counts, errors="coerce").astype(float)
+    b = pd.to_numeric(base, errors="coerce").astype(float)
+    return c / b.where(b > 0)
+
+
 def question_results(conn: Connection, question_id: int, filters: Filters) -> pd.DataFrame:
     """Respondents choosing each option, and their share of the respondents who answered the question
     (so multiple-choice shares are of respondents, not of answers, and may add up to more than 100%).
-    Columns: option, count, share, n (respondents who answered)."""
-    a, r = m.Answer, m.SurveyResponse
-    _, options = _question(conn, question_id)
-    chosen = (select(a.value, func.count(func.distinct(a.response_id)))
-              .join(r, r.id == a.response_id).where(_answered(question_id)).group_by(a.value))
-    total = select(func.count(func.distinct(a.response_id))).join(r, r.id == a.response_id).where(_answered(question_id))
-    chosen = in_icp(chosen, r.lsoa_code, conn, filters.icp)
-    n = int(conn.execute(in_icp(total, r.lsoa_code, conn, filters.icp)).scalar_one() or 0)
-    frame = _ordered(pd.DataFrame(conn.execute(chosen).all(), columns=["option", "count"]), options)
-    frame["share"] = frame["count"] / n if n else np.nan
-    frame["n"] = n
-    # an option's count is hidden where small, with a second one where it could be worked out from n
-    qtype, _ = _question(conn, question_id)
-    groups = [] if qtype == "multiple" else [()]
-    out = suppress_table(frame, "count", groups, derived=("share",), total="n").drop(columns="suppressed")
-    return out
+    Columns: option, count, share, n (respondents who answered), suppressed. Counts are as published: hidden
+    (missing) as question_hidden says, rounded as the policy asks; shares are worked out from them."""
+    qc = question_cells(conn, question_id)
+    view, part = _view_cells(conn, qc, filters)
+    hidden = question_hidden(conn, question_id)
+    n = int(part["n"].sum())
+    raw = [int(part.loc[part[f] == 1, "n"].sum()) for f in qc.flags()]
+    frame = pd.DataFrame({"option": qc.options, "raw": pd.Series(raw, dtype=int)})
+    frame["suppressed"] = [(view, "option", o) in hidden for o in qc.options]
+    frame["count"] = pd.array([_as_shown(c, h) for c, h in zip(raw, frame["suppressed"])], dtype="Int64")
+    frame["n"] = pd.array([_as_shown(n, (view, "answered") in hidden)] * len(frame), dtype="Int64")
+    frame["share"] = _shares(frame["count"], frame["n"])
+    frame.attrs["answered"] = n  # for saying "nobody" or "fewer than N" answered; not to be shown as it is
+    return frame[["option", "count", "share", "n", "suppressed"]]
 
 
 def likert_summary(results: pd.DataFrame) -> dict:
-    """Shares disagreeing (the lower half of the scale), neither, and agreeing (the upper half), with n."""
+    """Shares disagreeing (the lower half of the scale), neither, and agreeing (the upper half), with n; a part
+    with a hidden share is missing (it would give the hidden one away)."""
     k = len(results)
-    n = int(results["n"].iloc[0]) if k else 0
+    n = results["n"].iloc[0] if k else 0
     half = k // 2
-    shares = results["share"].fillna(0).to_numpy()
-    return {
-        "disagree": float(shares[:half].sum()) if n else np.nan,
-        "neutral": float(shares[half:k - half].sum()) if n else np.nan,
-        "agree": float(shares[k - half:].sum()) if n else np.nan,
-        "n": n,
-    }
+    shares = results["share"].astype(float).to_numpy()
+
+    def part(values):
+        return float(values.sum()) if k and not pd.isna(n) and n and not np.isnan(values).any() else np.nan
+
+    return {"disagree": part(shares[:half]), "neutral": part(shares[half:k - half]),
+            "agree": part(shares[k - half:]), "n": n}
 
 
 def question_by_group(conn: Connection, question_id: int, dimension: str, filters: Filters) -> pd.DataFrame:
-    """A question's results for each group of a dimension, in SQL. A group with a small number of respondents
-    has every figure hidden, and so does any small cell, with secondary suppression (data_access.disclosure);
-    a breakdown by special-category data (ethnic group, disability) with too few people who stated their group
-    is hidden whole (frame.attrs['withheld'] says why). Columns: group, option, count, n, share, suppressed."""
-    a, r = m.Answer, m.SurveyResponse
-    qtype, options = _question(conn, question_id)
-    group = respondent_group(dimension).label("group")
-    base = with_respondent_areas(select(group, a.value, func.count(func.distinct(a.response_id))).select_from(a)
-                                 .join(r, r.id == a.response_id))
-    cells = in_icp(base.where(_answered(question_id)).group_by(group, a.value), r.lsoa_code, conn, filters.icp)
-    totals = with_respondent_areas(select(group, func.count(func.distinct(a.response_id))).select_from(a)
-                                   .join(r, r.id == a.response_id))
-    totals = in_icp(totals.where(_answered(question_id)).group_by(group), r.lsoa_code, conn, filters.icp)
-    found = pd.DataFrame(conn.execute(cells).all(), columns=["group", "option", "count"])
-    n_by_group = dict(conn.execute(totals).all())
-    order = GROUP_ORDER.get(dimension, [])
-    groups = sorted(n_by_group, key=lambda g: (order.index(g) if g in order else len(order), str(g)))
-    frames = []
-    for g in groups:
-        part = _ordered(found[found["group"] == g][["option", "count"]], options)
-        part.insert(0, "group", g)
-        part["n"] = int(n_by_group[g])
-        frames.append(part)
-    if not frames:
-        return pd.DataFrame(columns=["group", "option", "count", "n", "share", "suppressed"])
-    out = pd.concat(frames, ignore_index=True)
-    out["share"] = out["count"] / out["n"]
-    # The groups' n add up to everyone who answered (shown with the question's results): a group whose n is
-    # small is hidden whole, and so is a second group where one could be worked out from the total.
-    sizes = pd.DataFrame({"group": groups, "n": [int(n_by_group[g]) for g in groups]})
-    hidden_groups = set(sizes.loc[suppress_table(sizes, "n", [()])["suppressed"], "group"])
-    small_group = out["group"].isin(hidden_groups)
-    # Within a group the options add up to its n; across groups they add up to the option's overall count.
-    grid = [] if qtype == "multiple" else ["group"]
-    out = suppress_table(out, "count", [*grid, "option"], derived=("share",), total="n", hide=small_group)
-    out["n"] = suppress(out, "n")["n"].mask(small_group)
-    stated = sum(n for g, n in n_by_group.items() if g in order)
+    """A question's results for each group of a dimension (one of BREAKDOWNS) in the filtered area. Counts and
+    each group's n are hidden as question_hidden says (with the question's results and every other breakdown,
+    in every view), rounded as the policy asks, and shares worked out from them; a breakdown by special-category
+    data (ethnic group, disability) with too few people who stated their group is hidden whole
+    (frame.attrs['withheld'] says why). Columns: group, option, count, n, share, suppressed."""
+    if dimension not in BREAKDOWNS:
+        raise ValueError(f"Answers cannot be broken down by {dimension!r}: expected one of {', '.join(BREAKDOWNS)}.")
+    qc = question_cells(conn, question_id)
+    view, part = _view_cells(conn, qc, filters)
+    columns = ["group", "option", "count", "n", "share", "suppressed"]
+    sizes = part.groupby(dimension)["n"].sum()
+    sizes = sizes[sizes > 0]
+    if sizes.empty or not qc.options:
+        return pd.DataFrame(columns=columns)
+    hidden = question_hidden(conn, question_id)
+    rows = []
+    for g in _group_order(dimension, sizes.index):
+        mine = part[part[dimension] == g]
+        n_shown = _as_shown(sizes[g], (view, dimension, g, "answered") in hidden)
+        for o, f in zip(qc.options, qc.flags()):
+            off = (view, dimension, g, "option", o) in hidden
+            rows.append((g, o, _as_shown(mine.loc[mine[f] == 1, "n"].sum(), off), n_shown, off))
+    out = pd.DataFrame(rows, columns=["group", "option", "count", "n", "suppressed"])
+    out["count"] = pd.array(out["count"].tolist(), dtype="Int64")
+    out["n"] = pd.array(out["n"].tolist(), dtype="Int64")
+    out["share"] = _shares(out["count"], out["n"])
+    stated = int(sizes[sizes.index.isin(GROUP_ORDER.get(dimension, []))].sum())
     out = withhold_special_category(out, dimension, stated, ["count", "n"], ["share"])
-    return out[["group", "option", "count", "n", "share", "suppressed"]]
+    return out[columns]
 
 
 # --- Free text ----------------------------------------------------------------------------------------
@@ -150,38 +314,88 @@ def themes(conn: Connection) -> pd.DataFrame:
                          for name, kw in rows], columns=["theme", "keywords"])
 
 
-def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> dict:
-    """How many answered a free-text question, how many answers mention each theme (an answer mentions a
-    theme when it contains any of its keywords as whole words, or with a plural s, counted in SQL), and a
-    few recent answers as examples.
-    Keys: answers (int), themes (DataFrame theme, answers, share, suppressed; most frequent first),
-    examples (list of plain strings; none when fewer than the small-number threshold answered)."""
+@per_data_load
+def free_text_cells(conn: Connection, question_id: int) -> pd.DataFrame:
+    """Answers to a free-text question counted by ICP area (icp_key, as question_cells) and the themes they mention
+    (a 0/1 column t0, t1, ... per theme, in the order of themes(): an answer mentions a theme when it contains any
+    of its keywords as whole words, or with a plural s), in SQL in one GROUP BY; unsuppressed. Columns: icp_key,
+    t..., n."""
     a, r = m.Answer, m.SurveyResponse
     theme_list = themes(conn)
-    inner = select(_words(a.value).label("words")).where(_answered(question_id))
-    if filters.icp:  # every answer has its response; join it only to filter by area
-        inner = in_icp(inner.join(r, r.id == a.response_id), r.lsoa_code, conn, filters.icp)
+    icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
+    inner = (select(icp_key, _words(a.value).label("words")).select_from(a).join(r, r.id == a.response_id)
+             .outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code).where(_answered(question_id)))
     # materialised, so the database works out each answer's words once, not once per keyword
     inner = inner.cte("answered_words").prefix_with("MATERIALIZED")
     text = inner.c.words
-    sums = []
+    flags = []
     for i, kws in enumerate(theme_list["keywords"]):
         cond = []
         for k in {" ".join(_plain(k).split()) for k in kws} - {""}:
             cond += [text.contains(f" {k} ", autoescape=True), text.contains(f" {k}s ", autoescape=True)]
-        sums.append(func.sum(case((or_(*cond), 1), else_=0)).label(f"t{i}") if cond else func.sum(0).label(f"t{i}"))
-    row = conn.execute(select(func.count(), *sums).select_from(inner)).one()
-    answers = int(row[0] or 0)
-    frame = pd.DataFrame({"theme": theme_list["theme"], "answers": [int(v or 0) for v in row[1:]]})
-    frame["share"] = frame["answers"] / answers if answers else np.nan
-    frame = frame.sort_values(["answers", "theme"], ascending=[False, True]).reset_index(drop=True)
-    frame = suppress(frame, "answers", derived=("share",))
+        flags.append((case((or_(*cond), 1), else_=0) if cond else literal(0)).label(f"t{i}"))
+    keys = [inner.c.icp_key, *flags]
+    columns = ["icp_key", *[f"t{i}" for i in range(len(flags))], "n"]
+    frame = pd.DataFrame(conn.execute(select(*keys, func.count()).group_by(*keys)).all(), columns=columns)
+    frame["icp_key"] = pd.to_numeric(frame["icp_key"]).fillna(NO_ICP).astype(int)
+    for col in columns[1:]:
+        frame[col] = pd.to_numeric(frame[col]).astype(int)
+    return frame
+
+
+def free_text_release(cells: pd.DataFrame, theme_names: list[str], views: list[int | None]
+                      ) -> tuple[list[int], list[tuple], list[list[int]]]:
+    """What the page publishes about a free-text question in each view, as sums of cells (answers per ICP area and
+    set of themes mentioned): (view, "answers") and (view, "theme", name)."""
+    keys, sets = [], []
+    for view in views:
+        mine = np.ones(len(cells), dtype=bool) if view is None else (cells["icp_key"] == view).to_numpy()
+        if not mine.any():
+            continue
+        keys.append((view, "answers"))
+        sets.append(np.flatnonzero(mine).tolist())
+        for i, name in enumerate(theme_names):
+            keys.append((view, "theme", name))
+            sets.append(np.flatnonzero(mine & (cells[f"t{i}"] == 1).to_numpy()).tolist())
+    return cells["n"].astype(int).tolist(), keys, sets
+
+
+@per_data_load
+def _free_text_hidden(conn: Connection, question_id: int, rules: Policy) -> set:
+    release = free_text_release(free_text_cells(conn, question_id), themes(conn)["theme"].tolist(), _views(conn))
+    return hidden_over_tables([release], rules)
+
+
+def free_text_summary(conn: Connection, question_id: int, filters: Filters) -> dict:
+    """How many answered a free-text question, how many answers mention each theme, and a few recent answers as
+    examples. Counts are hidden where small, or where a small one could be worked out from them (in the all-areas
+    view and every ICP area's together), and rounded as the policy asks; shares are worked out from them.
+    Keys: answers (int, as counted: for saying "nobody" or "fewer than N"), answers_shown (as published: None where
+    hidden), themes (DataFrame theme, answers, share, suppressed; most frequent first), examples (list of plain
+    strings; none when fewer than the small-number threshold answered)."""
+    a, r = m.Answer, m.SurveyResponse
+    names = themes(conn)["theme"].tolist()
+    cells = free_text_cells(conn, question_id)
+    view = icp_id(conn, filters.icp)
+    part = cells if view is None else cells[cells["icp_key"] == view]
+    hidden = _free_text_hidden(conn, question_id, policy())
+    answers = int(part["n"].sum())
+    shown = None if (view, "answers") in hidden else round_count(answers)
+    raw = [int(part.loc[part[f"t{i}"] == 1, "n"].sum()) for i in range(len(names))]
+    frame = pd.DataFrame({"theme": names, "raw": pd.Series(raw, dtype=int)})
+    frame["suppressed"] = [(view, "theme", t) in hidden for t in names]
+    frame["answers"] = pd.array([_as_shown(c, h) for c, h in zip(raw, frame["suppressed"])], dtype="Int64")
+    frame["share"] = _shares(frame["answers"], pd.Series(shown, index=frame.index, dtype=float))
+    # most frequent first as published (hidden ones last, A-Z), so the order says nothing about a hidden count
+    frame["order"] = frame["answers"].astype("Float64").fillna(-1.0).astype(float)
+    frame = frame.sort_values(["order", "theme"], ascending=[False, True]).reset_index(drop=True)
     examples: list[str] = []
     if answers >= threshold():
         ex = (select(a.value).join(r, r.id == a.response_id).where(_answered(question_id))
               .order_by(r.submitted_at.desc(), a.id.desc()).limit(EXAMPLE_LIMIT))
         examples = [_clip(v) for v in conn.execute(in_icp(ex, r.lsoa_code, conn, filters.icp)).scalars()]
-    return {"answers": answers, "themes": frame, "examples": examples}
+    return {"answers": answers, "answers_shown": shown, "themes": frame[["theme", "answers", "share", "suppressed"]],
+            "examples": examples}
 
 
 # Punctuation treated as a space when matching keywords, so that keywords match whole words.
@@ -322,5 +536,7 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
     if denominator <= 0:
         return results, weights
     numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
-    results["weighted_share"] = results["option"].map(numerators).fillna(0.0) / denominator
+    weighted = results["option"].map(numerators).fillna(0.0) / denominator
+    # hidden with the option's count (or the number who answered), which it would otherwise nearly give away
+    results["weighted_share"] = weighted.mask(results["count"].isna() | results["n"].isna())
     return results, weights

@@ -30,6 +30,15 @@ class Release:
 
     cells: pd.Series
     numbers: list[tuple[Hashable, frozenset, float | None]] = field(default_factory=list)
+    relations: list[tuple[frozenset, frozenset]] = field(default_factory=list)
+
+    def relate(self, keys_a: Iterable, keys_b: Iterable) -> None:
+        """Something a reader knows without its being published: the cells keys_a add up to the same as keys_b (e.g.
+        one count written as a sum over two different breakdowns)."""
+        a, b = frozenset(keys_a), frozenset(keys_b)
+        truth = [float(self.cells.loc[list(k)].sum()) if k else 0.0 for k in (a, b)]
+        assert truth[0] == truth[1], f"not a relation: {truth}"
+        self.relations.append((a, b))
 
     def add(self, name: Hashable, keys: Iterable, shown) -> None:
         """One published number: the sum of the cells with these keys, shown as `shown` (None/NA = hidden)."""
@@ -64,10 +73,17 @@ class Release:
         if not small:
             return []
         shown_m, hidden_m = self.matrix(shown), self.matrix([i for i, _, _ in small])
+        if self.relations:
+            index = {k: i for i, k in enumerate(self.cells.index)}
+            extra = np.zeros((len(self.cells), len(self.relations)))
+            for j, (a, b) in enumerate(self.relations):
+                extra[[index[k] for k in a], j] += 1.0
+                extra[[index[k] for k in b], j] -= 1.0
+            shown_m = np.hstack([shown_m, extra])
         # A cell shown on its own is known: drop its row (and the column showing it), so that the least-squares
         # problem is about the other cells only (x is in span(S, e_k) iff x without row k is in span(S without
         # row k)).
-        alone = shown_m.sum(axis=0) == 1
+        alone = ((shown_m != 0).sum(axis=0) == 1) & (shown_m.sum(axis=0) == 1)
         known = shown_m[:, alone].sum(axis=1) > 0
         found = determined(shown_m[~known][:, ~alone], hidden_m[~known])
         return [(name, truth) for (_, name, truth), hit in zip(small, found) if hit]
