@@ -118,11 +118,35 @@ def _likert_sentence(wide: pd.DataFrame, n_by_row: pd.Series, options: list[str]
     return text
 
 
+def _answered_text(results: pd.DataFrame) -> str:
+    """How many answered, as published: the count (rounded as the policy asks), the hidden label where small, or
+    'not shown' where it is hidden so that a small count elsewhere cannot be worked out."""
+    shown = results["n"].iloc[0] if len(results) else 0
+    if pd.isna(shown) and not is_small(results.attrs.get("answered", 0)):
+        return "not shown"
+    return format_count(shown)
+
+
+def weights_shown(weights) -> dict[str, str]:
+    """The weighting's figures as published: respondents weighted and left out (they add up to all responses, which
+    is published: where one is small, the other is not shown either), the design effect and the effective sample
+    size (not shown with the respondents weighted, which they would nearly give away)."""
+    weighted, left_out = weights.weighted, weights.left_out
+    either = is_small(weighted) or is_small(left_out)
+    out = {"weighted": format_count(weighted) if is_small(weighted) or not either else "not shown",
+           "left_out": format_count(left_out) if is_small(left_out) or not either else "not shown"}
+    hidden = out["weighted"] != format_count(weighted) or is_small(weighted)
+    out["design_effect"] = "not shown" if hidden else f"{weights.design_effect:.2f}"
+    out["effective_size"] = "not shown" if hidden else f"{round_estimate(weights.effective_size):,.0f}"
+    return out
+
+
 def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
     """Horizontal bars: the share of respondents choosing each option, labelled with the share and count
     (results: option, count, share, n)."""
     data = results.copy()
-    n = int(data["n"].iloc[0]) if len(data) else 0
+    n = int(data.attrs.get("answered", 0 if data.empty or pd.isna(data["n"].iloc[0]) else data["n"].iloc[0]))
+    n_text = _answered_text(data)
     fig = go.Figure(go.Bar(
         y=[plain_label(o) for o in data["option"]], x=data["share"] * 100, orientation="h", marker_color=NHS_BLUE,
         text=[policy().hidden_label if pd.isna(c) else f"{s * 100:.0f}% ({format_count(c)})"
@@ -131,7 +155,7 @@ def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     style(fig, height=max(240, 90 + 50 * len(data)))
     top = float(data["share"].max() * 100) if len(data) and data["share"].notna().any() else 0
-    fig.update_xaxes(title_text=f"% of the {format_count(n)} respondents who answered", ticksuffix="%",
+    fig.update_xaxes(title_text=f"% of the {n_text} respondents who answered", ticksuffix="%",
                      range=[0, max(top * 1.3, 10)])
     fig.update_yaxes(autorange="reversed")
     table = data[["option", "count", "share"]].copy()
@@ -141,12 +165,13 @@ def choice_chart(results: pd.DataFrame, question: str, multiple: bool) -> Chart:
         return Chart(fig, f"{_lead(question)} nobody has answered this question.", table)
     shown = data.dropna(subset=["count"])
     if shown.empty or shown["count"].max() == 0:
-        sentence = (f"{_lead(question)} {format_count(n)} answered; the counts for each answer are too small to "
+        sentence = (f"{_lead(question)} {n_text} answered; the counts for each answer are too small to "
                     "show, or could be worked out from one that is.")
     else:
         best = shown.loc[shown["count"].astype(float).idxmax()]
-        sentence = (f"{_lead(question)} of {format_count(n)} who answered, {format_count(best['count'])} "
-                    f"({pct(best['share'])}) chose {best['option']}, the most common answer shown.")
+        share = "" if pd.isna(best["share"]) else f" ({pct(best['share'])})"
+        sentence = (f"{_lead(question)} of {n_text} who answered, {format_count(best['count'])}{share} "
+                    f"chose {best['option']}, the most common answer shown.")
         if len(shown) < len(data):
             sentence += f" {len(data) - len(shown)} answer{'s' if len(data) - len(shown) > 1 else ''} not shown."
     if multiple:
@@ -227,12 +252,13 @@ def _group_sentence(frame: pd.DataFrame, question: str, dimension_label: str) ->
 def themes_chart(summary: dict, question: str) -> Chart:
     """The themes mentioned in free-text answers, most frequent first (summary: from free_text_summary)."""
     themes = summary["themes"]
-    answers = summary["answers"]
+    answers = summary.get("answers_shown", summary["answers"])
+    answers_text = "not shown" if answers is None and not is_small(summary["answers"]) else format_count(answers)
     shown = themes.dropna(subset=["answers"])
     shown = shown[shown["answers"] > 0]
     fig = go.Figure(go.Bar(
         y=[plain_label(t) for t in shown["theme"]], x=shown["answers"], orientation="h", marker_color=NHS_BLUE,
-        text=[f"{int(c):,} ({s * 100:.0f}%)" for c, s in zip(shown["answers"], shown["share"])],
+        text=[f"{int(c):,}" + ("" if pd.isna(s) else f" ({s * 100:.0f}%)") for c, s in zip(shown["answers"], shown["share"])],
         textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{x:,} answers<extra></extra>"))
     style(fig, height=max(240, 90 + 50 * len(shown)))
     fig.update_xaxes(title_text="Answers mentioning the theme", range=[0, max(shown["answers"].max() * 1.3, 5)
@@ -242,11 +268,12 @@ def themes_chart(summary: dict, question: str) -> Chart:
     table["share"] = (table["share"].astype(float) * 100).round(1)
     table = table.rename(columns={"share": "share of answers (%)"})
     if shown.empty:
-        sentence = (f"{_lead(question)} {format_count(answers)} people wrote an answer; none mentions a theme often enough to show "
+        sentence = (f"{_lead(question)} {answers_text} people wrote an answer; none mentions a theme often enough to show "
                     f"({hidden_words()} answers each, or no keywords matched).")
     else:
-        top = ", ".join(f"{r.theme} ({int(r.answers):,}, {pct(r.share)})" for r in shown.head(3).itertuples())
-        sentence = (f"{_lead(question)} {format_count(answers)} people wrote an answer. The most frequent themes: {top}. "
+        top = ", ".join(f"{r.theme} ({int(r.answers):,}" + ("" if pd.isna(r.share) else f", {pct(r.share)}") + ")"
+                        for r in shown.head(3).itertuples())
+        sentence = (f"{_lead(question)} {answers_text} people wrote an answer. The most frequent themes: {top}. "
                     "An answer can mention more than one theme.")
     return Chart(fig, sentence, table)
 
@@ -275,7 +302,6 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
     table["weighted_share"] = (table["weighted_share"] * 100).round(1)
     table = table.rename(columns={"count": "respondents", "share": "as answered (%)",
                                   "weighted_share": "weighted to residents (%)"})
-    n = int(data["n"].iloc[0]) if len(data) else 0
     if likert and data["share"].isna().any():
         head = f"{_lead(question)} Some answers are too few to show, so agreement is not summed up"
     elif likert:
@@ -291,9 +317,11 @@ def weighted_chart(results: pd.DataFrame, weights, question: str, likert: bool) 
                     f"as answered and {pct(row['weighted_share'])} weighted")
         else:
             head = f"{_lead(question)} The answers are too few to show weighted"
-    sentence = (f"{head} ({format_count(n)} answered). Weighting on age band, sex and deprivation uses the "
-                f"{format_count(weights.weighted)} respondents who gave all three; design effect "
-                f"{weights.design_effect:.2f}, "
-                f"so the weighted results are as precise as a simple random sample of about "
-                f"{round_estimate(weights.effective_size):,.0f} people.")
+    shown = weights_shown(weights)
+    sentence = (f"{head} ({_answered_text(data)} answered). Weighting on age band, sex and deprivation uses the "
+                f"{shown['weighted']} respondents who gave all three")
+    if shown["effective_size"] == "not shown":
+        return Chart(fig, sentence + ".", table)
+    sentence += (f"; design effect {shown['design_effect']}, so the weighted results are as precise as a simple "
+                 f"random sample of about {shown['effective_size']} people.")
     return Chart(fig, sentence, table)

@@ -5,7 +5,9 @@ question (by group, and weighted to residents), who responded against who lives 
 import pandas as pd
 import streamlit as st
 
-from charts.questions import choice_chart, choice_group_chart, likert_chart, themes_chart, weighted_chart
+from charts.questions import (
+    choice_chart, choice_group_chart, likert_chart, themes_chart, weighted_chart, weights_shown,
+)
 from charts.representation import representation_chart
 from charts.theme import hidden_words
 from charts.surveys import (
@@ -14,11 +16,11 @@ from charts.surveys import (
 )
 from data_access.actions import open_actions, survey_actions
 from data_access.answers import (
-    free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
+    BREAKDOWNS, free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
     weighted_survey_results,
 )
 from data_access.cached import built, query
-from data_access.disclosure import describe, format_count, is_small, round_estimate, threshold
+from data_access.disclosure import describe, format_count, is_small, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
 from data_access.profiles import DIMENSIONS, representation_tables, resident_counts
@@ -29,8 +31,6 @@ from data_access.surveys import (
 )
 from ui.context import current_filters
 from ui.render import data_table, icp_caveat, plain, show_chart, synthetic_notice
-
-BREAKDOWNS = ["age_band", "sex", "ethnic_group", "disability", "icp_area", "imd_quintile"]
 
 
 def sentence(text: str) -> None:
@@ -92,7 +92,7 @@ def results(questions, n_responses: int) -> None:
                 st.caption(f"Examples are not shown where {hidden_words()} people answered.")
             continue
         res = query(question_results, int(q.id), filters)
-        n = int(res["n"].iloc[0]) if len(res) else 0
+        n = int(res.attrs.get("answered", 0))
         if n == 0:
             st.markdown(f"**{plain(label)}**")
             st.info("Nobody has answered this question.")
@@ -159,20 +159,20 @@ def weighted(survey_id: int, questions, areas) -> None:
         st.info(weights.message)
         return
     c1, c2, c3 = st.columns(3)
-    c1.metric("Respondents weighted", format_count(weights.weighted),
+    shown = weights_shown(weights)
+    c1.metric("Respondents weighted", shown["weighted"],
               help="Respondents who gave their age, sex and home area; the rest are left out of weighted results.")
-    c2.metric("Design effect", f"{weights.design_effect:.2f}", help="Kish's design effect of the weights: n Σw² / (Σw)².")
-    c3.metric("Effective sample size", f"{round_estimate(weights.effective_size):,.0f}",
+    c2.metric("Design effect", shown["design_effect"], help="Kish's design effect of the weights: n Σw² / (Σw)².")
+    c3.metric("Effective sample size", shown["effective_size"],
               help="How many people a simple random sample would need to be as precise: (Σw)² / Σw².")
     st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
-               f"in the areas the survey covers. {format_count(weights.left_out)} respondents without all three are "
-               "left out.")
+               f"in the areas the survey covers. {shown['left_out']} respondents without all three are left out.")
     closed = questions[questions["qtype"].isin(["likert", "single"])]
     every = query(weighted_survey_results, survey_id, filters, areas, tuple(int(i) for i in closed["id"]))
     for q in closed.itertuples():
         label = f"Q{q.position}. {q.text}"
         res, w = every[int(q.id)]
-        answered = int(res["n"].iloc[0]) if len(res) else 0
+        answered = int(res.attrs.get("answered", 0))
         if answered < threshold():
             st.markdown(f"**{plain(label)}**")
             st.info("Too few people answered this question to weight it.")
