@@ -184,25 +184,32 @@ def _with_empty_sets(cells: pd.DataFrame, keys: list[str], flags: list[str]) -> 
     return pd.concat([cells, pd.DataFrame(extra, columns=[*keys, *flags, "n"])], ignore_index=True)
 
 
-def _is_base(key: tuple) -> bool:
-    """True for a number others are shares of (people who answered, in all or in a group): hidden last."""
-    return key[-1] in ("answered", "answers")
+def _rank(key: tuple) -> int:
+    """How reluctantly a number is hidden to protect another: the question's own results (which every table
+    publishes) last, then the numbers shares are of (those who answered in a group), then the rest."""
+    if len(key) <= 3:
+        return 2
+    return 1 if key[-1] == "answered" else 0
 
 
 def hidden_over_tables(tables: list[tuple[list[int], list[tuple], list[list[int]]]], rules: Policy) -> set:
     """The keys hidden in tables that publish some numbers in common (the same key in several tables, each as a sum
     of its own cells): linked_suppression in each table, with a key hidden in one table hidden from the start in
-    the others, until no table hides more. The numbers shares are of are hidden only where nothing else would do."""
-    hidden: set = set()
+    the others, until no table hides more. Numbers are hidden to protect others in the order _rank says."""
+    seen: dict = {}
+    for _, keys, _ in tables:
+        for k in set(keys):
+            seen[k] = seen.get(k, 0) + 1
+    shared, forced, hidden = {k for k, times in seen.items() if times > 1}, set(), set()
     while True:
-        found = set(hidden)
+        hidden = set()
         for counts, keys, sets in tables:
             flags = linked_suppression(counts, sets, rules.threshold, rules.secondary,
-                                       hide=[k in hidden for k in keys], keep=[_is_base(k) for k in keys])
-            found |= {k for k, flag in zip(keys, flags) if flag}
-        if found == hidden:
+                                       hide=[k in forced for k in keys], keep=[_rank(k) for k in keys])
+            hidden |= {k for k, flag in zip(keys, flags) if flag}
+        if hidden & shared <= forced:
             return hidden
-        hidden = found
+        forced |= hidden & shared
 
 
 def _views(conn: Connection) -> list[int | None]:

@@ -240,7 +240,7 @@ _TOL = 1e-7
 
 def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int]],
                        threshold_n: int | None = None, secondary: bool | None = None,
-                       hide: Sequence[bool] | None = None, keep: Sequence[bool] | None = None) -> np.ndarray:
+                       hide: Sequence[bool] | None = None, keep: Sequence[int] | None = None) -> np.ndarray:
     """Which published numbers to hide, where each published number is the sum of some underlying cells.
 
     counts are the cells (people per finest group); published[i] lists the cells that number i adds up. A number
@@ -249,8 +249,8 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     primary can be written as a linear combination of the shown numbers (the standard of tau-ARGUS and
     Statistics Norway's GaussSuppression). The same set of cells published twice is hidden or shown together.
     hide marks numbers to hide from the start whatever their size (hidden elsewhere); they are protected as the
-    small ones are. keep marks numbers to hide only where no other number would do (e.g. totals that shares are
-    of). Returns a boolean array, True = hide.
+    small ones are. keep ranks numbers to hide only where no lower-ranked number would do (0 = as usual; e.g. 1 for
+    totals that shares are of). Returns a boolean array, True = hide.
     """
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
@@ -263,9 +263,9 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     hidden = (values > 0) & (values < limit)
     if hide is not None:
         hidden[np.unique(which[np.asarray(hide, dtype=bool)])] = True
-    kept = np.zeros(len(sets), dtype=bool)
+    kept = np.zeros(len(sets), dtype=int)
     if keep is not None:
-        kept[np.unique(which[np.asarray(keep, dtype=bool)])] = True
+        np.maximum.at(kept, which, np.asarray(keep, dtype=int))
     if secondary and hidden.any():
         hidden = _secondary(counts.size, members, values, hidden, kept)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
@@ -339,7 +339,7 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
                 continue
             if chosen.intersection(candidates):
                 continue
-            pick = min(candidates, key=lambda i: (values[i] == 0, kept is not None and kept[i], values[i],
+            pick = min(candidates, key=lambda i: (values[i] == 0, 0 if kept is None else kept[i], values[i],
                                                   sizes[i] > 1, i))
             chosen.add(pick)
         if not chosen:
