@@ -208,8 +208,51 @@ def hidden_over_tables(tables: list[tuple[list[int], list[tuple], list[list[int]
                                        hide=[k in forced for k in keys], keep=[_rank(k) for k in keys])
             hidden |= {k for k, flag in zip(keys, flags) if flag}
         if hidden & shared <= forced:
-            return hidden
+            return _jointly_protected(tables, hidden, shared, rules)
         forced |= hidden & shared
+
+
+def _vector(sets_by_key: dict, key, offset: int, size: int) -> np.ndarray:
+    vec = np.zeros(size)
+    vec[np.asarray(sets_by_key[key], dtype=int) + offset] = 1.0
+    return vec
+
+
+def _jointly_protected(tables, hidden: set, shared: set, rules: Policy) -> set:
+    """hidden, with more hidden until no small count is a linear combination of the shown numbers of all the tables
+    together, a reader knowing that a number published in several tables is the same in each (each table alone is
+    protected already, but two tables can each give a sum of hidden shared numbers away)."""
+    if not rules.secondary or not shared:
+        return hidden
+    hidden = set(hidden)
+    offsets = np.cumsum([0, *[len(c) for c, _, _ in tables]])
+    size = int(offsets[-1])
+    counts = np.concatenate([np.asarray(c, dtype=float) for c, _, _ in tables]) if size else np.zeros(0)
+    where = [dict(zip(keys, sets)) for _, keys, sets in tables]
+    home = {}
+    for t, keys in enumerate(where):
+        for k in keys:
+            home.setdefault(k, t)
+    relations = [_vector(where[t], k, offsets[t], size) - _vector(where[home[k]], k, offsets[home[k]], size)
+                 for t in range(len(tables)) for k in where[t] if k in shared and home[k] != t]
+    value = {k: float(counts[_vector(where[t], k, offsets[t], size) > 0].sum()) for k, t in home.items()}
+    small = [k for k, v in value.items() if 0 < v < rules.threshold]
+    for _ in range(len(home)):
+        shown = [k for k in home if k not in hidden]
+        columns = [_vector(where[home[k]], k, offsets[home[k]], size) for k in shown] + relations
+        if not columns or not small:
+            return hidden
+        a = np.column_stack(columns)
+        b = np.column_stack([_vector(where[home[k]], k, offsets[home[k]], size) for k in small])
+        coef, *_ = np.linalg.lstsq(a, b, rcond=None)
+        leaked = np.linalg.norm(a @ coef - b, axis=0) < 1e-6
+        if not leaked.any():
+            return hidden
+        for j in np.flatnonzero(leaked):
+            used = [shown[i] for i in np.flatnonzero(np.abs(coef[:len(shown), j]) > 1e-7) if value[shown[i]] > 0]
+            if used and not hidden.intersection(used):
+                hidden.add(min(used, key=lambda k: (_rank(k), value[k], str(k))))
+    return hidden
 
 
 def _views(conn: Connection) -> list[int | None]:
