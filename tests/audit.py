@@ -32,21 +32,29 @@ class Release:
     numbers: list[tuple[Hashable, frozenset, float | None]] = field(default_factory=list)
     relations: list[tuple[frozenset, frozenset]] = field(default_factory=list)
 
+    def _truth(self, keys: frozenset) -> float:
+        """The true sum of the cells with these keys (the cells' positions remembered, for speed)."""
+        if getattr(self, "_pos", None) is None or len(self._pos) != len(self.cells):
+            self._pos = {k: i for i, k in enumerate(self.cells.index)}
+            self._values = self.cells.to_numpy(dtype=float)
+        return float(self._values[[self._pos[k] for k in keys]].sum()) if keys else 0.0
+
     def relate(self, keys_a: Iterable, keys_b: Iterable) -> None:
         """Something a reader knows without its being published: the cells keys_a add up to the same as keys_b (e.g.
         one count written as a sum over two different breakdowns)."""
         a, b = frozenset(keys_a), frozenset(keys_b)
-        truth = [float(self.cells.loc[list(k)].sum()) if k else 0.0 for k in (a, b)]
+        truth = [self._truth(k) for k in (a, b)]
         assert truth[0] == truth[1], f"not a relation: {truth}"
         self.relations.append((a, b))
 
     def add(self, name: Hashable, keys: Iterable, shown) -> None:
         """One published number: the sum of the cells with these keys, shown as `shown` (None/NA = hidden)."""
         keys = frozenset(keys)
-        missing = keys - set(self.cells.index)
+        self._truth(frozenset())
+        missing = [k for k in keys if k not in self._pos]
         assert not missing, f"{name}: unknown cells {sorted(missing)[:5]}"
         value = None if shown is None or pd.isna(shown) else float(shown)
-        truth = float(self.cells.loc[list(keys)].sum()) if keys else 0.0
+        truth = self._truth(keys)
         # the model must describe what is published: a shown number is the sum of its cells
         assert value is None or value == truth, f"{name}: shown {value}, but its cells add up to {truth}"
         self.numbers.append((name, keys, value))
@@ -67,7 +75,7 @@ class Release:
         shown = list(first.values())
         small = []
         for i, (name, keys, value) in enumerate(self.numbers):
-            truth = float(self.cells.loc[list(keys)].sum()) if keys else 0.0
+            truth = self._truth(keys)
             if value is None and 0 < truth < threshold:
                 small.append((i, name, truth))
         if not small:

@@ -78,7 +78,7 @@ def audit_release(conn, qid: int, multiple: bool) -> tuple[Release, int]:
     tables (views x breakdowns) were shown."""
     people, options, icps = respondents(conn, qid)
     counts = {}
-    for d in BREAKDOWNS:
+    for d in BREAKDOWNS if len(people) else []:
         for (icp, g), part in people.groupby([people["icp"].fillna("-"), d]):
             sets = part["set"].value_counts().to_dict()
             if multiple:  # every other set of the options chosen in the group is an unknown cell too
@@ -88,37 +88,45 @@ def audit_release(conn, qid: int, multiple: bool) -> tuple[Release, int]:
                         sets.setdefault(tuple(sorted(combo)), 0)
             for s, n in sets.items():
                 counts[(d, icp, g, s)] = float(n)
-    cells = pd.Series(counts)
+    cells = pd.Series(counts, dtype=float)
     release = Release(cells)
+    if cells.empty:
+        return release, 0
+    index = np.empty(len(cells), dtype=object)
+    index[:] = list(cells.index)
+    dim, area, group = (np.array([k[i] for k in index], dtype=object) for i in range(3))
+    chose = {o: np.array([o in k[3] for k in index]) for o in options}
     tables = 0
     for view in [None, *icps]:
         filters = Filters(view, dt.date(2025, 1, 1), dt.date(2026, 12, 31))
         res = question_results(conn, qid, filters)
         if res.attrs["answered"] < 5:
             continue  # the page shows no results below 5 respondents
-        mine = [k for k in cells.index if view is None or k[1] == view]
+        mine = np.ones(len(index), dtype=bool) if view is None else area == view
 
-        def where(d, test):
-            return [k for k in mine if k[0] == d and test(k)]
+        def where(d, *tests):
+            mask = mine & (dim == d)
+            for t in tests:
+                mask = mask & t
+            return index[mask]
 
         first = BREAKDOWNS[0]
-        release.add((view, "n"), where(first, lambda k: True), res["n"].iloc[0])
+        release.add((view, "n"), where(first), res["n"].iloc[0])
         for r in res.itertuples():
-            release.add((view, r.option), where(first, lambda k, o=r.option: o in k[3]), r.count)
+            release.add((view, r.option), where(first, chose[r.option]), r.count)
         for d in BREAKDOWNS[1:]:  # the same counts as sums over each other breakdown
-            release.relate(where(first, lambda k: True), where(d, lambda k: True))
+            release.relate(where(first), where(d))
             for o in options:
-                release.relate(where(first, lambda k, o=o: o in k[3]), where(d, lambda k, o=o: o in k[3]))
+                release.relate(where(first, chose[o]), where(d, chose[o]))
         for d in BREAKDOWNS:
             by = question_by_group(conn, qid, d, filters)
             if by.attrs.get("withheld") or by.empty:
                 continue
             tables += 1
             for g, part in by.groupby("group", sort=False):
-                release.add((view, d, g, "n"), where(d, lambda k, g=g: k[2] == g), part["n"].iloc[0])
+                release.add((view, d, g, "n"), where(d, group == g), part["n"].iloc[0])
                 for r in part.itertuples():
-                    release.add((view, d, g, r.option), where(d, lambda k, g=g, o=r.option: k[2] == g and o in k[3]),
-                                r.count)
+                    release.add((view, d, g, r.option), where(d, group == g, chose[r.option]), r.count)
     return release, tables
 
 
