@@ -251,3 +251,19 @@ def test_linked_suppression_leaves_nothing_determined(case):
     for k, (cells, h) in enumerate(zip(published, hidden)):
         release.add(k, cells, None if h else sum(counts[i] for i in cells))
     assert release.leaks() == []
+
+
+def test_linked_suppression_protects_a_number_hidden_elsewhere(rule5):
+    # Two cells of 5 and their total 10: nothing small. Told that the first is hidden (another table needs it), the
+    # total less the second would give it away, so the smaller of those two goes: the second cell (5 < 10).
+    assert d.linked_suppression([5, 5], [[0], [1], [0, 1]]).tolist() == [False, False, False]
+    hidden = d.linked_suppression([5, 5], [[0], [1], [0, 1]], hide=[True, False, False])
+    assert hidden.tolist() == [True, True, False]
+
+
+def test_linked_suppression_hides_a_kept_number_last(rule5):
+    # A cell of 2 (small), a cell of 5 and their total 7: the total less the 5 gives the 2 away. The 5 goes (the
+    # smaller) unless it is kept (ranked above the total), and then the total goes instead.
+    assert d.linked_suppression([2, 5], [[0], [1], [0, 1]]).tolist() == [True, True, False]
+    kept = d.linked_suppression([2, 5], [[0], [1], [0, 1]], keep=[0, 1, 0])
+    assert kept.tolist() == [True, False, True]
