@@ -239,7 +239,8 @@ _TOL = 1e-7
 
 
 def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int]],
-                       threshold_n: int | None = None, secondary: bool | None = None) -> np.ndarray:
+                       threshold_n: int | None = None, secondary: bool | None = None,
+                       cost: Sequence[float] | None = None) -> np.ndarray:
     """Which published numbers to hide, where each published number is the sum of some underlying cells.
 
     counts are the cells (people per finest group); published[i] lists the cells that number i adds up. A number
@@ -247,7 +248,8 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     hidden number that could be worked out, the smallest non-zero shown number that gives it away) until no
     primary can be written as a linear combination of the shown numbers (the standard of tau-ARGUS and
     Statistics Norway's GaussSuppression). The same set of cells published twice is hidden or shown together.
-    Returns a boolean array, True = hide.
+    cost, where given (one per published number; the dearest of a set published twice counts), ranks the numbers
+    to hide instead of their values (e.g. a total made dearer to hide than its parts). Returns a boolean array, True = hide.
     """
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
@@ -258,12 +260,17 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     members = [np.fromiter(s, dtype=int, count=len(s)) for s in sets]
     values = np.array([counts[mm].sum() for mm in members], dtype=float)
     hidden = (values > 0) & (values < limit)
+    order = values.copy()
+    if cost is not None:
+        order = np.full(len(members), -np.inf)
+        np.maximum.at(order, which, np.asarray(cost, dtype=float))
     if secondary and hidden.any():
-        hidden = _secondary(counts.size, members, values, hidden)
+        hidden = _secondary(counts.size, members, values, hidden, order)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
 
 
-def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray,
+               order: np.ndarray) -> np.ndarray:
     """More sets hidden until no primary (a set hidden at the start) is in the span of the shown ones."""
     hidden = hidden.copy()
     primary = np.flatnonzero(hidden)
@@ -330,7 +337,7 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
                 continue
             if chosen.intersection(candidates):
                 continue
-            pick = min(candidates, key=lambda i: (values[i] == 0, values[i], sizes[i] > 1, i))
+            pick = min(candidates, key=lambda i: (values[i] == 0, order[i], sizes[i] > 1, i))
             chosen.add(pick)
         if not chosen:
             return hidden

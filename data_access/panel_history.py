@@ -14,13 +14,13 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
-from data_access.panel import group_order, panel_group
-from data_access.profiles import DIMENSIONS
+from data_access.linked_groups import TOTAL, hidden_groups
+from data_access.panel import group_order, panel_group, panel_hidden
+from data_access.profiles import DIMENSIONS, HORIZONS, horizon_days
 from data_access.representativeness import wilson_interval
 from data_access.sql import year_of
 from data_access.subtraction import hide_cumulative, hide_parts
 
-HORIZONS = (3, 6, 12)  # months ahead for terms ending
 
 
 def _with_areas(stmt):
@@ -105,16 +105,12 @@ def wave_totals(conn: Connection, filters: Filters) -> pd.DataFrame:
     return frame
 
 
-def horizon_days(day: dt.date) -> dict[int, dt.date]:
-    """The day 3, 6 and 12 months after a day (a member whose term ends before it has left by then)."""
-    return {h: (pd.Timestamp(day) + pd.DateOffset(months=h)).date() for h in HORIZONS}
-
-
 def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None = None) -> pd.DataFrame:
     """Members serving on a day, by group (age as in that year), and how many of them have terms ending within
     3, 6 and 12 months (gone before the day that many months later): group, serving, within_3, within_6,
     within_12, share_3, share_6, share_12 (of the group's members), stated. Counts of 1-4, and counts from which
-    one could be worked out (by subtraction along a row or from a column total), are missing."""
+    one could be worked out (by subtraction along a row or from a column total), are missing; so is a group's
+    serving count wherever the panel page's breakdown hides it (panel.panel_hidden)."""
     _check(dimension)
     p = m.PanelMember
     group = panel_group(dimension, day.year).label("group")
@@ -132,6 +128,8 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
     frame = _ordered(frame, dimension)
     counts = [*names, "serving"]
     hidden = hide_cumulative(frame[counts].to_numpy(), protect_last=False)
+    linked, view = panel_hidden(conn, day, icp)  # serving is the panel page's breakdown: hidden as it is there
+    hidden[:, -1] |= frame["group"].isin(hidden_groups(linked, view, dimension)).to_numpy()
     raw = frame[counts].copy()
     for k, col in enumerate(counts):
         frame[col] = frame[col].astype("Int64").mask(hidden[:, k])
@@ -144,14 +142,19 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
 
 def terms_ending_total(conn: Connection, day: dt.date, icp: str | None = None) -> dict:
     """The whole panel: members serving on a day and how many have terms ending within 3, 6 and 12 months (as
-    published: rounded under the HES rule, see disclosure.publish_count)."""
+    published: rounded under the HES rule, see disclosure.publish_count; NaN where panel.panel_hidden hides it)."""
     p = m.PanelMember
     ends = horizon_days(day)
     stmt = select(func.count(), *[func.sum(case((p.term_end < ends[h], 1), else_=0)) for h in HORIZONS])
     stmt = in_icp(stmt.select_from(p).where(p.term_start <= day, p.term_end >= day), p.lsoa_code, conn, icp)
     row = conn.execute(stmt).one()
-    return {"serving": int(publish_count(int(row[0] or 0))),
-            **{f"within_{h}": int(publish_count(int(v or 0))) for h, v in zip(HORIZONS, row[1:])}, "ends": ends}
+    linked, view = panel_hidden(conn, day, icp)
+
+    def shown(value, key):
+        return float("nan") if key in linked else int(publish_count(int(value or 0)))
+
+    return {"serving": shown(row[0], (view, TOTAL)),
+            **{f"within_{h}": shown(v, (view, "within", h)) for h, v in zip(HORIZONS, row[1:])}, "ends": ends}
 
 
 # --- Participation -----------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_cha
                           summary_sentences, terms_chart, waves_data)
 from charts.theme import hidden_words
 from data_access.cached import built, query
-from data_access.disclosure import describe, format_count, is_small, round_count
+from data_access.disclosure import describe, format_count, is_small
 from data_access.geography import geography_status
 from data_access.overview import panel_target
 from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_by_wave,
-                               panel_size, published_waves, quota_inputs, resident_base)
+                               panel_size, published_panel_size, published_waves, quota_inputs, resident_base)
 from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
                                        participation_total, terms_ending, terms_ending_total, wave_totals)
 from data_access.profiles import DIMENSIONS
@@ -30,10 +30,11 @@ st.markdown(f"**{filters.area_label}**, the panel as at {as_at:%-d %B %Y} (the l
 synthetic_notice(query(geography_status))
 
 size = query(panel_size, as_at, filters.icp)
+shown_size = query(published_panel_size, as_at, filters.icp)  # None where hidden
 target = query(panel_target, filters.icp)
 c1, c2 = st.columns(2)
-c1.metric("Panel members serving", format_count(size),
-          None if is_small(size) else f"{round_count(size) - target:+,} against target",
+c1.metric("Panel members serving", format_count(shown_size),
+          None if shown_size is None else f"{shown_size - target:+,} against target",
           help="Members whose term had started and not ended on the as-at date.")
 c2.metric("Target", f"{target:,}", help="2,000 for Kent and Medway; an ICP area's share of it by population.")
 if size == 0:
