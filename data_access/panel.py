@@ -224,7 +224,7 @@ def coverage(conn: Connection, day: dt.date, icp: str | None = None,
                         group_order(dim))
         # hidden with everything the panel page publishes; all of it where the view's total or stated total is
         gone = (view, TOTAL) in hidden or (view, STATED, dim) in hidden
-        table["hide"] = table["group"].isin(hidden_groups(hidden, view, dim)) | gone
+        table["hide"] = table["group"].isin(hidden_groups(hidden, view, dim)) | (gone & (table["count"] > 0))
         out[dim] = table
     return out
 
@@ -268,8 +268,9 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
     out["resident_share"] = out["residents"] / total if total else np.nan
     out["ratio"] = (out["share"] / out["resident_share"]).where(out["resident_share"] > 0)
     hidden, view = panel_hidden(conn, day, icp)
-    hide = pd.Series([(view, (row, col), g, h) in hidden or (view, (row, col)) in hidden
-                      for g, h in zip(out[row], out[col])], index=out.index, dtype=bool)
+    gone = (view, (row, col)) in hidden  # the table's total: every count but the zeros goes with it
+    hide = pd.Series([(view, (row, col), g, h) in hidden or (gone and c > 0)
+                      for g, h, c in zip(out[row], out[col], out["count"])], index=out.index, dtype=bool)
     shown = suppress_table(out, "count", [], derived=("share", "ratio"), total=float(n), hide=hide)
     shown["small"] = out["count"].map(is_small).astype(bool)
     return shown
