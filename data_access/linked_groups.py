@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from data_access.disclosure import Policy, linked_suppression
 
@@ -69,7 +70,7 @@ TOTAL_COST = 1000.0  # a total (of a view, of the stated groups, of an intersect
 
 def is_total(key: tuple) -> bool:
     """Whether a key of group_release (or panel.panel_release) is a total rather than one group's count."""
-    return len(key) == 2 or key[1] in (STATED, "within", "weighted")
+    return len(key) == 2 or key[1] in (STATED, "weighted") or (key[1] == "within" and len(key) == 3)
 
 
 def hidden_keys(counts: Sequence, published: dict[tuple, list[int]], rules: Policy) -> frozenset:
@@ -81,9 +82,10 @@ def hidden_keys(counts: Sequence, published: dict[tuple, list[int]], rules: Poli
     sets = [published[k] for k in keys]
     values = np.asarray(counts, dtype=float)
     cost = [values[s].sum() * (TOTAL_COST if is_total(k) else 1.0) for k, s in zip(keys, sets)]
-    flags = linked_suppression(counts, sets, rules.threshold, rules.secondary, cost=cost)
-    if rules.secondary:
-        flags = _show_totals_back(values, keys, sets, flags, rules.threshold)
+    with threadpool_limits(1):  # many small matrices: one BLAS thread is many times faster on a busy machine
+        flags = linked_suppression(counts, sets, rules.threshold, rules.secondary, cost=cost)
+        if rules.secondary:
+            flags = _show_totals_back(values, keys, sets, flags, rules.threshold)
     return frozenset(k for k, flag in zip(keys, flags) if flag)
 
 

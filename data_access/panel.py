@@ -298,16 +298,20 @@ INTERSECTIONS = (("age_band", "sex"), ("icp_area", "imd_quintile"))
 def panel_release(cells: pd.DataFrame, views: list, stated: dict) -> dict[tuple, list[int]]:
     """Every count the panel page publishes about the members serving on a day, as the rows of cells (members per
     ICP area, group on every dimension, wave and when the term ends: engaged_cells of the panel) it adds up, for
-    each view (None, or an ICP area's id): the breakdowns and intersections (linked_groups.group_release); all
-    terms ending within h months, (view, "within", h) (by group they are not in it: see
-    panel_history.terms_ending); members by wave, (view, "wave", wave); and the members weighted to residents on
-    every dimension, (view, "weighted")."""
+    each view (None, or an ICP area's id): the breakdowns and intersections (linked_groups.group_release); terms
+    ending within h months, (view, "within", h) and per group (view, "within", h, dimension, group); members by
+    wave, (view, "wave", wave); and the members weighted to residents on every dimension, (view, "weighted")."""
     published = group_release(cells, PANEL_DIMENSIONS, views, stated, INTERSECTIONS)
     ends, waves = cells["ends"].to_numpy(), cells["wave"].to_numpy()
     for view in views:
         mine = view_of(cells, view)
         for h in HORIZONS:
-            add_count(published, (view, "within", h), mine & (ends > 0) & (ends <= h))
+            within = mine & (ends > 0) & (ends <= h)
+            add_count(published, (view, "within", h), within)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[within]):
+                    add_count(published, (view, "within", h, dim, group), within & (groups == group))
         for wave in pd.unique(waves[mine]):
             add_count(published, (view, "wave", wave), mine & (waves == wave))
         weighted = mine.copy()

@@ -108,9 +108,9 @@ def wave_totals(conn: Connection, filters: Filters) -> pd.DataFrame:
 def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None = None) -> pd.DataFrame:
     """Members serving on a day, by group (age as in that year), and how many of them have terms ending within
     3, 6 and 12 months (gone before the day that many months later): group, serving, within_3, within_6,
-    within_12, share_3, share_6, share_12 (of the group's members), stated. Counts of 1-4, and counts from which
-    one could be worked out (by subtraction along a row or from a column total), are missing; so is a group's
-    serving count wherever the panel page's breakdown hides it (panel.panel_hidden)."""
+    within_12, share_3, share_6, share_12 (of the group's members), stated. The counts hidden (missing) are those
+    of panel.panel_hidden: small, or hidden so that none can be worked out from everything the panel page
+    publishes about the members serving, in any view (a group's serving count is its count in the breakdowns)."""
     _check(dimension)
     p = m.PanelMember
     group = panel_group(dimension, day.year).label("group")
@@ -127,9 +127,12 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
         frame[col] = pd.to_numeric(frame[col]).fillna(0).astype(int)
     frame = _ordered(frame, dimension)
     counts = [*names, "serving"]
-    hidden = hide_cumulative(frame[counts].to_numpy(), protect_last=False)
-    linked, view = panel_hidden(conn, day, icp)  # serving is the panel page's breakdown: hidden as it is there
-    hidden[:, -1] |= frame["group"].isin(hidden_groups(linked, view, dimension)).to_numpy()
+    linked, view = panel_hidden(conn, day, icp)  # hidden with everything the panel page publishes, in every view
+    gone = (view, TOTAL) in linked
+    hidden = np.array([[(view, "within", h, dimension, g) in linked for h in HORIZONS] for g in frame["group"]],
+                      dtype=bool).reshape(len(frame), len(HORIZONS))
+    serving = frame["group"].isin(hidden_groups(linked, view, dimension)).to_numpy()  # as the breakdown shows it
+    hidden = np.column_stack([hidden, serving]) | (gone & (frame[counts].to_numpy() > 0))
     raw = frame[counts].copy()
     for k, col in enumerate(counts):
         frame[col] = frame[col].astype("Int64").mask(hidden[:, k])
