@@ -70,7 +70,8 @@ TOTAL_COST = 1000.0  # a total (of a view, of the stated groups, of an intersect
 
 def is_total(key: tuple) -> bool:
     """Whether a key of group_release (or panel.panel_release) is a total rather than one group's count."""
-    return len(key) == 2 or key[1] in (STATED, "weighted") or (key[1] == "within" and len(key) == 3)
+    return (len(key) == 2 or key[1] in (STATED, "weighted", "recruited")
+            or (key[1] in ("within", "joined") and len(key) == 3))
 
 
 def hidden_keys(counts: Sequence, published: dict[tuple, list[int]], rules: Policy) -> frozenset:

@@ -33,8 +33,9 @@ def panel_size(conn: Connection, day: dt.date, icp: str | None = None) -> int:
 
 
 def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Members recruited in each wave, and how many still serve at the period end: wave, recruited, serving, and
-    hide_serving (the serving count is hidden with everything the panel page publishes: panel_hidden)."""
+    """Members recruited in each wave, and how many still serve at the period end: wave, recruited, serving,
+    hide_serving and hide_recruited (hidden with everything the panel page publishes about the same people:
+    panel_hidden, recruits_hidden)."""
     p = m.PanelMember
     serving = func.sum(case((and_(p.term_start <= filters.end, p.term_end >= filters.end), 1), else_=0))
     stmt = (select(p.wave, func.min(p.term_start), func.count(), serving)
@@ -44,20 +45,25 @@ def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
     frame["serving"] = frame["serving"].fillna(0).astype(int)
     hidden, view = panel_hidden(conn, filters.end, filters.icp)
     frame["hide_serving"] = [(view, "wave", w) in hidden for w in frame["wave"]]
+    hidden, view = recruits_hidden(conn, filters.end, filters.icp)
+    frame["hide_recruited"] = [(view, "recruited", w) in hidden for w in frame["wave"]]
     return frame
 
 
 
 def published_waves(waves: pd.DataFrame) -> pd.DataFrame:
-    """panel_by_wave as it may be published: serving counts hidden as hide_serving says (where given; else by
-    disclosure.suppress_table, as they add up to the panel size), recruited counts through suppress_table (they
-    add up to everyone ever recruited), with 'small' and 'small_recruited' marking the counts hidden for being small."""
+    """panel_by_wave as it may be published: serving and recruited counts hidden as hide_serving and
+    hide_recruited say (where given; else by disclosure.suppress_table, as they add up to the panel size and to
+    everyone ever recruited), with 'small' and 'small_recruited' marking the counts hidden for being small."""
     hide = waves.get("hide_serving")
     out = (suppress_table(waves, "serving", [()]) if hide is None else
            suppress_table(waves, "serving", [], hide=hide.astype(bool))).rename(columns={"suppressed": "hidden_serving"})
     out = out.drop(columns=["hide_serving"], errors="ignore")
     out["small"] = waves["serving"].map(is_small).astype(bool)
-    out = suppress_table(out, "recruited", [()]).rename(columns={"suppressed": "hidden_recruited"})
+    hide = waves.get("hide_recruited")
+    out = (suppress_table(out, "recruited", [()]) if hide is None else suppress_table(
+        out, "recruited", [], hide=hide.astype(bool))).rename(columns={"suppressed": "hidden_recruited"})
+    out = out.drop(columns=["hide_recruited"], errors="ignore")
     out["small_recruited"] = waves["recruited"].map(is_small).astype(bool)
     return out
 
@@ -279,10 +285,15 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
 def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) -> dict:
     """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
-    residents by ICP area, IMD quintile and age band ('seed')."""
+    residents by ICP area, IMD quintile and age band ('seed'), the groups whose counts are hidden on each dimension
+    ('hidden') and whether the number still serving is hidden ('serving_hidden'): as panel_hidden for that day,
+    so that a plan for the period's last day shows what the breakdowns show."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
     cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
+    hidden, view = panel_hidden(conn, wave_day, icp)
     return {
+        "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
+        "serving_hidden": (view, TOTAL) in hidden,
         "serving": int(cells["n"].sum()),
         "retained": {d: cells_margin(cells, [d]).rename(columns={d: "group", "n": "count"}) for d in PANEL_DIMENSIONS},
         "residents": panel_residents_by(conn, PANEL_DIMENSIONS, icp),
@@ -342,3 +353,38 @@ def published_panel_size(conn: Connection, day: dt.date, icp: str | None = None)
     hidden, view = panel_hidden(conn, day, icp)
     size = panel_size(conn, day, icp)
     return None if is_small(size) or (view, TOTAL) in hidden else round_count(size)
+
+
+# --- Everyone recruited: members by wave, and joiners by wave and group ------------------------------------------
+
+def recruits_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]:
+    """Every count the panel page publishes about the members recruited, as the rows of cells (engaged_cells of
+    'recruits': members per ICP area, group on every dimension as at their term's start, wave and whether it had
+    begun by the period end) it adds up, for each view: each wave's recruits, (view, "recruited", wave); its
+    joiners whose term had begun, (view, "joined", wave); and those by group, (view, "joined", wave, dimension,
+    group)."""
+    published: dict[tuple, list[int]] = {}
+    waves, begun = cells["wave"].to_numpy(), cells["begun"].to_numpy() == 1
+    for view in views:
+        mine = view_of(cells, view)
+        for wave in pd.unique(waves[mine]):
+            ours = mine & (waves == wave)
+            add_count(published, (view, "recruited", wave), ours)
+            add_count(published, (view, "joined", wave), ours & begun)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[ours & begun]):
+                    add_count(published, (view, "joined", wave, dim, group), ours & begun & (groups == group))
+    return published
+
+
+@per_data_load
+def _recruits_hidden(conn: Connection, end: dt.date, rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "recruits", Filters(None, end, end))
+    return hidden_keys(cells["n"].tolist(), recruits_release(cells, view_ids(conn)), rules)
+
+
+def recruits_hidden(conn: Connection, end: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
+    """The keys of recruits_release hidden (small counts, and those that would let one be worked out from the
+    waves' recruits and joiners by group, in every view together), and the view of the ICP area given."""
+    return _recruits_hidden(conn, end, policy()), icp_id(conn, icp)

@@ -15,11 +15,11 @@ from data_access import models as m
 from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
 from data_access.linked_groups import TOTAL, hidden_groups
-from data_access.panel import group_order, panel_group, panel_hidden
+from data_access.panel import group_order, panel_group, panel_hidden, recruits_hidden
 from data_access.profiles import DIMENSIONS, HORIZONS, horizon_days
 from data_access.representativeness import wilson_interval
 from data_access.sql import year_of
-from data_access.subtraction import hide_cumulative, hide_parts
+from data_access.subtraction import hide_cumulative
 
 
 
@@ -72,8 +72,9 @@ def panel_size_by_month(conn: Connection, filters: Filters, ahead: int = 12) -> 
 def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.DataFrame:
     """Members recruited in each wave that had started by the period end, by group on a dimension (age as at
     the wave's start): wave, started, group, joiners, stated, hidden. Every group is kept (unstated ones too),
-    so a wave's joiners add up to its total; counts of 1-4, and one more where needed so that none can be
-    worked out from the wave's total, are hidden (joiners missing)."""
+    so a wave's joiners add up to its total; the counts hidden (joiners missing) are those of
+    panel.recruits_hidden: small, or hidden so that none can be worked out from the waves' totals, the other
+    dimensions' breakdowns or the other views."""
     _check(dimension)
     p = m.PanelMember
     group = panel_group(dimension, year_of(p.term_start)).label("group")
@@ -85,23 +86,24 @@ def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.Da
         return frame.assign(stated=pd.Series(dtype=bool), hidden=pd.Series(dtype=bool))
     frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int)
     frame["started"] = frame.groupby("wave")["started"].transform("min")
-    parts = []
-    for _, wave in _ordered(frame, dimension).groupby("wave", sort=True):
-        wave = wave.copy()
-        wave["hidden"] = hide_parts(wave["joiners"].to_numpy())
-        parts.append(wave)
-    out = pd.concat(parts, ignore_index=True)
+    linked, view = recruits_hidden(conn, filters.end, filters.icp)
+    out = pd.concat([part for _, part in _ordered(frame, dimension).groupby("wave", sort=True)], ignore_index=True)
+    out["hidden"] = [(view, "joined", w, dimension, g) in linked or ((view, "joined", w) in linked and n > 0)
+                     for w, g, n in zip(out["wave"], out["group"], out["joiners"])]
     out["joiners"] = out["joiners"].map(round_count).astype("Int64").mask(out["hidden"])
     return out[["wave", "started", "group", "joiners", "stated", "hidden"]]
 
 
 def wave_totals(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Members recruited in each wave that had started by the period end: wave, started, joiners."""
+    """Members recruited in each wave that had started by the period end: wave, started, joiners (missing where
+    panel.recruits_hidden hides it)."""
     p = m.PanelMember
     stmt = select(p.wave, func.min(p.term_start), func.count()).where(p.term_start <= filters.end).group_by(p.wave)
     stmt = in_icp(stmt.order_by(p.wave), p.lsoa_code, conn, filters.icp)
     frame = pd.DataFrame(conn.execute(stmt).all(), columns=["wave", "started", "joiners"])
     frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int).map(round_count)  # as published (HES: to 5)
+    linked, view = recruits_hidden(conn, filters.end, filters.icp)
+    frame["joiners"] = frame["joiners"].astype(float).mask([(view, "joined", w) in linked for w in frame["wave"]])
     return frame
 
 

@@ -56,6 +56,9 @@ def _source(source: str, filters: Filters, survey_id: int | None, network_id: in
     if source == "panel":
         t = m.PanelMember
         return t, [t.term_start <= filters.end, t.term_end >= filters.end], filters.end.year
+    if source == "recruits":  # every panel member ever recruited, age as at the start of their term
+        t = m.PanelMember
+        return t, [t.id.is_not(None)], year_of(t.term_start)
     if source == "respondents":
         t = m.SurveyResponse
         if survey_id is not None:
@@ -77,7 +80,10 @@ def horizon_days(day: dt.date) -> dict[int, dt.date]:
 def _extra_groups(source: str, table, filters: Filters) -> list:
     """More columns the cells of a source are counted by: for the panel, the recruitment wave and when the term
     ends ('ends': 3, 6 or 12 for a term ending within that many months of the period end, else 0), so that the
-    panel page's members by wave and terms ending are sums of the same cells as its breakdowns."""
+    panel page's members by wave and terms ending are sums of the same cells as its breakdowns; for everyone
+    recruited to the panel ('recruits'), the wave and whether the term had begun by the period end ('begun')."""
+    if source == "recruits":  # their wave, and whether their term had begun by the period end
+        return [table.wave.label("wave"), case((table.term_start <= filters.end, 1), else_=0).label("begun")]
     if source != "panel":
         return []
     ends = horizon_days(filters.end)

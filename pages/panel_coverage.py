@@ -125,12 +125,15 @@ p1, p2 = st.columns(2)
 target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
 wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
                          key="plan_date", format="DD/MM/YYYY")
-plan = plan_wave(query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
-                 {d: group_order(d) for d in PANEL_DIMENSIONS})
+inputs = query(quota_inputs, wave_day, filters.icp)
+plan = plan_wave(inputs, int(target_size), tolerance, {d: group_order(d) for d in PANEL_DIMENSIONS})
 if is_small(plan.serving):  # the wave's size and every quota would give the small number away
     st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "
             f"{wave_day:%-d %B %Y}: the next wave must recruit about the whole panel of {int(target_size):,}. The "
             "plan by group is not shown, as it would give that small number away.")
+elif inputs["serving_hidden"]:  # shown, the wave's size would give a hidden number away
+    st.info(f"The number of members still serving in {filters.area_label} on {wave_day:%-d %B %Y} is not shown, "
+            "so that no small number can be worked out from it; nor is the plan, which would give it away.")
 else:
     plan_words = quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS)
     st.markdown(f"<p class='chart-sentence'>{escape(plan_words)}</p>", unsafe_allow_html=True)

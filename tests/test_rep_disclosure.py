@@ -248,6 +248,37 @@ def test_panel_page_publishes_nothing_determined_on_the_demo_store(demo7):
     assert release.leaks() == []
 
 
+def test_panel_waves_and_joiners_publish_nothing_determined_on_the_demo_store(demo7):
+    # everyone recruited: each wave's recruits (the waves table), its joiners whose term had begun by the period end
+    # (the chart's totals) and those by group on every dimension, age as at the start of their term
+    from data_access.panel import published_waves
+    from data_access.panel_history import joiners_by_wave, wave_totals
+    with demo7.connect() as conn:
+        start, end = default_period(conn)
+        p = m.PanelMember
+        who = people(conn, p, [p.id.is_not(None)], end.year)
+        starts = dict(conn.execute(select(p.id, p.term_start)).all())
+        who["start"] = who["id"].map(starts)
+        who["age_band"] = [band(b, s.year) for b, s in zip(who["birth"], who["start"])]
+        release = Release(pd.Series(1.0, index=who["id"]))
+        hidden_any = False
+        for icp in [None, *icp_names(conn)]:
+            view = Filters(icp, start, end)
+            mine = who if icp is None else who[who["icp"] == icp]
+            begun = mine[mine["start"] <= end]
+            for r in published_waves(panel_by_wave(conn, view)).itertuples():
+                release.add((icp, "recruited", r.wave), mine.loc[mine["wave"] == r.wave, "id"], r.recruited)
+            for r in wave_totals(conn, view).itertuples():
+                release.add((icp, "joined", r.wave), begun.loc[begun["wave"] == r.wave, "id"], r.joiners)
+            for dim in ("age_band", "sex", "ethnic_group", "disability", "icp_area", "district", "imd_quintile"):
+                for r in joiners_by_wave(conn, dim, view).itertuples():
+                    rows = begun[(begun["wave"] == r.wave) & (begun[dim] == r.group)]
+                    release.add((icp, "joined", r.wave, dim, r.group), rows["id"], r.joiners)
+                    hidden_any |= bool(r.hidden)
+    assert hidden_any
+    assert release.leaks() == []
+
+
 # --- Small adversarial stores: a handful of people in few areas -----------------------------------------------
 
 person = st.tuples(st.sampled_from([1.0, 2.0, 3.0]), st.sampled_from("ab"), st.sampled_from("xyz"),
