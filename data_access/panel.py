@@ -388,3 +388,36 @@ def recruits_hidden(conn: Connection, end: dt.date, icp: str | None = None) -> t
     """The keys of recruits_release hidden (small counts, and those that would let one be worked out from the
     waves' recruits and joiners by group, in every view together), and the view of the ICP area given."""
     return _recruits_hidden(conn, end, policy()), icp_id(conn, icp)
+
+
+# --- Panel survey invitations: participation by group -------------------------------------------------------------
+
+def participation_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]:
+    """Every count the participation chart publishes, as the rows of cells (engaged_cells of 'invitations':
+    invitations per ICP area, the member's group on every dimension as in the year invited, and whether answered)
+    it adds up, for each view: invitations, answered and unanswered (the difference, given away by the two),
+    (view, what) in all and (view, what, dimension, group) by group."""
+    published: dict[tuple, list[int]] = {}
+    answered = cells["responded"].to_numpy() == 1
+    for view in views:
+        mine = view_of(cells, view)
+        for what, rows in (("invited", mine), ("responded", mine & answered), ("unanswered", mine & ~answered)):
+            add_count(published, (view, what), rows)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[rows]):
+                    add_count(published, (view, what, dim, group), rows & (groups == group))
+    return published
+
+
+@per_data_load
+def _participation_hidden(conn: Connection, start: dt.date, end: dt.date, survey_id: int | None,
+                          rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "invitations", Filters(None, start, end), survey_id=survey_id)
+    return hidden_keys(cells["n"].tolist(), participation_release(cells, view_ids(conn)), rules)
+
+
+def participation_hidden(conn: Connection, filters: Filters, survey_id: int | None = None) -> tuple[frozenset, int | None]:
+    """The keys of participation_release hidden for the invitations of the period (or one survey): small counts,
+    and those that would let one be worked out, in every view together; and the filtered view."""
+    return _participation_hidden(conn, filters.start, filters.end, survey_id, policy()), icp_id(conn, filters.icp)

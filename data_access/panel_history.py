@@ -15,11 +15,10 @@ from data_access import models as m
 from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
 from data_access.linked_groups import TOTAL, hidden_groups
-from data_access.panel import group_order, panel_group, panel_hidden, recruits_hidden
+from data_access.panel import group_order, panel_group, panel_hidden, participation_hidden, recruits_hidden
 from data_access.profiles import DIMENSIONS, HORIZONS, horizon_days
 from data_access.representativeness import wilson_interval
 from data_access.sql import year_of
-from data_access.subtraction import hide_cumulative
 
 
 
@@ -183,9 +182,9 @@ def panel_surveys(conn: Connection, filters: Filters) -> pd.DataFrame:
 
 def participation(conn: Connection, dimension: str, filters: Filters, survey_id: int | None = None) -> pd.DataFrame:
     """Panel survey invitations sent in the period (or for one survey), by the member's group (age as in the
-    year invited): group, invited, responded, rate, low, high (95% interval of the rate), stated. Counts of 1-4,
-    and counts that would give one away by subtraction (from the group's invitations or a column total), are
-    missing, and so is the rate computed from them."""
+    year invited): group, invited, responded, rate, low, high (95% interval of the rate), stated. The counts
+    hidden (missing, and the rate with them) are those of panel.participation_hidden: small (answered, invited or
+    unanswered), or hidden so that none can be worked out, in any view."""
     _check(dimension)
     i, p = m.PanelInvitation, m.PanelMember
     group = panel_group(dimension, year_of(i.invited_on)).label("group")
@@ -205,7 +204,9 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
         frame[col] = pd.to_numeric(frame[col]).fillna(0).astype(int)
     frame = _ordered(frame, dimension)
     raw = frame[["responded", "invited"]].copy()
-    hidden = hide_cumulative(raw.to_numpy(), protect_last=True)
+    linked, view = participation_hidden(conn, filters, survey_id)
+    hidden = np.array([[(view, what, dimension, g) in linked for what in ("responded", "invited")]
+                       for g in frame["group"]], dtype=bool).reshape(len(frame), 2)
     frame["responded"] = frame["responded"].astype("Int64").mask(hidden[:, 0])
     frame["invited"] = frame["invited"].astype("Int64").mask(hidden[:, 1])
     shown = ~hidden.any(axis=1) & (raw["invited"] > 0).to_numpy()
@@ -220,7 +221,8 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
 
 def participation_total(conn: Connection, filters: Filters, survey_id: int | None = None) -> dict:
     """All invitations in the period (or for one survey) in the area: invited, responded (as published: rounded
-    under the HES rule, see disclosure.publish_count) and the rate worked out from them."""
+    under the HES rule, see disclosure.publish_count; NaN where panel.participation_hidden hides it) and the rate
+    worked out from them."""
     i, p = m.PanelInvitation, m.PanelMember
     stmt = select(func.count(), func.sum(case((i.responded, 1), else_=0))).select_from(i).join(
         p, p.id == i.panel_member_id)
@@ -229,5 +231,7 @@ def participation_total(conn: Connection, filters: Filters, survey_id: int | Non
     else:
         stmt = stmt.where(i.invited_on >= filters.start, i.invited_on <= filters.end)
     invited, responded = conn.execute(in_icp(stmt, p.lsoa_code, conn, filters.icp)).one()
-    invited, responded = int(publish_count(int(invited or 0))), int(publish_count(int(responded or 0)))
+    linked, view = participation_hidden(conn, filters, survey_id)
+    invited, responded = [float("nan") if (view, what) in linked else int(publish_count(int(v or 0)))
+                          for what, v in (("invited", invited), ("responded", responded))]
     return {"invited": invited, "responded": responded, "rate": responded / invited if invited else float("nan")}

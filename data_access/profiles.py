@@ -56,6 +56,11 @@ def _source(source: str, filters: Filters, survey_id: int | None, network_id: in
     if source == "panel":
         t = m.PanelMember
         return t, [t.term_start <= filters.end, t.term_end >= filters.end], filters.end.year
+    if source == "invitations":  # panel survey invitations (one survey's, or those sent in the period), by member
+        t, i = m.PanelMember, m.PanelInvitation
+        which = ([i.survey_id == survey_id] if survey_id is not None
+                 else [i.invited_on >= filters.start, i.invited_on <= filters.end])
+        return t, [i.panel_member_id == t.id, *which], year_of(i.invited_on)
     if source == "recruits":  # every panel member ever recruited, age as at the start of their term
         t = m.PanelMember
         return t, [t.id.is_not(None)], year_of(t.term_start)
@@ -81,7 +86,10 @@ def _extra_groups(source: str, table, filters: Filters) -> list:
     """More columns the cells of a source are counted by: for the panel, the recruitment wave and when the term
     ends ('ends': 3, 6 or 12 for a term ending within that many months of the period end, else 0), so that the
     panel page's members by wave and terms ending are sums of the same cells as its breakdowns; for everyone
-    recruited to the panel ('recruits'), the wave and whether the term had begun by the period end ('begun')."""
+    recruited to the panel ('recruits'), the wave and whether the term had begun by the period end ('begun'); for
+    panel survey invitations ('invitations', counted per invitation), whether it was answered ('responded')."""
+    if source == "invitations":  # whether the invitation was answered
+        return [case((m.PanelInvitation.responded, 1), else_=0).label("responded")]
     if source == "recruits":  # their wave, and whether their term had begun by the period end
         return [table.wave.label("wave"), case((table.term_start <= filters.end, 1), else_=0).label("begun")]
     if source != "panel":
