@@ -131,7 +131,7 @@ if is_small(plan.serving):  # the wave's size and every quota would give the sma
     st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "
             f"{wave_day:%-d %B %Y}: the next wave must recruit about the whole panel of {int(target_size):,}. The "
             "plan by group is not shown, as it would give that small number away.")
-elif inputs["serving_hidden"]:  # shown, the wave's size would give a hidden number away
+elif inputs.get("serving_hidden"):  # shown, the wave's size would give a hidden number away
     st.info(f"The number of members still serving in {filters.area_label} on {wave_day:%-d %B %Y} is not shown, "
             "so that no small number can be worked out from it; nor is the plan, which would give it away.")
 else:
