@@ -282,15 +282,25 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
     return shown
 
 
-def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) -> dict:
+@per_data_load
+def _serving_hidden(conn: Connection, day: dt.date, rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "panel", Filters(None, day, day))
+    views = view_ids(conn)
+    stated = stated_groups(conn, views, lambda dim, icp: panel_residents_by(conn, PANEL_DIMENSIONS, icp)[dim])
+    return hidden_keys(cells["n"].tolist(), group_release(cells, PANEL_DIMENSIONS, views, stated), rules)
+
+
+def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as_at: dt.date | None = None) -> dict:
     """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
     residents by ICP area, IMD quintile and age band ('seed'), the groups whose counts are hidden on each dimension
-    ('hidden') and whether the number still serving is hidden ('serving_hidden'): as panel_hidden for that day,
-    so that a plan for the period's last day shows what the breakdowns show."""
+    ('hidden') and whether the number still serving is hidden ('serving_hidden'): protected with every group's
+    count and the totals on that day, in every view together (on the page's as-at day, as_at, as panel_hidden,
+    so that the plan shows what the breakdowns show)."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
     cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
-    hidden, view = panel_hidden(conn, wave_day, icp)
+    hidden, view = (panel_hidden(conn, wave_day, icp) if wave_day == as_at
+                    else (_serving_hidden(conn, wave_day, policy()), icp_id(conn, icp)))
     return {
         "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
         "serving_hidden": (view, TOTAL) in hidden,

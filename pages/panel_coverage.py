@@ -125,7 +125,7 @@ p1, p2 = st.columns(2)
 target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
 wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
                          key="plan_date", format="DD/MM/YYYY")
-inputs = query(quota_inputs, wave_day, filters.icp)
+inputs = query(quota_inputs, wave_day, filters.icp, as_at)
 plan = plan_wave(inputs, int(target_size), tolerance, {d: group_order(d) for d in PANEL_DIMENSIONS})
 if is_small(plan.serving):  # the wave's size and every quota would give the small number away
     st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "

@@ -19,7 +19,7 @@ from data_access.disclosure import policy
 from data_access.filters import Filters, default_period
 from data_access.geography import icp_names
 from data_access.linked_groups import group_release, hidden_keys
-from data_access.panel import INTERSECTIONS, coverage, design_effects, intersection, panel_by_wave
+from data_access.panel import INTERSECTIONS, coverage, design_effects, intersection, panel_by_wave, quota_inputs
 from data_access.panel_history import terms_ending, terms_ending_total
 from data_access.profiles import DIMENSIONS, representation, representation_tables
 from data_access.representativeness import for_display
@@ -312,6 +312,25 @@ def test_panel_participation_publishes_nothing_determined_on_the_demo_store(demo
                     hidden_any |= not shown
     assert hidden_any
     assert release.leaks() == []
+
+
+def test_recruitment_plan_on_the_as_at_day_hides_what_the_breakdowns_hide(demo7):
+    # a plan for the page's own as-at day publishes each group's members still serving: the same numbers as the
+    # breakdowns, so the same groups must be hidden, and a hidden group is planned as if none were serving
+    from data_access.quotas import plan_wave
+    from data_access.representativeness import Tolerance
+    with demo7.connect() as conn:
+        _start, day = default_period(conn)
+        for icp in (None, "East Kent"):
+            inputs = quota_inputs(conn, day, icp, day)
+            tables = {d: for_display(t, d) for d, t in coverage(conn, day, icp).items()}
+            for dim, table in tables.items():
+                assert inputs["hidden"][dim] == set(table.loc[table["count"].isna(), "group"])
+            plan = plan_wave(inputs, 3000, Tolerance(), {})
+            ethnic = plan.by_dimension["ethnic_group"].set_index("group")
+            for group in inputs["hidden"]["ethnic_group"] & set(ethnic.index):
+                assert ethnic.loc[group, "planned_from"] == 0 and ethnic.loc[group, "hidden"] in ("small", "hidden")
+            assert (ethnic["hidden"] == "").sum() == len(ethnic) - len(inputs["hidden"]["ethnic_group"] & set(ethnic.index))
 
 
 # --- Small adversarial stores: a handful of people in few areas -----------------------------------------------
