@@ -295,8 +295,8 @@ def _quota_note(r) -> str:
         extra = ("Not shown, so that no small number can be worked out from it: planned as if none were serving; "
                  "the group may end up above its share.")
     elif r.hidden == "pooled":
-        extra = (f"Not shown, and planned together with a group of {hidden_words()}, so that group's number "
-                 "cannot be worked out by subtraction.")
+        extra = (f"Not shown, and planned together with the other groups not shown (at least one of {hidden_words()}),"
+                 " so that no small number can be worked out by subtraction.")
     else:
         return r.note
     return f"{extra} {r.note}".strip()

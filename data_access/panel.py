@@ -294,7 +294,8 @@ def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as
     """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
     residents by ICP area, IMD quintile and age band ('seed'), the groups whose counts are hidden on each dimension
-    ('hidden') and whether the number still serving is hidden ('serving_hidden'): protected with every group's
+    ('hidden'), whether the number with a stated group on each is hidden ('stated_hidden') and whether the number
+    still serving is hidden ('serving_hidden'): protected with every group's
     count and the totals on that day, in every view together (on the page's as-at day, as_at, as panel_hidden,
     so that the plan shows what the breakdowns show)."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
@@ -303,6 +304,7 @@ def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as
                     else (_serving_hidden(conn, wave_day, policy()), icp_id(conn, icp)))
     return {
         "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
+        "stated_hidden": {d: (view, STATED, d) in hidden for d in PANEL_DIMENSIONS},
         "serving_hidden": (view, TOTAL) in hidden,
         "serving": int(cells["n"].sum()),
         "retained": {d: cells_margin(cells, [d]).rename(columns={d: "group", "n": "count"}) for d in PANEL_DIMENSIONS},
