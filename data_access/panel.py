@@ -282,14 +282,6 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
     return shown
 
 
-@per_data_load
-def _serving_hidden(conn: Connection, day: dt.date, rules: Policy) -> frozenset:
-    cells = engaged_cells(conn, "panel", Filters(None, day, day))
-    views = view_ids(conn)
-    stated = stated_groups(conn, views, lambda dim, icp: panel_residents_by(conn, PANEL_DIMENSIONS, icp)[dim])
-    return hidden_keys(cells["n"].tolist(), group_release(cells, PANEL_DIMENSIONS, views, stated), rules)
-
-
 def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as_at: dt.date | None = None) -> dict:
     """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
@@ -301,7 +293,7 @@ def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
     cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
     hidden, view = (panel_hidden(conn, wave_day, icp) if wave_day == as_at
-                    else (_serving_hidden(conn, wave_day, policy()), icp_id(conn, icp)))
+                    else (_panel_hidden(conn, wave_day, policy(), whole=False), icp_id(conn, icp)))
     return {
         "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
         "stated_hidden": {d: (view, STATED, d) in hidden for d in PANEL_DIMENSIONS},
@@ -346,11 +338,14 @@ def panel_release(cells: pd.DataFrame, views: list, stated: dict) -> dict[tuple,
 
 
 @per_data_load
-def _panel_hidden(conn: Connection, day: dt.date, rules: Policy) -> frozenset:
+def _panel_hidden(conn: Connection, day: dt.date, rules: Policy, whole: bool = True) -> frozenset:
+    """panel_release's hidden keys (whole) or, for a day the page shows only the plan for, group_release's."""
     cells = engaged_cells(conn, "panel", Filters(None, day, day))
     views = view_ids(conn)
     stated = stated_groups(conn, views, lambda dim, icp: panel_residents_by(conn, PANEL_DIMENSIONS, icp)[dim])
-    return hidden_keys(cells["n"].tolist(), panel_release(cells, views, stated), rules)
+    published = (panel_release(cells, views, stated) if whole
+                 else group_release(cells, PANEL_DIMENSIONS, views, stated))
+    return hidden_keys(cells["n"].tolist(), published, rules)
 
 
 def panel_hidden(conn: Connection, day: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:

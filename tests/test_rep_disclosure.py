@@ -139,14 +139,11 @@ def fill_tiny(engine) -> None:
     build_tiny_store(engine)
     with engine.begin() as conn:
         conn.execute(delete(m.NetworkMembership.__table__))
-        rows, k = [], 0
-        for area, group, n in TINY:
-            for _ in range(n):
-                k += 1
-                rows.append(dict(member_ref=f"t{k}", network_id=1, joined_on=dt.date(2024, 6, 1), left_on=None,
-                                 lsoa_code=area, channel="Event", birth_year=1980, sex="Female", ethnic_group=group,
-                                 disability="Not disabled"))
-        conn.execute(insert(m.NetworkMembership.__table__), rows)
+        people_in = [(area, group) for area, group, n in TINY for _ in range(n)]
+        conn.execute(insert(m.NetworkMembership.__table__), [
+            dict(member_ref=f"t{k}", network_id=1, joined_on=dt.date(2024, 6, 1), left_on=None, lsoa_code=area,
+                 channel="Event", birth_year=1980, sex="Female", ethnic_group=group, disability="Not disabled")
+            for k, (area, group) in enumerate(people_in)])
 
 
 def test_hidden_groups_on_a_tiny_store_worked_by_hand(engine):
