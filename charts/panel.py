@@ -291,9 +291,12 @@ def _quota_note(r) -> str:
     if r.hidden == "small":
         extra = (f"{hidden_words().capitalize()} will still be serving: planned as if none were, so the number cannot "
                  f"be worked out; the group may end up to {threshold() - 1} above its share.")
+    elif r.hidden == "hidden":
+        extra = ("Not shown, so that no small number can be worked out from it: planned as if none were serving; "
+                 "the group may end up above its share.")
     elif r.hidden == "pooled":
-        extra = (f"Not shown, and planned together with a group of {hidden_words()}, so that group's number "
-                 "cannot be worked out by subtraction.")
+        extra = (f"Not shown, and planned together with the other groups not shown (at least one of {hidden_words()}),"
+                 " so that no small number can be worked out by subtraction.")
     else:
         return r.note
     return f"{extra} {r.note}".strip()

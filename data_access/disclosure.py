@@ -240,7 +240,8 @@ _TOL = 1e-7
 
 def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int]],
                        threshold_n: int | None = None, secondary: bool | None = None,
-                       hide: Sequence[bool] | None = None, keep: Sequence[int] | None = None) -> np.ndarray:
+                       hide: Sequence[bool] | None = None, keep: Sequence[int] | None = None,
+                       cost: Sequence[float] | None = None) -> np.ndarray:
     """Which published numbers to hide, where each published number is the sum of some underlying cells.
 
     counts are the cells (people per finest group); published[i] lists the cells that number i adds up. A number
@@ -250,7 +251,9 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     Statistics Norway's GaussSuppression). The same set of cells published twice is hidden or shown together.
     hide marks numbers to hide from the start whatever their size (hidden elsewhere); they are protected as the
     small ones are. keep ranks numbers to hide only where no lower-ranked number would do (0 = as usual; e.g. 1 for
-    totals that shares are of). Returns a boolean array, True = hide.
+    totals that shares are of). cost, where given (one per published number; the dearest of a set published twice
+    counts), ranks the numbers to hide within a rank instead of their values (e.g. a total made dearer to hide
+    than its parts). Returns a boolean array, True = hide.
     """
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
@@ -266,13 +269,17 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     kept = np.zeros(len(sets), dtype=int)
     if keep is not None:
         np.maximum.at(kept, which, np.asarray(keep, dtype=int))
+    order = values.copy()
+    if cost is not None:
+        order = np.full(len(members), -np.inf)
+        np.maximum.at(order, which, np.asarray(cost, dtype=float))
     if secondary and hidden.any():
-        hidden = _secondary(counts.size, members, values, hidden, kept)
+        hidden = _secondary(counts.size, members, values, hidden, order, kept)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
 
 
 def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray,
-               kept: np.ndarray | None = None) -> np.ndarray:
+               order: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
     """More sets hidden until no primary (a set hidden at the start) is in the span of the shown ones."""
     hidden = hidden.copy()
     primary = np.flatnonzero(hidden)
@@ -339,8 +346,8 @@ def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidd
                 continue
             if chosen.intersection(candidates):
                 continue
-            pick = min(candidates, key=lambda i: (values[i] == 0, 0 if kept is None else kept[i], values[i],
-                                                  sizes[i] > 1, i))
+            pick = min(candidates, key=lambda i: (values[i] == 0, 0 if kept is None else kept[i],
+                                                  values[i] if order is None else order[i], sizes[i] > 1, i))
             chosen.add(pick)
         if not chosen:
             return hidden

@@ -11,11 +11,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from data_access import models as m
-from data_access.disclosure import is_small, suppress_table
+from data_access.disclosure import Policy, is_small, policy, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.linked_groups import STATED, TOTAL, add_count, group_release, hidden_groups, hidden_keys, view_of
 from data_access.per_load import per_data_load
 from data_access.areas import ICP_NAMES
-from data_access.profiles import GROUP_ORDER, engaged_cells, group_expr, resident_counts
+from data_access.profiles import (GROUP_ORDER, HORIZONS, engaged_cells, group_expr, resident_counts, stated_groups,
+                                  view_ids)
 from data_access.representativeness import compare, rake_cells
 from data_access.sql import imd_quintile
 
@@ -31,7 +33,9 @@ def panel_size(conn: Connection, day: dt.date, icp: str | None = None) -> int:
 
 
 def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Members recruited in each wave, and how many still serve at the period end: wave, recruited, serving."""
+    """Members recruited in each wave, and how many still serve at the period end: wave, recruited, serving,
+    hide_serving and hide_recruited (hidden with everything the panel page publishes about the same people:
+    panel_hidden, recruits_hidden)."""
     p = m.PanelMember
     serving = func.sum(case((and_(p.term_start <= filters.end, p.term_end >= filters.end), 1), else_=0))
     stmt = (select(p.wave, func.min(p.term_start), func.count(), serving)
@@ -39,17 +43,27 @@ def panel_by_wave(conn: Connection, filters: Filters) -> pd.DataFrame:
     stmt = in_icp(stmt, p.lsoa_code, conn, filters.icp)
     frame = pd.DataFrame(conn.execute(stmt).all(), columns=["wave", "started", "recruited", "serving"])
     frame["serving"] = frame["serving"].fillna(0).astype(int)
+    hidden, view = panel_hidden(conn, filters.end, filters.icp)
+    frame["hide_serving"] = [(view, "wave", w) in hidden for w in frame["wave"]]
+    hidden, view = recruits_hidden(conn, filters.end, filters.icp)
+    frame["hide_recruited"] = [(view, "recruited", w) in hidden for w in frame["wave"]]
     return frame
 
 
 
 def published_waves(waves: pd.DataFrame) -> pd.DataFrame:
-    """panel_by_wave as it may be published: recruited and serving counts through disclosure.suppress_table
-    (the waves' serving counts add up to the panel size, shown on the page; their recruited counts to everyone
-    ever recruited), with 'small' and 'small_recruited' marking the counts hidden for being small."""
-    out = suppress_table(waves, "serving", [()]).rename(columns={"suppressed": "hidden_serving"})
+    """panel_by_wave as it may be published: serving and recruited counts hidden as hide_serving and
+    hide_recruited say (where given; else by disclosure.suppress_table, as they add up to the panel size and to
+    everyone ever recruited), with 'small' and 'small_recruited' marking the counts hidden for being small."""
+    hide = waves.get("hide_serving")
+    out = (suppress_table(waves, "serving", [()]) if hide is None else
+           suppress_table(waves, "serving", [], hide=hide.astype(bool))).rename(columns={"suppressed": "hidden_serving"})
+    out = out.drop(columns=["hide_serving"], errors="ignore")
     out["small"] = waves["serving"].map(is_small).astype(bool)
-    out = suppress_table(out, "recruited", [()]).rename(columns={"suppressed": "hidden_recruited"})
+    hide = waves.get("hide_recruited")
+    out = (suppress_table(out, "recruited", [()]) if hide is None else suppress_table(
+        out, "recruited", [], hide=hide.astype(bool))).rename(columns={"suppressed": "hidden_recruited"})
+    out = out.drop(columns=["hide_recruited"], errors="ignore")
     out["small_recruited"] = waves["recruited"].map(is_small).astype(bool)
     return out
 
@@ -209,15 +223,23 @@ def coverage(conn: Connection, day: dt.date, icp: str | None = None,
     if cells is None:
         cells = panel_cells(conn, day, icp, PANEL_DIMENSIONS)
     residents = panel_residents_by(conn, PANEL_DIMENSIONS, icp)
-    return {dim: compare(cells_margin(cells, [dim]).rename(columns={dim: "group", "n": "count"}), residents[dim],
-                         group_order(dim))
-            for dim in PANEL_DIMENSIONS}
+    hidden, view = panel_hidden(conn, day, icp)
+    out = {}
+    for dim in PANEL_DIMENSIONS:
+        table = compare(cells_margin(cells, [dim]).rename(columns={dim: "group", "n": "count"}), residents[dim],
+                        group_order(dim))
+        # hidden with everything the panel page publishes; all of it where the view's total or stated total is
+        gone = (view, TOTAL) in hidden or (view, STATED, dim) in hidden
+        table["hide"] = table["group"].isin(hidden_groups(hidden, view, dim)) | (gone & (table["count"] > 0))
+        out[dim] = table
+    return out
 
 
 def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd.DataFrame:
     """Kish design effect and effective sample size of weights raking the panel serving on a day to the
     resident margins, for each dimension alone and for all at once ('all'): dimension, design_effect,
-    effective_n, weighted, left_out, note."""
+    effective_n, weighted, left_out, note. The members weighted on every dimension (published) are missing where
+    panel_hidden hides them."""
     dims = [d for d in PANEL_DIMENSIONS if not (icp and d == "icp_area")]
     cells = panel_cells(conn, day, icp, dims)
     margins = {d: t.set_index("group")["residents"] for d, t in panel_residents_by(conn, dims, icp).items()}
@@ -227,15 +249,19 @@ def design_effects(conn: Connection, day: dt.date, icp: str | None = None) -> pd
         res = rake_cells(part, {d: margins[d] for d in use})
         rows.append(dict(dimension=key, design_effect=res.design_effect, effective_n=res.effective_n,
                          weighted=res.weighted, left_out=res.left_out, note=res.note))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    hidden, view = panel_hidden(conn, day, icp)
+    if (view, "weighted") in hidden or is_small(out["weighted"].iloc[-1]):  # the members weighted on every dimension
+        out["weighted"] = out["weighted"].astype(float)
+        out.loc[out.index[-1], "weighted"] = np.nan
+    return out
 
 
 def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col: str) -> pd.DataFrame:
     """Representation ratio of each combination of two dimensions (age_band x sex, or two of ICP area,
     district, IMD quintile and age band): row, col, count, residents, share, resident_share, ratio,
-    suppressed. Members with an unstated group on either are left out. Counts are published as
-    disclosure.suppress_table does (small counts hidden, and where one hidden cell could be worked out from its
-    row's, its column's or the table's total - each shown elsewhere or through the shares - another beside it)."""
+    suppressed. Members with an unstated group on either are left out. Counts hidden are those of panel_hidden
+    (small, or hidden so that none can be worked out from everything the page publishes, in any view)."""
     if {row, col} == {"age_band", "sex"}:
         res = resident_age_sex(conn, icp)
     else:
@@ -247,20 +273,158 @@ def intersection(conn: Connection, day: dt.date, icp: str | None, row: str, col:
     out["share"] = out["count"] / n if n else np.nan
     out["resident_share"] = out["residents"] / total if total else np.nan
     out["ratio"] = (out["share"] / out["resident_share"]).where(out["resident_share"] > 0)
-    shown = suppress_table(out, "count", [(), row, col], derived=("share", "ratio"), total=float(n))
+    hidden, view = panel_hidden(conn, day, icp)
+    gone = (view, (row, col)) in hidden  # the table's total: every count but the zeros goes with it
+    hide = pd.Series([(view, (row, col), g, h) in hidden or (gone and c > 0)
+                      for g, h, c in zip(out[row], out[col], out["count"])], index=out.index, dtype=bool)
+    shown = suppress_table(out, "count", [], derived=("share", "ratio"), total=float(n), hide=hide)
     shown["small"] = out["count"].map(is_small).astype(bool)
     return shown
 
 
-def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None) -> dict:
+def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as_at: dt.date | None = None) -> dict:
     """What the quota planner needs for a wave on a day: members still serving then ('serving', and by group
     on each dimension with age as in that year: 'retained'), the residents by group ('residents'), and adult
-    residents by ICP area, IMD quintile and age band ('seed')."""
+    residents by ICP area, IMD quintile and age band ('seed'), the groups whose counts are hidden on each dimension
+    ('hidden'), whether the number with a stated group on each is hidden ('stated_hidden') and whether the number
+    still serving is hidden ('serving_hidden'): protected with every group's
+    count and the totals on that day, in every view together (on the page's as-at day, as_at, as panel_hidden,
+    so that the plan shows what the breakdowns show)."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
     cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
+    hidden, view = (panel_hidden(conn, wave_day, icp) if wave_day == as_at
+                    else (_panel_hidden(conn, wave_day, policy(), whole=False), icp_id(conn, icp)))
     return {
+        "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
+        "stated_hidden": {d: (view, STATED, d) in hidden for d in PANEL_DIMENSIONS},
+        "serving_hidden": (view, TOTAL) in hidden,
         "serving": int(cells["n"].sum()),
         "retained": {d: cells_margin(cells, [d]).rename(columns={d: "group", "n": "count"}) for d in PANEL_DIMENSIONS},
         "residents": panel_residents_by(conn, PANEL_DIMENSIONS, icp),
         "seed": seed,
     }
+
+
+# --- What the panel page publishes about the members serving on a day, protected together -----------------------
+
+INTERSECTIONS = (("age_band", "sex"), ("icp_area", "imd_quintile"))
+
+
+def panel_release(cells: pd.DataFrame, views: list, stated: dict) -> dict[tuple, list[int]]:
+    """Every count the panel page publishes about the members serving on a day, as the rows of cells (members per
+    ICP area, group on every dimension, wave and when the term ends: engaged_cells of the panel) it adds up, for
+    each view (None, or an ICP area's id): the breakdowns and intersections (linked_groups.group_release); terms
+    ending within h months, (view, "within", h) and per group (view, "within", h, dimension, group); members by
+    wave, (view, "wave", wave); and the members weighted to residents on every dimension, (view, "weighted")."""
+    published = group_release(cells, PANEL_DIMENSIONS, views, stated, INTERSECTIONS)
+    ends, waves = cells["ends"].to_numpy(), cells["wave"].to_numpy()
+    for view in views:
+        mine = view_of(cells, view)
+        for h in HORIZONS:
+            within = mine & (ends > 0) & (ends <= h)
+            add_count(published, (view, "within", h), within)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[within]):
+                    add_count(published, (view, "within", h, dim, group), within & (groups == group))
+        for wave in pd.unique(waves[mine]):
+            add_count(published, (view, "wave", wave), mine & (waves == wave))
+        weighted = mine.copy()
+        for dim in PANEL_DIMENSIONS:
+            if not (view is not None and dim == "icp_area"):  # design_effects leaves ICP area out of an area's view
+                weighted &= np.isin(cells[dim].astype(object).to_numpy(), list(stated[view][dim]))
+        add_count(published, (view, "weighted"), weighted)
+    return published
+
+
+@per_data_load
+def _panel_hidden(conn: Connection, day: dt.date, rules: Policy, whole: bool = True) -> frozenset:
+    """panel_release's hidden keys (whole) or, for a day the page shows only the plan for, group_release's."""
+    cells = engaged_cells(conn, "panel", Filters(None, day, day))
+    views = view_ids(conn)
+    stated = stated_groups(conn, views, lambda dim, icp: panel_residents_by(conn, PANEL_DIMENSIONS, icp)[dim])
+    published = (panel_release(cells, views, stated) if whole
+                 else group_release(cells, PANEL_DIMENSIONS, views, stated))
+    return hidden_keys(cells["n"].tolist(), published, rules)
+
+
+def panel_hidden(conn: Connection, day: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
+    """The keys of panel_release hidden (small counts, and those that would let one be worked out from everything
+    the panel page publishes about the members serving on the day, in every view together), and the view of the
+    ICP area given (its id, None for all areas)."""
+    return _panel_hidden(conn, day, policy()), icp_id(conn, icp)
+
+
+def published_panel_size(conn: Connection, day: dt.date, icp: str | None = None) -> int | None:
+    """Panel members serving on a day as published (rounded as the policy asks), None where hidden."""
+    hidden, view = panel_hidden(conn, day, icp)
+    size = panel_size(conn, day, icp)
+    return None if is_small(size) or (view, TOTAL) in hidden else round_count(size)
+
+
+# --- Everyone recruited: members by wave, and joiners by wave and group ------------------------------------------
+
+def recruits_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]:
+    """Every count the panel page publishes about the members recruited, as the rows of cells (engaged_cells of
+    'recruits': members per ICP area, group on every dimension as at their term's start, wave and whether it had
+    begun by the period end) it adds up, for each view: each wave's recruits, (view, "recruited", wave); its
+    joiners whose term had begun, (view, "joined", wave); and those by group, (view, "joined", wave, dimension,
+    group)."""
+    published: dict[tuple, list[int]] = {}
+    waves, begun = cells["wave"].to_numpy(), cells["begun"].to_numpy() == 1
+    for view in views:
+        mine = view_of(cells, view)
+        for wave in pd.unique(waves[mine]):
+            ours = mine & (waves == wave)
+            add_count(published, (view, "recruited", wave), ours)
+            add_count(published, (view, "joined", wave), ours & begun)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[ours & begun]):
+                    add_count(published, (view, "joined", wave, dim, group), ours & begun & (groups == group))
+    return published
+
+
+@per_data_load
+def _recruits_hidden(conn: Connection, end: dt.date, rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "recruits", Filters(None, end, end))
+    return hidden_keys(cells["n"].tolist(), recruits_release(cells, view_ids(conn)), rules)
+
+
+def recruits_hidden(conn: Connection, end: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
+    """The keys of recruits_release hidden (small counts, and those that would let one be worked out from the
+    waves' recruits and joiners by group, in every view together), and the view of the ICP area given."""
+    return _recruits_hidden(conn, end, policy()), icp_id(conn, icp)
+
+
+# --- Panel survey invitations: participation by group -------------------------------------------------------------
+
+def participation_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]:
+    """Every count the participation chart publishes, as the rows of cells (engaged_cells of 'invitations':
+    invitations per ICP area, the member's group on every dimension as in the year invited, and whether answered)
+    it adds up, for each view: invitations, answered and unanswered (the difference, given away by the two),
+    (view, what) in all and (view, what, dimension, group) by group."""
+    published: dict[tuple, list[int]] = {}
+    answered = cells["responded"].to_numpy() == 1
+    for view in views:
+        mine = view_of(cells, view)
+        for what, rows in (("invited", mine), ("responded", mine & answered), ("unanswered", mine & ~answered)):
+            add_count(published, (view, what), rows)
+            for dim in PANEL_DIMENSIONS:
+                groups = cells[dim].astype(object).to_numpy()
+                for group in pd.unique(groups[rows]):
+                    add_count(published, (view, what, dim, group), rows & (groups == group))
+    return published
+
+
+@per_data_load
+def _participation_hidden(conn: Connection, start: dt.date, end: dt.date, survey_id: int | None,
+                          rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "invitations", Filters(None, start, end), survey_id=survey_id)
+    return hidden_keys(cells["n"].tolist(), participation_release(cells, view_ids(conn)), rules)
+
+
+def participation_hidden(conn: Connection, filters: Filters, survey_id: int | None = None) -> tuple[frozenset, int | None]:
+    """The keys of participation_release hidden for the invitations of the period (or one survey): small counts,
+    and those that would let one be worked out, in every view together; and the filtered view."""
+    return _participation_hidden(conn, filters.start, filters.end, survey_id, policy()), icp_id(conn, filters.icp)

@@ -14,13 +14,12 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
-from data_access.panel import group_order, panel_group
-from data_access.profiles import DIMENSIONS
+from data_access.linked_groups import TOTAL, hidden_groups
+from data_access.panel import group_order, panel_group, panel_hidden, participation_hidden, recruits_hidden
+from data_access.profiles import DIMENSIONS, HORIZONS, horizon_days
 from data_access.representativeness import wilson_interval
 from data_access.sql import year_of
-from data_access.subtraction import hide_cumulative, hide_parts
 
-HORIZONS = (3, 6, 12)  # months ahead for terms ending
 
 
 def _with_areas(stmt):
@@ -72,8 +71,9 @@ def panel_size_by_month(conn: Connection, filters: Filters, ahead: int = 12) -> 
 def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.DataFrame:
     """Members recruited in each wave that had started by the period end, by group on a dimension (age as at
     the wave's start): wave, started, group, joiners, stated, hidden. Every group is kept (unstated ones too),
-    so a wave's joiners add up to its total; counts of 1-4, and one more where needed so that none can be
-    worked out from the wave's total, are hidden (joiners missing)."""
+    so a wave's joiners add up to its total; the counts hidden (joiners missing) are those of
+    panel.recruits_hidden: small, or hidden so that none can be worked out from the waves' totals, the other
+    dimensions' breakdowns or the other views."""
     _check(dimension)
     p = m.PanelMember
     group = panel_group(dimension, year_of(p.term_start)).label("group")
@@ -85,36 +85,33 @@ def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.Da
         return frame.assign(stated=pd.Series(dtype=bool), hidden=pd.Series(dtype=bool))
     frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int)
     frame["started"] = frame.groupby("wave")["started"].transform("min")
-    parts = []
-    for _, wave in _ordered(frame, dimension).groupby("wave", sort=True):
-        wave = wave.copy()
-        wave["hidden"] = hide_parts(wave["joiners"].to_numpy())
-        parts.append(wave)
-    out = pd.concat(parts, ignore_index=True)
+    linked, view = recruits_hidden(conn, filters.end, filters.icp)
+    out = pd.concat([part for _, part in _ordered(frame, dimension).groupby("wave", sort=True)], ignore_index=True)
+    out["hidden"] = [(view, "joined", w, dimension, g) in linked or ((view, "joined", w) in linked and n > 0)
+                     for w, g, n in zip(out["wave"], out["group"], out["joiners"])]
     out["joiners"] = out["joiners"].map(round_count).astype("Int64").mask(out["hidden"])
     return out[["wave", "started", "group", "joiners", "stated", "hidden"]]
 
 
 def wave_totals(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Members recruited in each wave that had started by the period end: wave, started, joiners."""
+    """Members recruited in each wave that had started by the period end: wave, started, joiners (missing where
+    panel.recruits_hidden hides it)."""
     p = m.PanelMember
     stmt = select(p.wave, func.min(p.term_start), func.count()).where(p.term_start <= filters.end).group_by(p.wave)
     stmt = in_icp(stmt.order_by(p.wave), p.lsoa_code, conn, filters.icp)
     frame = pd.DataFrame(conn.execute(stmt).all(), columns=["wave", "started", "joiners"])
     frame["joiners"] = pd.to_numeric(frame["joiners"]).astype(int).map(round_count)  # as published (HES: to 5)
+    linked, view = recruits_hidden(conn, filters.end, filters.icp)
+    frame["joiners"] = frame["joiners"].astype(float).mask([(view, "joined", w) in linked for w in frame["wave"]])
     return frame
-
-
-def horizon_days(day: dt.date) -> dict[int, dt.date]:
-    """The day 3, 6 and 12 months after a day (a member whose term ends before it has left by then)."""
-    return {h: (pd.Timestamp(day) + pd.DateOffset(months=h)).date() for h in HORIZONS}
 
 
 def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None = None) -> pd.DataFrame:
     """Members serving on a day, by group (age as in that year), and how many of them have terms ending within
     3, 6 and 12 months (gone before the day that many months later): group, serving, within_3, within_6,
-    within_12, share_3, share_6, share_12 (of the group's members), stated. Counts of 1-4, and counts from which
-    one could be worked out (by subtraction along a row or from a column total), are missing."""
+    within_12, share_3, share_6, share_12 (of the group's members), stated. The counts hidden (missing) are those
+    of panel.panel_hidden: small, or hidden so that none can be worked out from everything the panel page
+    publishes about the members serving, in any view (a group's serving count is its count in the breakdowns)."""
     _check(dimension)
     p = m.PanelMember
     group = panel_group(dimension, day.year).label("group")
@@ -131,7 +128,12 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
         frame[col] = pd.to_numeric(frame[col]).fillna(0).astype(int)
     frame = _ordered(frame, dimension)
     counts = [*names, "serving"]
-    hidden = hide_cumulative(frame[counts].to_numpy(), protect_last=False)
+    linked, view = panel_hidden(conn, day, icp)  # hidden with everything the panel page publishes, in every view
+    gone = (view, TOTAL) in linked
+    hidden = np.array([[(view, "within", h, dimension, g) in linked for h in HORIZONS] for g in frame["group"]],
+                      dtype=bool).reshape(len(frame), len(HORIZONS))
+    serving = frame["group"].isin(hidden_groups(linked, view, dimension)).to_numpy()  # as the breakdown shows it
+    hidden = np.column_stack([hidden, serving]) | (gone & (frame[counts].to_numpy() > 0))
     raw = frame[counts].copy()
     for k, col in enumerate(counts):
         frame[col] = frame[col].astype("Int64").mask(hidden[:, k])
@@ -144,14 +146,19 @@ def terms_ending(conn: Connection, dimension: str, day: dt.date, icp: str | None
 
 def terms_ending_total(conn: Connection, day: dt.date, icp: str | None = None) -> dict:
     """The whole panel: members serving on a day and how many have terms ending within 3, 6 and 12 months (as
-    published: rounded under the HES rule, see disclosure.publish_count)."""
+    published: rounded under the HES rule, see disclosure.publish_count; NaN where panel.panel_hidden hides it)."""
     p = m.PanelMember
     ends = horizon_days(day)
     stmt = select(func.count(), *[func.sum(case((p.term_end < ends[h], 1), else_=0)) for h in HORIZONS])
     stmt = in_icp(stmt.select_from(p).where(p.term_start <= day, p.term_end >= day), p.lsoa_code, conn, icp)
     row = conn.execute(stmt).one()
-    return {"serving": int(publish_count(int(row[0] or 0))),
-            **{f"within_{h}": int(publish_count(int(v or 0))) for h, v in zip(HORIZONS, row[1:])}, "ends": ends}
+    linked, view = panel_hidden(conn, day, icp)
+
+    def shown(value, key):
+        return float("nan") if key in linked else int(publish_count(int(value or 0)))
+
+    return {"serving": shown(row[0], (view, TOTAL)),
+            **{f"within_{h}": shown(v, (view, "within", h)) for h, v in zip(HORIZONS, row[1:])}, "ends": ends}
 
 
 # --- Participation -----------------------------------------------------------------------------
@@ -175,9 +182,9 @@ def panel_surveys(conn: Connection, filters: Filters) -> pd.DataFrame:
 
 def participation(conn: Connection, dimension: str, filters: Filters, survey_id: int | None = None) -> pd.DataFrame:
     """Panel survey invitations sent in the period (or for one survey), by the member's group (age as in the
-    year invited): group, invited, responded, rate, low, high (95% interval of the rate), stated. Counts of 1-4,
-    and counts that would give one away by subtraction (from the group's invitations or a column total), are
-    missing, and so is the rate computed from them."""
+    year invited): group, invited, responded, rate, low, high (95% interval of the rate), stated. The counts
+    hidden (missing, and the rate with them) are those of panel.participation_hidden: small (answered, invited or
+    unanswered), or hidden so that none can be worked out, in any view."""
     _check(dimension)
     i, p = m.PanelInvitation, m.PanelMember
     group = panel_group(dimension, year_of(i.invited_on)).label("group")
@@ -197,7 +204,9 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
         frame[col] = pd.to_numeric(frame[col]).fillna(0).astype(int)
     frame = _ordered(frame, dimension)
     raw = frame[["responded", "invited"]].copy()
-    hidden = hide_cumulative(raw.to_numpy(), protect_last=True)
+    linked, view = participation_hidden(conn, filters, survey_id)
+    hidden = np.array([[(view, what, dimension, g) in linked for what in ("responded", "invited")]
+                       for g in frame["group"]], dtype=bool).reshape(len(frame), 2)
     frame["responded"] = frame["responded"].astype("Int64").mask(hidden[:, 0])
     frame["invited"] = frame["invited"].astype("Int64").mask(hidden[:, 1])
     shown = ~hidden.any(axis=1) & (raw["invited"] > 0).to_numpy()
@@ -212,7 +221,8 @@ def participation(conn: Connection, dimension: str, filters: Filters, survey_id:
 
 def participation_total(conn: Connection, filters: Filters, survey_id: int | None = None) -> dict:
     """All invitations in the period (or for one survey) in the area: invited, responded (as published: rounded
-    under the HES rule, see disclosure.publish_count) and the rate worked out from them."""
+    under the HES rule, see disclosure.publish_count; NaN where panel.participation_hidden hides it) and the rate
+    worked out from them."""
     i, p = m.PanelInvitation, m.PanelMember
     stmt = select(func.count(), func.sum(case((i.responded, 1), else_=0))).select_from(i).join(
         p, p.id == i.panel_member_id)
@@ -221,5 +231,7 @@ def participation_total(conn: Connection, filters: Filters, survey_id: int | Non
     else:
         stmt = stmt.where(i.invited_on >= filters.start, i.invited_on <= filters.end)
     invited, responded = conn.execute(in_icp(stmt, p.lsoa_code, conn, filters.icp)).one()
-    invited, responded = int(publish_count(int(invited or 0))), int(publish_count(int(responded or 0)))
+    linked, view = participation_hidden(conn, filters, survey_id)
+    invited, responded = [float("nan") if (view, what) in linked else int(publish_count(int(v or 0)))
+                          for what, v in (("invited", invited), ("responded", responded))]
     return {"invited": invited, "responded": responded, "rate": responded / invited if invited else float("nan")}

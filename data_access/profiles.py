@@ -10,8 +10,9 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import suppress_table, withhold_special_category
+from data_access.disclosure import Policy, policy, suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.linked_groups import group_release, hidden_groups, hidden_keys
 from data_access.per_load import per_data_load
 from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
 
@@ -55,6 +56,14 @@ def _source(source: str, filters: Filters, survey_id: int | None, network_id: in
     if source == "panel":
         t = m.PanelMember
         return t, [t.term_start <= filters.end, t.term_end >= filters.end], filters.end.year
+    if source == "invitations":  # panel survey invitations (one survey's, or those sent in the period), by member
+        t, i = m.PanelMember, m.PanelInvitation
+        which = ([i.survey_id == survey_id] if survey_id is not None
+                 else [i.invited_on >= filters.start, i.invited_on <= filters.end])
+        return t, [i.panel_member_id == t.id, *which], year_of(i.invited_on)
+    if source == "recruits":  # every panel member ever recruited, age as at the start of their term
+        t = m.PanelMember
+        return t, [t.id.is_not(None)], year_of(t.term_start)
     if source == "respondents":
         t = m.SurveyResponse
         if survey_id is not None:
@@ -63,6 +72,31 @@ def _source(source: str, filters: Filters, survey_id: int | None, network_id: in
             cond = [t.submitted_at >= _start_of(filters.start), t.submitted_at < _start_of(filters.end, 1)]
         return t, cond, year_of(t.submitted_at)
     raise ValueError(f"Unknown source {source!r}: expected one of {', '.join(SOURCES)}.")
+
+
+HORIZONS = (3, 6, 12)  # months ahead for panel terms ending
+
+
+def horizon_days(day: dt.date) -> dict[int, dt.date]:
+    """The day 3, 6 and 12 months after a day (a member whose term ends before it has left by then)."""
+    return {h: (pd.Timestamp(day) + pd.DateOffset(months=h)).date() for h in HORIZONS}
+
+
+def _extra_groups(source: str, table, filters: Filters) -> list:
+    """More columns the cells of a source are counted by: for the panel, the recruitment wave and when the term
+    ends ('ends': 3, 6 or 12 for a term ending within that many months of the period end, else 0), so that the
+    panel page's members by wave and terms ending are sums of the same cells as its breakdowns; for everyone
+    recruited to the panel ('recruits'), the wave and whether the term had begun by the period end ('begun'); for
+    panel survey invitations ('invitations', counted per invitation), whether it was answered ('responded')."""
+    if source == "invitations":  # whether the invitation was answered
+        return [case((m.PanelInvitation.responded, 1), else_=0).label("responded")]
+    if source == "recruits":  # their wave, and whether their term had begun by the period end
+        return [table.wave.label("wave"), case((table.term_start <= filters.end, 1), else_=0).label("begun")]
+    if source != "panel":
+        return []
+    ends = horizon_days(filters.end)
+    within = case(*[(table.term_end < ends[h], h) for h in HORIZONS], else_=0)
+    return [table.wave.label("wave"), within.label("ends")]
 
 
 def group_expr(dimension: str, table, at_year):
@@ -122,18 +156,21 @@ def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: in
     L = m.Lsoa
     own = table.icp_id if "icp_id" in table.__table__.c else None
     own_icp = case((table.lsoa_code.is_(None), own)) if own is not None else literal(None)
+    extra = _extra_groups(source, table, filters)
     groups = [group_expr("age_band", table, at_year).label("age_band"), table.sex, table.ethnic_group,
               table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed"),
-              own_icp.label("own_icp")]
+              own_icp.label("own_icp"), *extra]
     stmt = (select(*groups, func.count()).select_from(table).outerjoin(L, L.code == table.lsoa_code)
             .where(and_(*cond)).group_by(*groups))
+    more = [e.name for e in extra]
     raw = pd.DataFrame(conn.execute(stmt).all(),
                        columns=["age_band", "sex", "ethnic_group", "disability", "decile", "icp_id", "lad_code",
-                                "placed", "own_icp", "n"])
-    keys = [*DIMENSIONS, "placed", "icp_key"]
+                                "placed", "own_icp", *more, "n"])
+    keys = [*DIMENSIONS, *more, "placed", "icp_key"]
     if raw.empty:
-        return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, "placed": pd.Series(dtype=bool),
-                             "icp_key": pd.Series(dtype=float), "n": pd.Series(dtype=int)})
+        return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, **{k: pd.Series(dtype=int) for k in more},
+                             "placed": pd.Series(dtype=bool), "icp_key": pd.Series(dtype=float),
+                             "n": pd.Series(dtype=int)})
     icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
     districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
     raw["imd_quintile"] = [imd_quintile_label(d) for d in raw["decile"]]
@@ -185,14 +222,17 @@ def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
     return frame
 
 
-def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: str) -> pd.DataFrame:
+def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: str,
+                   hide: set | None = None) -> pd.DataFrame:
     """Engaged share against resident share for each group, with the representation ratio.
 
     Shares are of people whose group is known: 'Not known', 'Prefer not to say' and
     'Under 16' are kept as rows (stated=False) with their count, but left out of the shares.
     Columns: group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed. Small counts
     are hidden as data_access.disclosure says (with secondary suppression), and a breakdown by special-category
-    data with too small a base is hidden whole (frame.attrs['withheld'] says why).
+    data with too small a base is hidden whole (frame.attrs['withheld'] says why). `hide`, where given, is the
+    groups to hide (worked out over everything published with the table: see representation_hidden) instead of
+    the earlier rule (a second group hidden where one hidden group could be worked out from the table's total).
     """
     known = set(residents["group"])
     merged = pd.merge(engaged, residents, on="group", how="outer")
@@ -216,7 +256,11 @@ def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: st
     merged = merged.reset_index(drop=True)
     # The groups add up to the number of people engaged, which is published: hide a second group where one
     # hidden group could be worked out; a special-category breakdown needs a large enough base.
-    out = suppress_table(merged, "count", [()], derived=("share", "ratio"), total=total)
+    if hide is None:
+        out = suppress_table(merged, "count", [()], derived=("share", "ratio"), total=total)
+    else:
+        out = suppress_table(merged, "count", [], derived=("share", "ratio"), total=total,
+                             hide=merged["group"].isin(hide))
     out["gap_pp"] = (out["share"] - out["resident_share"]) * 100
     out = withhold_special_category(out, dimension, total, ["count"], ["share", "ratio", "gap_pp"])
     return out[["group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated", "suppressed"]]
@@ -235,11 +279,48 @@ def representation_tables(conn: Connection, source: str, filters: Filters, dimen
                           survey_id: int | None = None, network_id: int | None = None,
                           icp_names: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """representation_for on several dimensions (all by default) from one scan of the engaged people:
-    dimension -> table."""
+    dimension -> table. The counts hidden are those of representation_hidden: protected with everything the
+    breakdowns publish in every view together."""
     cells = engaged_cells(conn, source, filters, survey_id=survey_id, network_id=network_id)
+    hidden = representation_hidden(conn, source, filters, survey_id, network_id, icp_names)
     return {dim: representation(counts_from_cells(cells, dim),
-                                resident_counts(conn, dim, icp=filters.icp, icp_names=icp_names), dim)
+                                resident_counts(conn, dim, icp=filters.icp, icp_names=icp_names), dim, hidden[dim])
             for dim in (dimensions or list(DIMENSIONS))}
+
+
+def view_ids(conn: Connection) -> list:
+    """Every view a reader can choose: None (all areas) and each ICP area's id."""
+    return [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
+
+
+def stated_groups(conn: Connection, views: list, residents) -> dict:
+    """For each view (None or an ICP area's id) and dimension, the groups compared with residents there (those
+    residents(dimension, icp name) lists): view -> dimension -> set."""
+    names = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
+    return {view: {dim: set(residents(dim, None if view is None else names[view])["group"]) for dim in DIMENSIONS}
+            for view in views}
+
+
+@per_data_load
+def _representation_hidden(conn: Connection, source: str, start: dt.date, end: dt.date, survey_id: int | None,
+                           network_id: int | None, icp_names: tuple | None, rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, source, Filters(None, start, end), survey_id=survey_id, network_id=network_id)
+    views = view_ids(conn)
+    names = list(icp_names) if icp_names else None
+    stated = stated_groups(conn, views, lambda dim, icp: resident_counts(conn, dim, icp=icp, icp_names=names))
+    published = group_release(cells, list(DIMENSIONS), views, stated)
+    return hidden_keys(cells["n"].tolist(), published, rules)
+
+
+def representation_hidden(conn: Connection, source: str, filters: Filters, survey_id: int | None = None,
+                          network_id: int | None = None, icp_names: list[str] | None = None) -> dict[str, set]:
+    """The groups hidden in the filtered view's representation breakdowns, per dimension: small counts, and those
+    that would let one be worked out from everything the breakdowns publish (each group's count, the people in
+    the view and those with a stated group) in the all-areas view and every ICP area's view together."""
+    hidden = _representation_hidden(conn, source, filters.start, filters.end, survey_id, network_id,
+                                     tuple(icp_names) if icp_names else None, policy())
+    view = icp_id(conn, filters.icp)
+    return {dim: hidden_groups(hidden, view, dim) for dim in DIMENSIONS}
 
 
 def respondent_group(dimension: str):

@@ -59,16 +59,30 @@ def fill_levels(retained: np.ndarray, shares: np.ndarray, final_total: float) ->
 
 SMALL = "small"
 POOLED = "pooled"
+HIDDEN = "hidden"
 
 
-def planning_counts(kept: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def planning_counts(kept: np.ndarray, hide: np.ndarray | None = None,
+                    pool: bool = True) -> tuple[np.ndarray, list[str]]:
     """The members still serving that the plan works from, so that no figure it produces gives away a count of
     1-4: such a group is planned as if none were serving; when it is the only one, its members are counted with
     the smallest other group instead (whose own count is then hidden too), so the totals stay exact and neither
     count can be worked out by subtraction. Where the policy rounds counts (HES), the others are planned from
     their rounded (published) counts and nothing is pooled: rounding already hides the exact totals.
-    Returns the counts and each group's status ('', 'small', 'pooled')."""
+    With `hide` (the groups whose counts are hidden with everything published with them: panel.panel_hidden),
+    the hidden groups are planned as if none were serving, except the smallest one that is not small, which is
+    planned with all their members ('pooled'; only where `pool`: their total is given away by the published
+    total anyway); the others not small are 'hidden'. Returns the counts and each group's status ('', 'small',
+    'pooled', 'hidden')."""
     kept = np.asarray(kept, dtype=int)
+    if hide is not None:
+        status = [SMALL if is_small(v) else HIDDEN if h else "" for v, h in zip(kept, hide)]
+        plan = np.array([0 if s else round_count(v) for v, s in zip(kept, status)], dtype=int)
+        larger = [i for i in np.argsort(kept, kind="stable") if status[i] == HIDDEN]
+        if pool and larger and policy().secondary:
+            status[larger[0]] = POOLED
+            plan[larger[0]] = sum(int(v) for v, s in zip(kept, status) if s)
+        return plan, status
     status = [SMALL if is_small(v) else "" for v in kept]
     plan = np.array([0 if s == SMALL else round_count(v) for v, s in zip(kept, status)], dtype=int)
     small = [i for i, s in enumerate(status) if s == SMALL]
@@ -82,7 +96,7 @@ def planning_counts(kept: np.ndarray) -> tuple[np.ndarray, list[str]]:
 
 
 def plan_dimension(retained: pd.DataFrame, residents: pd.DataFrame, wave: int, tolerance: Tolerance,
-                   order: list[str] | None = None) -> pd.DataFrame:
+                   order: list[str] | None = None, hidden: set | None = None, pool: bool = True) -> pd.DataFrame:
     """Recruits of each group for one dimension.
 
     retained: group, count (members still serving at the wave, unstated groups included and ignored);
@@ -97,7 +111,7 @@ def plan_dimension(retained: pd.DataFrame, residents: pd.DataFrame, wave: int, t
     groups = [g for g in (order or []) if g in res.index] + [g for g in res.index if g not in (order or [])]
     res = res.reindex(groups)
     true_kept = retained.set_index("group")["count"].reindex(groups).fillna(0).astype(int).to_numpy()
-    kept, hidden = planning_counts(true_kept)
+    kept, hidden = planning_counts(true_kept, None if hidden is None else [g in hidden for g in groups], pool)
     shares = (res / res.sum()).to_numpy() if res.sum() > 0 else np.zeros(len(groups))
     total_after = kept.sum() + wave
     ideal = total_after * shares
@@ -316,7 +330,9 @@ def plan_wave(inputs: dict, target_size: int, tolerance: Tolerance, orders: dict
     the page to hide the plan)."""
     serving = int(publish_count(int(inputs["serving"])))
     wave = max(int(target_size) - serving, 0)
-    by_dim = {d: plan_dimension(inputs["retained"][d], inputs["residents"][d], wave, tolerance, orders.get(d))
+    hidden, unpooled = inputs.get("hidden", {}), inputs.get("stated_hidden", {})
+    by_dim = {d: plan_dimension(inputs["retained"][d], inputs["residents"][d], wave, tolerance, orders.get(d),
+                                hidden.get(d), not unpooled.get(d, False))
               for d in inputs["residents"] if not inputs["residents"][d].empty}
     joint = None
     if wave > 0 and all(d in by_dim for d in JOINT_DIMENSIONS) and not inputs["seed"].empty:

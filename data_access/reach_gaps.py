@@ -25,7 +25,8 @@ from data_access.disclosure import is_small, threshold
 from data_access.disclosure import share as published_share
 from data_access.filters import Filters
 from data_access.panel import coverage
-from data_access.profiles import counts_from_cells, engaged_cells, engaged_counts, representation, resident_counts
+from data_access.profiles import (counts_from_cells, engaged_cells, engaged_counts, representation, representation_hidden,
+                                  resident_counts)
 from data_access.reach import core20_reach
 from data_access.representativeness import for_display, wilson_interval
 
@@ -80,7 +81,7 @@ def _raw_counts(conn: Connection, source: str, dimension: str, filters: Filters,
     engaged = (engaged_counts(conn, source, dimension, filters) if cells is None
                else counts_from_cells(cells, dimension))
     residents = resident_counts(conn, dimension, icp=filters.icp)
-    table = representation(engaged, residents, dimension)
+    table = representation(engaged, residents, dimension, representation_hidden(conn, source, filters)[dimension])
     raw = engaged.set_index("group")["count"]
     table["count"] = table["group"].map(raw).fillna(0).astype(int)
     return table

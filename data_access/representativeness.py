@@ -113,16 +113,20 @@ def assess(table: pd.DataFrame, tolerance: Tolerance) -> pd.DataFrame:
 
 
 def for_display(table: pd.DataFrame, dimension: str | None = None) -> pd.DataFrame:
-    """The assessed table as it may be published (disclosure.suppress_table over the whole table, whose total,
-    the panel size, is shown elsewhere): small counts, the next smallest where one hidden count could be worked
-    out by subtraction from the total or from the number with a stated group, and everything computed from them
-    hidden; under the HES rule counts are rounded and shares, ratios, gaps and intervals worked out from the
+    """The assessed table as it may be published: the counts its 'hide' column marks (panel.coverage: hidden with
+    everything the panel page publishes, in every view) or, without it, small counts and the next smallest where
+    one hidden count could be worked out by subtraction from the total or from the number with a stated group
+    (disclosure.suppress_table), and everything computed from them hidden; under the HES rule counts are rounded and shares, ratios, gaps and intervals worked out from the
     rounded counts. 'small' marks the counts hidden for
     being small (the others in 'suppressed' are hidden so they cannot be worked back). A breakdown by
     special-category data (ethnic group, disability) with too small a base is withheld whole (attrs['withheld'])."""
     raw = pd.to_numeric(table["count"], errors="coerce")
     stated_n = float(raw[table["stated"]].sum())
-    out = suppress_table(table, "count", [(), "stated"], derived=("share", "ratio"), total=stated_n)
+    if "hide" in table:  # which counts to hide, worked out with everything published with them (panel.coverage)
+        out = suppress_table(table.drop(columns="hide"), "count", [], derived=("share", "ratio"), total=stated_n,
+                             hide=table["hide"].astype(bool))
+    else:
+        out = suppress_table(table, "count", [(), "stated"], derived=("share", "ratio"), total=stated_n)
     out.attrs["stated_total"] = round_count(stated_n)
     out["small"] = raw.map(is_small).astype(bool)
     counts = out["count"].astype("Float64").astype(float)

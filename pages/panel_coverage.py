@@ -10,11 +10,11 @@ from charts.panel import (dimension_chart, gaps_data, gaps_sentence, heatmap_cha
                           summary_sentences, terms_chart, waves_data)
 from charts.theme import hidden_words
 from data_access.cached import built, query
-from data_access.disclosure import describe, format_count, is_small, round_count
+from data_access.disclosure import describe, format_count, is_small
 from data_access.geography import geography_status
 from data_access.overview import panel_target
 from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group_order, intersection, panel_by_wave,
-                               panel_size, published_waves, quota_inputs, resident_base)
+                               panel_size, published_panel_size, published_waves, quota_inputs, resident_base)
 from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
                                        participation_total, terms_ending, terms_ending_total, wave_totals)
 from data_access.profiles import DIMENSIONS
@@ -30,10 +30,11 @@ st.markdown(f"**{filters.area_label}**, the panel as at {as_at:%-d %B %Y} (the l
 synthetic_notice(query(geography_status))
 
 size = query(panel_size, as_at, filters.icp)
+shown_size = query(published_panel_size, as_at, filters.icp)  # None where hidden
 target = query(panel_target, filters.icp)
 c1, c2 = st.columns(2)
-c1.metric("Panel members serving", format_count(size),
-          None if is_small(size) else f"{round_count(size) - target:+,} against target",
+c1.metric("Panel members serving", format_count(shown_size),
+          None if shown_size is None else f"{shown_size - target:+,} against target",
           help="Members whose term had started and not ended on the as-at date.")
 c2.metric("Target", f"{target:,}", help="2,000 for Kent and Medway; an ICP area's share of it by population.")
 if size == 0:
@@ -124,12 +125,15 @@ p1, p2 = st.columns(2)
 target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
 wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
                          key="plan_date", format="DD/MM/YYYY")
-plan = plan_wave(query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
-                 {d: group_order(d) for d in PANEL_DIMENSIONS})
+inputs = query(quota_inputs, wave_day, filters.icp, as_at)
+plan = plan_wave(inputs, int(target_size), tolerance, {d: group_order(d) for d in PANEL_DIMENSIONS})
 if is_small(plan.serving):  # the wave's size and every quota would give the small number away
     st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "
             f"{wave_day:%-d %B %Y}: the next wave must recruit about the whole panel of {int(target_size):,}. The "
             "plan by group is not shown, as it would give that small number away.")
+elif inputs.get("serving_hidden"):  # shown, the wave's size would give a hidden number away
+    st.info(f"The number of members still serving in {filters.area_label} on {wave_day:%-d %B %Y} is not shown, "
+            "so that no small number can be worked out from it; nor is the plan, which would give it away.")
 else:
     plan_words = quota_sentence(plan, filters.area_label, wave_day, DIMENSIONS)
     st.markdown(f"<p class='chart-sentence'>{escape(plan_words)}</p>", unsafe_allow_html=True)
