@@ -99,16 +99,16 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
             selections: list) -> tuple[list[int], dict[tuple, list[int]]]:
     """Every count published in each view (None, or an ICP area's id) and selection (None for all networks, or a
     network's id), as lists of cells (rows of cohort_cells): (view, selection, "joiners" | "leavers" | "members",
-    month), (view, selection, "joined") and (..., "left") for the period, and (view, selection, "quarter" |
+    month), (view, selection, "start" | "joined" | "left") for the period (members at its start, joiners, leavers), and (view, selection, "quarter" |
     "still_6" | "still_12" | "gone_6" | "gone_12", quarter) for retention (still_ and gone_ only where the quarter
     is ready: ready[(quarter, months)]). Net changes are differences of these; gone_6 and gone_12 (joiners less
     those still members) are not shown but can be worked out, so they are counted as published to be protected."""
     joined, left = cells["joined"].to_numpy(dtype=object), cells["left"].to_numpy(dtype=object)
-    came = np.array([j[:1].isdigit() for j in joined])
-    went = np.array([lv[:1].isdigit() for lv in left])
+    came = np.array([j[:1].isdigit() for j in joined], dtype=bool)
+    went = np.array([lv[:1].isdigit() for lv in left], dtype=bool)
     gone = left == "gone"
     quarter = _quarter_of(joined)
-    still = {k: cells[f"still_{k}"].to_numpy() == 1 for k in (6, 12)}
+    still = {k: cells[f"still_{k}"].to_numpy(dtype=int) == 1 for k in (6, 12)}
     network, icp = cells["network"].to_numpy(), cells["icp"].to_numpy(dtype=object)
     per_month = {mo: ((joined == mo), (left == mo), (~came | (joined <= mo)) & (~went | (left > mo)) & ~gone)
                  for mo in months}
@@ -118,6 +118,7 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
         for sel in selections:
             mine = in_view if sel is None else in_view & (network == sel)
             key = (view, sel)
+            published[key + ("start",)] = np.flatnonzero(mine & ~came & ~gone).tolist()
             published[key + ("joined",)] = np.flatnonzero(mine & came).tolist()
             published[key + ("left",)] = np.flatnonzero(mine & went).tolist()
             for mo, (joins, leaves, members) in per_month.items():
@@ -135,7 +136,7 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
 
 
 @per_data_load
-def _shown(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules: Policy) -> dict[tuple, int | None]:
+def _values(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules: Policy) -> dict[tuple, tuple]:
     cells = cohort_cells(conn, start, end, quarters)
     months = period_months(start, end)
     periods = retention_quarters(end, quarters)
@@ -145,9 +146,22 @@ def _shown(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules:
     counts, published = release(cells, months, periods, ready, views, selections)
     keys = list(published)
     virtual = [k[2].startswith("gone_") for k in keys]
-    flags = ordered_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary, virtual)
-    return {k: None if flag else round_count(sum(counts[i] for i in published[k]))
-            for k, flag, gone in zip(keys, flags, virtual) if not gone}
+    # the overview's headline (members at the end, and at the start of a year's period) is shown where it can be
+    headline = [k[1] is None and k[2:] in (("members", months[-1]), ("start",)) for k in keys]
+    flags = ordered_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary, virtual,
+                                headline)
+    out = {}
+    for k, flag, gone in zip(keys, flags, virtual):
+        if not gone:
+            raw = sum(counts[i] for i in published[k])
+            out[k] = (None if flag else round_count(raw), raw)
+    return out
+
+
+def _view_values(conn: Connection, filters: Filters, network_id: int | None, quarters: int) -> dict[tuple, tuple]:
+    values = _values(conn, filters.start, filters.end, quarters, policy())
+    prefix = (icp_id(conn, filters.icp), network_id)
+    return {k[2:]: v for k, v in values.items() if k[:2] == prefix}
 
 
 def shown_counts(conn: Connection, filters: Filters, network_id: int | None = None,
@@ -155,6 +169,16 @@ def shown_counts(conn: Connection, filters: Filters, network_id: int | None = No
     """The counts as they may be shown for this view and selection (None where hidden, rounded as the policy asks),
     keyed as release() keys them less the view and selection: ("joiners", month), ("joined",), ("quarter", "2025Q1"),
     ..."""
-    values = _shown(conn, filters.start, filters.end, quarters, policy())
-    prefix = (icp_id(conn, filters.icp), network_id)
-    return {k[2:]: v for k, v in values.items() if k[:2] == prefix}
+    return {k: v[0] for k, v in _view_values(conn, filters, network_id, quarters).items()}
+
+
+def published_counts(conn: Connection, filters: Filters, network_id: int | None = None,
+                     quarters: int = QUARTERS) -> dict[tuple, int | None]:
+    """As shown_counts, but a small count is given as it is (for a caller that hides small counts itself, as
+    disclosure.format_count does); only the counts hidden to protect others are None."""
+    return {k: raw if shown is None and 0 < raw < _limit() else shown
+            for k, (shown, raw) in _view_values(conn, filters, network_id, quarters).items()}
+
+
+def _limit() -> int:
+    return policy().threshold
