@@ -50,8 +50,8 @@ activities = query(network_activities, filters, network_id=network_id)
 show_chart(built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
 show_chart(built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
 st.caption(describe() + " Nor are other figures from which a small number could be worked out by adding and "
-           "subtracting; a network's own line shows a month's members only where the change since the last month "
-           "shown is not small.")
+           "subtracting: each network's line, all networks' totals and retention are checked together, in every "
+           "ICP area.")
 show_chart(built(recent_growth_chart, query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 

@@ -311,8 +311,8 @@ def test_timeline_hides_networks_with_fewer_than_5_members_and_marks_activities(
     assert "1 network activity is marked (triangles). The most people joined in February 2025 (30), around the " \
            "recruitment campaign: A (campaign, 3 February 2025)." in chart.sentence
     assert pd.isna(chart.data["members"].iloc[2]) and chart.data["members"].iloc[3] == 6
-    assert chart.sentence.endswith("1 network has months not shown (a break in its line), so that a change of "
-                                   "fewer than 5 people cannot be worked out.")
+    assert chart.sentence.endswith("1 network has months not shown (a break in its line): fewer than 5 people, or a "
+                                   "count from which a small number could be worked out.")
 
 
 def test_timeline_says_nothing_of_hidden_months_when_none_is_hidden():
