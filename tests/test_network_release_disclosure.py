@@ -80,8 +80,9 @@ def member_at(key, month: pd.Timestamp) -> bool:
             and (not isinstance(left, pd.Timestamp) or left > month))
 
 
-def add_table(release: Release, view, sel, table: pd.DataFrame, totals: bool) -> None:
-    """One view and network choice's monthly counts (and, for the totals chart, the period's joined and left)."""
+def add_table(release: Release, view, sel, table: pd.DataFrame, totals: bool, since: pd.Timestamp | None = None) -> None:
+    """One view and network choice's monthly counts (and, for the totals chart, the period's joined and left: those
+    in months from `since`, where the cells start before the period)."""
     keys = [k for k in release.cells.index if (view is None or k[1] == view) and (sel is None or k[0] == sel)]
     for r in table.itertuples():
         mo = pd.Timestamp(r.month)
@@ -89,8 +90,11 @@ def add_table(release: Release, view, sel, table: pd.DataFrame, totals: bool) ->
         release.add((view, sel, "leavers", mo), [k for k in keys if k[3] == mo], r.leavers)
         release.add((view, sel, "members", mo), [k for k in keys if member_at(k, mo)], r.members)
     if totals:
-        release.add((view, sel, "joined"), [k for k in keys if isinstance(k[2], pd.Timestamp)], table.attrs["joined"])
-        release.add((view, sel, "left"), [k for k in keys if isinstance(k[3], pd.Timestamp)], table.attrs["left"])
+        def within(v) -> bool:
+            return isinstance(v, pd.Timestamp) and (since is None or v >= since)
+
+        release.add((view, sel, "joined"), [k for k in keys if within(k[2])], table.attrs["joined"])
+        release.add((view, sel, "left"), [k for k in keys if within(k[3])], table.attrs["left"])
 
 
 def add_retention(release: Release, view, sel, table: pd.DataFrame, end: dt.date) -> None:
@@ -111,14 +115,16 @@ def add_retention(release: Release, view, sel, table: pd.DataFrame, end: dt.date
                 assert pd.isna(still)
 
 
-def page_release(conn, start: dt.date, end: dt.date) -> Release:
-    """Every view and network choice of the page, as published now."""
-    release = Release(cells_of(conn, start, end))
+def page_release(conn, start: dt.date, end: dt.date, release: Release | None = None) -> Release:
+    """Every view and network choice of the page, as published now (added to release, whose cells may start before
+    the period, where given)."""
+    since = pd.Timestamp(start) if release is not None else None
+    release = Release(cells_of(conn, start, end)) if release is None else release
     ids = dict(zip(networks(conn)["name"], networks(conn)["id"]))
     for view in [None, *sorted(conn.execute(select(m.IcpArea.name)).scalars())]:
         f = Filters(view, start, end)
         for sel in [None, *ids.values()]:
-            add_table(release, view, sel, membership_totals_by_month(conn, f, network_id=sel), totals=True)
+            add_table(release, view, sel, membership_totals_by_month(conn, f, network_id=sel), True, since)
             add_retention(release, view, sel, retention_by_quarter(conn, f, network_id=sel), end)
         for name, part in membership_by_month(conn, f).groupby("network"):
             add_table(release, view, ids[name], part, totals=False)  # each network's line, all networks chosen

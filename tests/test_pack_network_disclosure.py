@@ -19,7 +19,7 @@ from data_access import models as m
 from data_access.filters import Filters
 from data_access.overview import months_to_end
 from tests.audit import Release
-from tests.test_network_release_disclosure import cells_of, member_at
+from tests.test_network_release_disclosure import cells_of, member_at, page_release
 
 END = dt.date(2026, 10, 31)  # a month end, so that a year before (31 October 2025) is a month end too
 YEAR = Filters(None, dt.date(2025, 11, 1), END)
@@ -67,4 +67,16 @@ def test_the_packs_publish_nothing_determined_on_the_demo_store(demo7):
             add_pack(release, conn, icp)
     shown = [n for n in release.numbers if n[2] is not None]
     assert len(shown) >= 2 * len(areas)  # the members tiles at least
+    assert release.leaks() == []
+
+
+def test_the_packs_beside_the_growth_page_on_the_demo_store(demo7):
+    # The growth page for the same year (each network's line, the totals and retention, every view) and the packs
+    # together: the members at the end are the page's last month end; a year before is the page's members at the start.
+    window = months_to_end(YEAR)
+    with demo7.connect() as conn:
+        release = Release(cells_of(conn, window.start, END))
+        page_release(conn, YEAR.start, YEAR.end, release)
+        for icp in [None, *sorted(conn.execute(select(m.IcpArea.name)).scalars())]:
+            add_pack(release, conn, icp)
     assert release.leaks() == []
