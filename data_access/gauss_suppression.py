@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from data_access.disclosure import policy, threshold
 
@@ -44,41 +45,73 @@ def ordered_suppression(counts: Sequence[float], published: Sequence[Sequence[in
     if first is not None:
         np.logical_or.at(early, which, np.asarray(first, dtype=bool))
     if secondary and hidden.any():
-        hidden = _gram_schmidt(counts.size, members, values, hidden, withheld, early)
+        with threadpool_limits(limits=1, user_api="blas"):  # many small products: threads only contend
+            hidden = _gram_schmidt(counts.size, members, values, hidden, withheld, early)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
-
-
-def _vector(n: int, cells: np.ndarray) -> np.ndarray:
-    out = np.zeros(n)
-    out[cells] = 1.0
-    return out
 
 
 def _gram_schmidt(n: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray,
                   withheld: np.ndarray, early: np.ndarray) -> np.ndarray:
-    """Secondary suppressions: each candidate, in order, joins the shown numbers unless that would put a primary in
-    their span (checked through each primary's residual after projection on the shown ones)."""
+    """Secondary suppressions: each candidate x, in order, joins the shown numbers S unless that would put a primary p
+    in their span. With r_p and r_x the parts of p and x orthogonal to span(S) (an orthonormal basis is kept), p is in
+    span(S + x) exactly when r_p is parallel to r_x: |r_p|^2 = (r_p . x)^2 / |r_x|^2, where r_p . x = r_p . r_x and
+    |r_x|^2 = |x|^2 - |basis x|^2 need only x's own cells; the full r_x is worked out only for a number shown."""
     hidden = hidden.copy()
     primary = np.flatnonzero(hidden)
-    residual = np.array([_vector(n, members[p]) for p in primary])  # primaries less their projection on the shown
-    left = (residual ** 2).sum(axis=1)
-    basis = np.zeros((n, n))
+    # the primaries as one index array with offsets: p . v for every primary p is one np.add.reduceat over v's rows
+    flat = np.concatenate([members[p] for p in primary])
+    starts = np.concatenate([[0], np.cumsum([len(members[p]) for p in primary])[:-1]]).astype(int)
+    sizes = np.array([len(members[p]) for p in primary], dtype=float)
+
+    def dot_primaries(v: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(v[flat], starts, axis=0)
+
+    basis = np.zeros((n, n), order="F")  # column j: the j-th orthonormal vector of span(S), each contiguous
+    bp = np.zeros((n, len(primary)))  # row j: basis[:, j] . p for every primary p
     k = 0
-    candidates = [i for i in range(len(members)) if not hidden[i] and not withheld[i]]
-    for i in sorted(candidates, key=lambda i: (values[i] != 0, not early[i], -values[i], i)):
-        x = _vector(n, members[i])
-        r = x - basis[:k].T @ (basis[:k] @ x)
-        r -= basis[:k].T @ (basis[:k] @ r)  # twice, for accuracy
-        norm = np.linalg.norm(r)
-        if norm < 1e-9:
-            continue  # already worked out from the shown numbers: showing it adds nothing
-        q = r / norm
-        c = residual @ q
-        if (left - c ** 2 < _TOL).any():
-            hidden[i] = True
-            continue
-        basis[k] = q
-        k += 1
-        residual -= np.outer(c, q)
-        left = (residual ** 2).sum(axis=1)
+    candidates = [i for i in range(len(members)) if not hidden[i] and not withheld[i] and len(members[i])]
+    order = sorted(candidates, key=lambda i: (values[i] != 0, not early[i], -values[i], i))
+    for batch in (order[b:b + _BATCH] for b in range(0, len(order), _BATCH)):
+        # r_p . x = p . x - (basis' p) . (basis' x), and |r_x|^2 = |x|^2 - |basis' x|^2, for the whole batch in matrix
+        # products; each number shown in the batch updates the rest with a rank-one change
+        x = np.zeros((n, len(batch)))
+        for col, i in enumerate(batch):
+            x[members[i], col] = 1.0
+        bx = basis[:, :k].T @ x
+        norm2 = x.sum(axis=0) - (bx ** 2).sum(axis=0)
+        dots = dot_primaries(x) - bp[:k].T @ bx
+        left = sizes - (bp[:k] ** 2).sum(axis=0)
+        for col, i in enumerate(batch):
+            r = None
+            if norm2[col] < 1e-3:  # nearly in the span: work the residual out in full, for accuracy
+                r = _residual(basis[:, :k], basis[:, :k].T @ x[:, col], members[i])
+                if r @ r < 1e-9:
+                    continue  # already worked out from the shown numbers: showing it adds nothing
+                norm2[col] = r @ r
+            if (left - dots[:, col] ** 2 / norm2[col] < _TOL).any():
+                hidden[i] = True
+                continue
+            if r is None:
+                r = _residual(basis[:, :k], basis[:, :k].T @ x[:, col], members[i])
+            q = r / np.linalg.norm(r)
+            basis[:, k] = q
+            bp[k] = qp = dot_primaries(q)
+            k += 1
+            qx = q @ x
+            left = left - qp ** 2
+            dots -= np.outer(qp, qx)
+            norm2 -= qx ** 2
     return hidden | withheld
+
+
+_BATCH = 256
+
+
+def _residual(basis: np.ndarray, bx: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """x (the 0/1 vector of the cells) less its projection on the columns of basis (bx = basis.T @ x), orthogonalised
+    a second time where much of x was in the span (Daniel, Gragg, Kaufman and Stewart's test)."""
+    r = -(basis @ bx)
+    r[cells] += 1.0
+    if r @ r < 0.5 * len(cells):
+        r -= basis @ (basis.T @ r)
+    return r

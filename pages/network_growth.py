@@ -130,7 +130,9 @@ for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
 # --- Projection ---------------------------------------------------------------------------------------------
 st.header("Where each network is heading")
 lookback = months_back(12)
-recent = query(membership_by_month, lookback, network_id=network_id)
+# the history drawn is the SPC charts' 24 months (one release, protected together), cut to the last 12
+recent = query(membership_by_month, months_back(24), network_id=network_id)
+recent = recent[recent["month"] >= pd.Timestamp(lookback.start).to_period("M").to_timestamp()].reset_index(drop=True)
 base = query(projection_base, lookback, network_id=network_id)
 targets = dict(zip(nets["name"], nets["target_members"]))
 projection = built(project_sizes, base, complete_months(base, lookback), targets, filters.end)
