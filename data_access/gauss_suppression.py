@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from data_access.disclosure import policy, threshold
+from data_access.disclosure import distinct_sets, policy, threshold
 
 _TOL = 1e-8
 
@@ -30,18 +30,14 @@ def ordered_suppression(counts: Sequence[float], published: Sequence[Sequence[in
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
     counts = np.asarray(counts, dtype=float)
-    sets: dict[frozenset, int] = {}
-    which = np.array([sets.setdefault(frozenset(int(c) for c in cells), len(sets)) for cells in published],
-                     dtype=int)
-    members = [np.fromiter(s, dtype=int, count=len(s)) for s in sets]
-    values = np.array([counts[mm].sum() for mm in members], dtype=float)
+    which, members, values = distinct_sets(counts, published)
     hidden = (values > 0) & (values < limit)
-    withheld = np.zeros(len(sets), dtype=bool)
+    withheld = np.zeros(len(members), dtype=bool)
     if never_shown is not None:
         np.logical_or.at(withheld, which, np.asarray(never_shown, dtype=bool))
         # a set published for real somewhere is shown there: only sets that are never published stay withheld
         np.logical_and.at(withheld, which, np.asarray(never_shown, dtype=bool))
-    early = np.zeros(len(sets), dtype=bool)
+    early = np.zeros(len(members), dtype=bool)
     if first is not None:
         np.logical_or.at(early, which, np.asarray(first, dtype=bool))
     if secondary and hidden.any():
