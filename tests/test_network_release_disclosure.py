@@ -26,7 +26,7 @@ from data_access.networks import membership_by_month, membership_totals_by_month
 from data_access.retention import retention_by_quarter
 from tests.audit import Release
 from tests.factories import build_tiny_store
-from tests.test_queries import conn  # noqa: F401  (the tiny store, SQLite and PostgreSQL)
+from tests.test_queries import conn as tiny  # noqa: F401  (the tiny store, SQLite and PostgreSQL)
 
 YEAR = (dt.date(2025, 11, 16), dt.date(2026, 11, 15))
 
@@ -180,7 +180,7 @@ def test_the_earlier_rule_lets_counts_through_on_the_demo_store(demo7):
 Q1 = (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 
 
-def test_one_network_beside_all_networks_on_the_tiny_store(conn):
+def test_one_network_beside_all_networks_on_the_tiny_store(tiny):  # noqa: F811 (the fixture)
     # Q1 2025. Patient Network (1): m1 (A1, East Kent) and m2 (B2, West Kent) joined before; m3 (A2) and m4 (B1) join
     # in January; m2 leaves in February; m4 leaves and m5 (B2) joins in March. Thanet Health Network (2): m6 (A1) and
     # m7 (no area) join in February. All networks, all areas: joiners 2, 2, 1; members at the month ends 4
@@ -189,18 +189,18 @@ def test_one_network_beside_all_networks_on_the_tiny_store(conn):
     # and the joined total, the same people as 2025 Q1's joiners) and zeros can be shown, and together they give
     # no small count away (m3 + m4, January's joiners, is not a combination of the three: worked by hand).
     f = Filters(None, *Q1)
-    totals = membership_totals_by_month(conn, f)
+    totals = membership_totals_by_month(tiny, f)
     assert totals["joiners"].isna().all() and totals["leavers"].iloc[1:].isna().all()
     assert totals["members"].iloc[1:].tolist() == [5, 5] and pd.isna(totals["members"].iloc[0])
     assert totals.attrs["joined"] == 5 and totals.attrs["left"] is None
-    line = membership_by_month(conn, f)
+    line = membership_by_month(tiny, f)
     one = line[line["network"] == "Patient Network"]
     two = line[line["network"] == "Thanet Health Network"]
     assert one["members"].isna().all()  # 4, 3, 3
     assert two["members"].iloc[0] == 0 and two["members"].iloc[1:].isna().all()  # 0, 2, 2
-    east = membership_totals_by_month(conn, Filters("East Kent", *Q1))  # m1, m3, m6: members 2, 3, 3
+    east = membership_totals_by_month(tiny, Filters("East Kent", *Q1))  # m1, m3, m6: members 2, 3, 3
     assert east["members"].isna().all()
-    assert retention_by_quarter(conn, f).set_index("cohort").loc["2025 Q1", "joiners"] == 5
+    assert retention_by_quarter(tiny, f).set_index("cohort").loc["2025 Q1", "joiners"] == 5
 
 
 def test_retention_hides_the_one_who_left(engine):
@@ -213,9 +213,9 @@ def test_retention_hides_the_one_who_left(engine):
                  channel="Event", birth_year=1980, sex="Female", ethnic_group="White", disability="Not disabled")
             for i in range(10)])
     f = Filters(None, dt.date(2025, 4, 1), dt.date(2026, 3, 31))
-    with engine.connect() as tiny:
-        r = retention_by_quarter(tiny, f, network_id=1).set_index("cohort")
-        everyone = retention_by_quarter(tiny, f).set_index("cohort").loc["2025 Q1"]
+    with engine.connect() as store:
+        r = retention_by_quarter(store, f, network_id=1).set_index("cohort")
+        everyone = retention_by_quarter(store, f).set_index("cohort").loc["2025 Q1"]
     # network 1, 2025 Q1: m3, m4, m5 and the ten: 13 joiners, 12 still at 6 and 12 months, 1 gone (m4)
     q1 = r.loc["2025 Q1"]
     assert pd.isna(q1["still_6"]) or pd.isna(q1["joiners"])  # both shown would give the 1 gone away
