@@ -99,10 +99,11 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
             selections: list) -> tuple[list[int], dict[tuple, list[int]]]:
     """Every count published in each view (None, or an ICP area's id) and selection (None for all networks, or a
     network's id), as lists of cells (rows of cohort_cells): (view, selection, "joiners" | "leavers" | "members",
-    month), (view, selection, "start" | "joined" | "left") for the period (members at its start, joiners, leavers), and (view, selection, "quarter" |
-    "still_6" | "still_12" | "gone_6" | "gone_12", quarter) for retention (still_ and gone_ only where the quarter
-    is ready: ready[(quarter, months)]). Net changes are differences of these; gone_6 and gone_12 (joiners less
-    those still members) are not shown but can be worked out, so they are counted as published to be protected."""
+    month); (view, selection, "start" | "joined" | "left") for the period (members at its start, joiners, leavers);
+    and (view, selection, "quarter" | "still_6" | "still_12" | "gone_6" | "gone_12", quarter) for retention (still_
+    and gone_ only where the quarter is ready: ready[(quarter, months)]). Net changes are differences of these;
+    gone_6 and gone_12 (joiners less those still members) are not shown but can be worked out, so they are counted as
+    published to be protected."""
     joined, left = cells["joined"].to_numpy(dtype=object), cells["left"].to_numpy(dtype=object)
     came = np.array([j[:1].isdigit() for j in joined], dtype=bool)
     went = np.array([lv[:1].isdigit() for lv in left], dtype=bool)

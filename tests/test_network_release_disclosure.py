@@ -81,7 +81,8 @@ def member_at(key, month: pd.Timestamp) -> bool:
             and (not isinstance(left, pd.Timestamp) or left > month))
 
 
-def add_table(release: Release, view, sel, table: pd.DataFrame, totals: bool, since: pd.Timestamp | None = None) -> None:
+def add_table(release: Release, view, sel, table: pd.DataFrame, totals: bool,
+              since: pd.Timestamp | None = None) -> None:
     """One view and network choice's monthly counts (and, for the totals chart, the period's joined and left: those
     in months from `since`, where the cells start before the period)."""
     keys = [k for k in release.cells.index if (view is None or k[1] == view) and (sel is None or k[0] == sel)]
