@@ -375,8 +375,8 @@ def growth_timeline(frame: pd.DataFrame, activities: pd.DataFrame, area: str,
     hidden_month = frame["members"].map(lambda v: v is None or pd.isna(v) or is_small(v)) if len(frame) else []
     gaps = frame.loc[hidden_month, "network"].nunique() if len(frame) else 0
     if gaps:
-        sentence += (f" {gaps} network{'s have' if gaps > 1 else ' has'} months not shown (a break in its line), so "
-                     f"that a change of {_few()} people cannot be worked out.")
+        sentence += (f" {gaps} network{'s have' if gaps > 1 else ' has'} months not shown (a break in its line): "
+                     f"{_few()} people, or a count from which a small number could be worked out.")
     data = chart.data
     if not activities.empty:
         acts = activities.assign(held_on=activities["held_on"].dt.strftime("%-d %B %Y")).rename(columns={

@@ -36,9 +36,23 @@ def day(d) -> str:
     return f"{d:%-d %B %Y}"
 
 
+HIDDEN_TO_PROTECT = "not shown"
+
+
 def n_people(value) -> str:
     """A count of people for a sentence, hidden where small ('fewer than 5', '*' under the HES rule)."""
     return format_count(value)
+
+
+def n_members(value) -> str:
+    """Network members for a tile: as n_people, or 'not shown' where hidden so that a small number elsewhere cannot
+    be worked out (None: see data_access.overview.member_counts)."""
+    return HIDDEN_TO_PROTECT if value is None else n_people(value)
+
+
+def growth_hidden(h) -> bool:
+    """True where the 12-month change in network members cannot be shown (either count hidden or small)."""
+    return any(v is None or pd.isna(v) or is_small(v) for v in (h.members, h.members_year_before))
 
 
 def growth(h) -> int:
@@ -83,8 +97,8 @@ class Verdict:
 
 
 def series_has_small_counts(frame: pd.DataFrame, columns: list[str]) -> bool:
-    """True when any value in the columns is a count of 1 to threshold-1 people."""
-    return any(frame[c].map(is_small).any() for c in columns if c in frame)
+    """True when any value in the columns is hidden (missing) or a count of 1 to threshold-1 people."""
+    return any(frame[c].map(lambda v: v is None or pd.isna(v) or is_small(v)).any() for c in columns if c in frame)
 
 
 def verdict(series: pd.DataFrame, value: str, improvement: str = "increase", target: float | None = None,
@@ -333,7 +347,10 @@ def key_messages(ov, gaps: pd.DataFrame) -> list[str]:
     end = day(f.end)
     msgs = []
     members = n_people(h.members)
-    if is_small(h.members) or is_small(h.members_year_before):
+    if h.members is None:
+        msgs.append(f"On {end}, the number of members of our networks in {f.area_label} is not shown, so that a "
+                    "small number elsewhere cannot be worked out from it.")
+    elif growth_hidden(h):
         msgs.append(f"On {end}, our networks in {f.area_label} had {members} members.")
     else:
         msgs.append(f"On {end}, our networks in {f.area_label} had {members} members. That is "
@@ -402,7 +419,7 @@ def headline_figures(ov, verdicts: dict[str, Verdict]) -> list[Headline]:
     from data_access.definitions import definition, help_text
 
     f, h = ov.filters, ov.headlines
-    change = (f"{growth(h):+,} in 12 months" if not (is_small(h.members) or is_small(h.members_year_before))
+    change = (f"{growth(h):+,} in 12 months" if not growth_hidden(h)
               else "change hidden: small numbers")
     core_share, ratio = core20_published(h)
     ratio_hidden = core_share is None
@@ -410,7 +427,7 @@ def headline_figures(ov, verdicts: dict[str, Verdict]) -> list[Headline]:
     diss = ov.dissimilarity
     panel_hidden = is_small(h.panel_members) or not h.panel_members
     tiles = [
-        Headline("members", definition("members").label, n_people(h.members), change, help_text("members"),
+        Headline("members", definition("members").label, n_members(h.members), change, help_text("members"),
                  verdicts.get("members")),
         Headline("responses", definition("responses").label, n_people(h.responses),
                  f"{day(f.start)} to {day(f.end)}", help_text("responses")),

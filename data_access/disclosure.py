@@ -258,15 +258,11 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
     counts = np.asarray(counts, dtype=float)
-    sets: dict[frozenset, int] = {}
-    which = np.array([sets.setdefault(frozenset(int(c) for c in cells), len(sets)) for cells in published],
-                     dtype=int)
-    members = [np.fromiter(s, dtype=int, count=len(s)) for s in sets]
-    values = np.array([counts[mm].sum() for mm in members], dtype=float)
+    which, members, values = distinct_sets(counts, published)
     hidden = (values > 0) & (values < limit)
     if hide is not None:
         hidden[np.unique(which[np.asarray(hide, dtype=bool)])] = True
-    kept = np.zeros(len(sets), dtype=int)
+    kept = np.zeros(len(members), dtype=int)
     if keep is not None:
         np.maximum.at(kept, which, np.asarray(keep, dtype=int))
     order = values.copy()
@@ -276,6 +272,16 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     if secondary and hidden.any():
         hidden = _secondary(counts.size, members, values, hidden, order, kept)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
+
+
+def distinct_sets(counts: np.ndarray, published: Sequence[Sequence[int]]) -> tuple[np.ndarray, list, np.ndarray]:
+    """The distinct sets of cells among the published numbers: (for each number, its set's index; each set's cells;
+    each set's value)."""
+    sets: dict[frozenset, int] = {}
+    which = np.array([sets.setdefault(frozenset(int(c) for c in cells), len(sets)) for cells in published],
+                     dtype=int)
+    members = [np.fromiter(s, dtype=int, count=len(s)) for s in sets]
+    return which, members, np.array([counts[mm].sum() for mm in members], dtype=float)
 
 
 def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray,

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import (
-    Policy, is_small, linked_suppression, policy, round_count, suppress_running_total, suppress_table,
+    Policy, is_small, linked_suppression, policy, round_count, suppress_table,
 )
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.network_release import period_months, shown_counts
 from data_access.per_load import per_data_load
 from data_access.sql import month_start
 
@@ -86,100 +86,43 @@ def _monthly_raw(conn: Connection, filters: Filters, network_id: int | None = No
     return out[["network", "month", "joiners", "leavers", "net", "members"]]
 
 
-def _hide_monthly(frame: pd.DataFrame, groups: list) -> pd.DataFrame:
-    """Monthly counts as they may be shown: joiners and leavers hidden where small (and a second cell of the
-    same month where one hidden cell could be worked out from the month's total); net change hidden where
-    either is hidden; members at month end shown only where the change since the last shown month is zero or
-    not small (see data_access.disclosure.suppress_running_total), so no small change can be worked out."""
-    out = frame.copy()
-    raw = frame.copy()
+def _monthly_frame(shown: dict, months: list[str]) -> pd.DataFrame:
+    """month, joiners, leavers, net, members from one view and selection's shown counts (network_release)."""
+    out = pd.DataFrame({"month": pd.to_datetime(months)})
     for col in ("joiners", "leavers", "members"):
-        out[col] = suppress_table(raw, col, groups)[col]
-    hidden_net = out["joiners"].isna() | out["leavers"].isna()
-    out["net"] = (out["joiners"].astype("Float64") - out["leavers"].astype("Float64")).mask(hidden_net)
-    out["net"] = out["net"].round(0).astype("Int64")
-    keys = out["network"] if "network" in out else pd.Series("all", index=out.index)
-    for _, idx in out.groupby(keys, sort=False).groups.items():
-        part = raw.loc[idx]
-        steps = [part["members"].iloc[0], *part["members"].diff().iloc[1:]] if len(part) else []
-        totals = [None if pd.isna(v) else v for v in out.loc[idx, "members"]]
-        out.loc[idx, "members"] = pd.array(suppress_running_total(steps, totals), dtype="Int64")
-    return out
+        out[col] = pd.array([shown[(col, mo)] for mo in months], dtype="Int64")
+    out["net"] = out["joiners"] - out["leavers"]  # from the counts as shown; missing where either is hidden
+    return out[["month", "joiners", "leavers", "net", "members"]]
 
 
 def membership_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """Monthly joiners, leavers, net change and members at month end, per network.
+    """Monthly joiners, leavers, net change and members at month end, per network (every network, or the one given).
 
-    A member counts from the day they join until the day before they leave. Members at the
-    end of each month = members on the day before the period starts + joiners - leavers so far.
-    Small counts are hidden (missing) as data_access.disclosure says, with secondary suppression within
-    each month (the month's totals are shown elsewhere) and members at month end only where the change
-    since the last shown month is not small. Columns: network, month, joiners, leavers, net, members.
+    A member counts from the day they join until the day before they leave. Small counts are hidden (missing), and
+    more with them until none can be worked out from everything the page publishes about memberships over time:
+    each network's line, all networks' totals and retention, in this view and every other ICP area's view together
+    (data_access.network_release). Columns: network, month, joiners, leavers, net, members.
     """
-    return _hide_monthly(_monthly_raw(conn, filters, network_id), ["month"])
-
-
-def _cohorts(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """Memberships of the period (members at its start, or joining in it) per ICP area (its id; missing where not
-    known), month joined ('before' the period) and month left ('after': still members at its end), counted in SQL
-    over every area, so that every ICP area's view can be protected together: icp, joined, left, n (months as
-    'YYYY-MM-01')."""
-    t = m.NetworkMembership
-    icp = case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id)  # as filters.in_icp counts them
-    joined = case((t.joined_on >= filters.start, month_start(t.joined_on)), else_="before")
-    left = case((and_(t.left_on.is_not(None), t.left_on <= filters.end), month_start(t.left_on)), else_="after")
-    stmt = (select(icp, joined, left, func.count()).select_from(t).outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code)
-            .where(t.joined_on <= filters.end, or_(t.left_on.is_(None), t.left_on >= filters.start))
-            .group_by(icp, joined, left))
+    months = period_months(filters.start, filters.end)
+    names = networks(conn)
     if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    return pd.DataFrame(conn.execute(stmt).all(), columns=["icp", "joined", "left", "n"])
-
-
-def monthly_release(cohorts: pd.DataFrame, months: list[str], views: list) -> tuple[list[int], dict[tuple, list[int]]]:
-    """Every count the monthly charts of all networks together publish in each view (None, or an ICP area's id), as
-    sums of cohorts (people per ICP area, month joined and month left): (view, "joiners", month), (view,
-    "leavers", month), (view, "members", month) at its end, and the period's (view, "joined") and (view, "left")
-    totals (net changes are differences of these)."""
-    joined, left = cohorts["joined"].to_numpy(), cohorts["left"].to_numpy()
-    came = joined != "before"
-    went = left != "after"
-    published: dict[tuple, list[int]] = {}
-    for view in views:
-        mine = np.ones(len(cohorts), dtype=bool) if view is None else (cohorts["icp"] == view).to_numpy()
-        published[(view, "joined")] = np.flatnonzero(mine & came).tolist()
-        published[(view, "left")] = np.flatnonzero(mine & went).tolist()
-        for month in months:
-            published[(view, "joiners", month)] = np.flatnonzero(mine & (joined == month)).tolist()
-            published[(view, "leavers", month)] = np.flatnonzero(mine & (left == month)).tolist()
-            there = (~came | (joined <= month)) & (~went | (left > month))
-            published[(view, "members", month)] = np.flatnonzero(mine & there).tolist()
-    return cohorts["n"].astype(int).tolist(), published
+        names = names[names["id"] == network_id]
+    parts = [_monthly_frame(shown_counts(conn, filters, int(ident)), months).assign(network=name)
+             for ident, name in zip(names["id"], names["name"])]
+    cols = ["network", "month", "joiners", "leavers", "net", "members"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
 
 
 def membership_totals_by_month(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """All networks together (or the one given), month by month: month, joiners, leavers, net, members (at the
     month end); attrs 'joined' and 'left' hold the period's totals. Small counts are hidden (missing), and more
-    with them until none can be worked out from the rest, in this view and every other ICP area's view together
-    (monthly_release)."""
-    cohorts = _cohorts(conn, filters, network_id)
-    months = [f"{mo:%Y-%m-%d}" for mo in _month_range(filters.start, filters.end)]
-    views = [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
-    counts, published = monthly_release(cohorts, months, views)
-    keys = list(published)
-    flags = linked_suppression(counts, [published[k] for k in keys])
-    hidden = {k for k, flag in zip(keys, flags) if flag}
-    view = icp_id(conn, filters.icp)
-
-    def shown(*key):
-        return None if (view, *key) in hidden else round_count(sum(counts[i] for i in published[(view, *key)]))
-
-    out = pd.DataFrame({"month": pd.to_datetime(months)})
-    for col in ("joiners", "leavers", "members"):
-        out[col] = pd.array([shown(col, mo) for mo in months], dtype="Int64")
-    out["net"] = out["joiners"] - out["leavers"]  # from the counts as shown; missing where either is hidden
-    out = out[["month", "joiners", "leavers", "net", "members"]]
-    out.attrs["joined"], out.attrs["left"] = shown("joined"), shown("left")
+    with them until none can be worked out from the rest, together with each network's line and retention, in
+    this view and every other ICP area's view (data_access.network_release)."""
+    shown = shown_counts(conn, filters, network_id)
+    out = _monthly_frame(shown, period_months(filters.start, filters.end))
+    out.attrs["joined"], out.attrs["left"] = shown[("joined",)], shown[("left",)]
     return out
 
 

@@ -16,7 +16,8 @@ from data_access.disclosure import publish_count
 from data_access.filters import Filters, in_icp
 from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
 from data_access.actions import open_actions
-from data_access.networks import complete_months, measure_settings, members_on
+from data_access.network_release import period_months, published_counts
+from data_access.networks import complete_months, measure_settings
 from data_access.panel import PANEL_TARGET, coverage, panel_size
 from data_access.profiles import DIMENSIONS, engaged_cells
 from data_access.reach import CORE20_QUINTILE, core20_reach
@@ -29,8 +30,8 @@ from data_access.surveys import progress_against_target, responses_by_day, surve
 class Headlines:
     """The overview's headline figures for one area and period."""
 
-    members: int
-    members_year_before: int
+    members: int | None             # None where hidden (see member_counts)
+    members_year_before: int | None
     open_surveys: int
     responses: int
     panel_members: int
@@ -41,8 +42,10 @@ class Headlines:
     core20_share_residents: float | None
 
     @property
-    def growth_12m(self) -> int:
-        """Net change in network members over the 12 months to the period end."""
+    def growth_12m(self) -> int | None:
+        """Net change in network members over the 12 months to the period end (None where either is hidden)."""
+        if self.members is None or self.members_year_before is None:
+            return None
         return self.members - self.members_year_before
 
 
@@ -52,6 +55,16 @@ def year_before(day: dt.date) -> dt.date:
         return day.replace(year=day.year - 1)
     except ValueError:
         return day.replace(year=day.year - 1, day=28)
+
+
+def member_counts(conn: Connection, filters: Filters) -> tuple[int | None, int | None]:
+    """(Network members at the period end, and a year before), as the network growth page publishes them for the
+    year to the period end (data_access.network_release: protected with each network's line, the monthly totals and
+    retention, in every view): members at its last month end and at its start. A small count is given as it is (it
+    is shown as small); None where hidden so that a small number elsewhere cannot be worked out."""
+    year = Filters(filters.icp, year_before(filters.end) + dt.timedelta(days=1), filters.end)
+    counts = published_counts(conn, year)
+    return counts[("members", period_months(year.start, year.end)[-1])], counts[("start",)]
 
 
 def core20_respondents(conn: Connection, filters: Filters) -> tuple[int, int]:
@@ -93,15 +106,16 @@ def headline_figures(conn: Connection, filters: Filters, cells: dict[str, pd.Dat
         responses_stmt = select(func.count()).select_from(r).where(r.submitted_at >= start_dt, r.submitted_at < end_dt)
         responses = int(conn.execute(in_icp(responses_stmt, r.lsoa_code, conn, filters.icp)).scalar_one())
         known, core = core20_respondents(conn, filters)
-        members, panel_members = members_on(conn, end, filters), panel_size(conn, end, filters.icp)
+        panel_members = panel_size(conn, end, filters.icp)
     else:
         responses = int(cells["respondents"]["n"].sum())
         placed = cells["respondents"][cells["respondents"]["placed"]]
         known, core = int(placed["n"].sum()), int(placed.loc[placed["imd_quintile"] == CORE20_QUINTILE, "n"].sum())
-        members, panel_members = int(cells["members"]["n"].sum()), int(cells["panel"]["n"].sum())
+        panel_members = int(cells["panel"]["n"].sum())
+    members, members_year_before = member_counts(conn, filters)
     return Headlines(
         members=members,
-        members_year_before=members_on(conn, year_before(end), filters),
+        members_year_before=members_year_before,
         open_surveys=open_surveys,
         responses=responses,
         panel_members=panel_members,
@@ -140,18 +154,21 @@ def _published(count) -> int:
 
 def network_change_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
     """People joining and leaving any network, and the net change, in each complete month of the `months`
-    months to the period end (in the filtered area), counted in SQL and rounded as the policy asks (see
-    _published): month, joiners, leavers, net."""
+    months to the period end (in the filtered area): month, joiners, leavers, net. Joiners and leavers are as the
+    network growth page publishes them for that window (network_release.published_counts: a small count as it is,
+    missing where hidden to protect another; either way the chart is not drawn); net is worked out from the counts
+    rounded as the policy asks, for the verdict only."""
     window = months_to_end(filters, months)
     t = m.NetworkMembership
     joiners = _monthly_counts(conn, t.joined_on, t.lsoa_code, window)
     leavers = _monthly_counts(conn, t.left_on, t.lsoa_code, window)
     frame = pd.DataFrame({"month": pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")})
     keys = [f"{mo:%Y-%m-%d}" for mo in frame["month"]]
-    frame["joiners"] = [_published(joiners.get(k, 0)) for k in keys]
-    frame["leavers"] = [_published(leavers.get(k, 0)) for k in keys]
-    frame["net"] = frame["joiners"] - frame["leavers"]
-    return complete_months(frame, window)
+    frame["net"] = [_published(joiners.get(k, 0)) - _published(leavers.get(k, 0)) for k in keys]
+    shown = published_counts(conn, window)
+    for col in ("joiners", "leavers"):
+        frame[col] = pd.array([shown[(col, k)] for k in keys], dtype="Int64")
+    return complete_months(frame[["month", "joiners", "leavers", "net"]], window)
 
 
 def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:

@@ -5,82 +5,47 @@ from __future__ import annotations
 
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import is_small, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.network_release import QUARTERS, quarter_ready, retention_quarters, shown_counts
 from data_access.per_load import per_data_load
 from data_access.profiles import representation, resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
 
 
-def _day_key(col):
-    """A date as a whole number (months since year 0) * 100 + day, so that adding 600 adds six months."""
-    month = cast(extract("month", col), Integer)
-    day = cast(extract("day", col), Integer)
-    return (year_of(col) * 12 + month - 1) * 100 + day
-
-
-def _quarter(col):
-    month = cast(extract("month", col), Integer)
-    return case((month <= 3, literal(1)), (month <= 6, literal(2)), (month <= 9, literal(3)), else_=literal(4))
-
-
 def retention_by_quarter(conn: Connection, filters: Filters, network_id: int | None = None,
-                         quarters: int = 8) -> pd.DataFrame:
+                         quarters: int = QUARTERS) -> pd.DataFrame:
     """Of those who joined in each of the `quarters` calendar quarters to the period end, how many were
     still members 6 and 12 months after joining (a member on the day 6 or 12 months after their join date).
 
     A quarter is shown only once all its joiners have reached the mark by the period end ("too recent"
-    otherwise, missing). Counts of 1-4 people, and the shares from them, are hidden (missing).
-    Columns: cohort, quarter_start, joiners, still_6, share_6, still_12, share_12.
+    otherwise, missing). Counts of 1-4 people (joiners, those still members, and those who left: the difference),
+    and the shares from them, are hidden (missing), and more with them until none can be worked out from everything
+    the page publishes about memberships over time, in this view and every ICP area's view together
+    (data_access.network_release). Columns: cohort, quarter_start, joiners, still_6, share_6, still_12, share_12.
     """
-    t = m.NetworkMembership
-    end_q = pd.Timestamp(filters.end).to_period("Q")
-    first_q = end_q - (quarters - 1)
-    first_day = first_q.start_time.date()
-    joined, left = _day_key(t.joined_on), _day_key(t.left_on)
-
-    def still(months: int):
-        return func.sum(case((or_(t.left_on.is_(None), left > joined + months * 100), 1), else_=0))
-
-    year, quarter = year_of(t.joined_on).label("year"), _quarter(t.joined_on).label("quarter")
-    stmt = (select(year, quarter, func.count(), still(6), still(12)).select_from(t)
-            .where(and_(t.joined_on >= first_day, t.joined_on <= filters.end))
-            .group_by(year, quarter))
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    counts = {(int(y), int(q)): (int(n), int(s6), int(s12)) for y, q, n, s6, s12 in conn.execute(stmt).all()}
+    shown = shown_counts(conn, filters, network_id, quarters)
     rows = []
-    as_of = pd.Timestamp(filters.end)
-    for k in range(quarters):
-        period = first_q + k
-        n, s6, s12 = counts.get((period.year, period.quarter), (0, 0, 0))
+    for period in retention_quarters(filters.end, quarters):
+        joiners = shown[("quarter", str(period))]
         row = {"cohort": f"{period.year} Q{period.quarter}", "quarter_start": period.start_time.date(),
-               "joiners": n, "still_6": s6, "still_12": s12}
-        quarter_end = period.end_time.normalize()
-        for months, col in ((6, "6"), (12, "12")):
-            ready = quarter_end + pd.DateOffset(months=months) <= as_of
-            if not ready:
-                row[f"still_{col}"] = None
-            row[f"share_{col}"] = (row[f"still_{col}"] / n) if ready and n else None
+               "joiners": joiners}
+        for months in (6, 12):
+            still = shown.get((f"still_{months}", str(period))) if quarter_ready(period, months, filters.end) else None
+            row[f"still_{months}"] = still
+            row[f"share_{months}"] = still / joiners if still is not None and joiners else None
         rows.append(row)
-    out = pd.DataFrame(rows)
-    small = lambda s: s.map(is_small).astype(bool)  # noqa: E731
-    joiners = out["joiners"].map(round_count)
-    for col in ("6", "12"):
-        stillc = pd.to_numeric(out[f"still_{col}"], errors="coerce")
-        # the number who left is joiners - still: hide both where either is small
-        hide = small(out["joiners"]) | small(stillc) | small(out["joiners"] - stillc)
-        shown = stillc.map(round_count)
-        share = (shown / joiners.where(joiners > 0)).astype(float)
-        out[f"share_{col}"] = share.where(stillc.notna()).mask(hide)
-        out[f"still_{col}"] = shown.mask(hide).astype("Int64")
-    out["joiners"] = joiners.astype("Int64").mask(small(out["joiners"]))
-    return out[["cohort", "quarter_start", "joiners", "still_6", "share_6", "still_12", "share_12"]]
+    out = pd.DataFrame(rows, columns=["cohort", "quarter_start", "joiners", "still_6", "share_6", "still_12",
+                                      "share_12"])
+    for col in ("joiners", "still_6", "still_12"):
+        out[col] = pd.array(out[col].tolist(), dtype="Int64")
+    for col in ("share_6", "share_12"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out
 
 
 def _joined_in(t, filters: Filters):

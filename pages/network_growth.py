@@ -50,8 +50,8 @@ activities = query(network_activities, filters, network_id=network_id)
 show_chart(built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
 show_chart(built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
 st.caption(describe() + " Nor are other figures from which a small number could be worked out by adding and "
-           "subtracting; a network's own line shows a month's members only where the change since the last month "
-           "shown is not small.")
+           "subtracting: each network's line, all networks' totals and retention are checked together, in every "
+           "ICP area.")
 show_chart(built(recent_growth_chart, query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 
@@ -130,7 +130,9 @@ for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
 # --- Projection ---------------------------------------------------------------------------------------------
 st.header("Where each network is heading")
 lookback = months_back(12)
-recent = query(membership_by_month, lookback, network_id=network_id)
+# the history drawn is the SPC charts' 24 months (one release, protected together), cut to the last 12
+recent = query(membership_by_month, months_back(24), network_id=network_id)
+recent = recent[recent["month"] >= pd.Timestamp(lookback.start).to_period("M").to_timestamp()].reset_index(drop=True)
 base = query(projection_base, lookback, network_id=network_id)
 targets = dict(zip(nets["name"], nets["target_members"]))
 projection = built(project_sizes, base, complete_months(base, lookback), targets, filters.end)

@@ -5,13 +5,13 @@ import streamlit as st
 
 from board_pack import pack_zip
 from charts.overview import (
-    READING_EASE_TARGET, gap_sentence, headline_figures, key_messages, overview_verdicts, reading_ease,
+    READING_EASE_TARGET, gap_sentence, growth_hidden, headline_figures, key_messages, overview_verdicts, reading_ease,
 )
 from charts.overview import growth as published_growth
 from charts.spc import COLOURS
 from charts.theme import signed
 from data_access.cached import engine, query
-from data_access.disclosure import describe, format_count, is_small
+from data_access.disclosure import describe, format_count
 from data_access.geography import geography_status
 from data_access.overview import overview
 from data_access.reach_gaps import PAGE_TITLES, reach_gaps
@@ -42,7 +42,7 @@ tiles = headline_figures(ov, verdicts)
 for row in range(0, len(tiles), 3):
     cols = st.columns(3)
     for col, tile in zip(cols, tiles[row:row + 3]):
-        growth = tile.key == "members" and not (is_small(h.members) or is_small(h.members_year_before))
+        growth = tile.key == "members" and not growth_hidden(h)
         col.metric(tile.label, tile.value, tile.note, help=tile.definition,
                    delta_color="normal" if growth else "off", delta_arrow="auto" if growth else "off")
         lines = []
