@@ -301,3 +301,45 @@ def test_hidden_counts_give_no_share_away(demo7):
                     continue
                 worked = by["count"].astype(float) / by["n"].astype(float)
                 assert np.allclose(by["share"].to_numpy(dtype=float), worked.to_numpy(), equal_nan=True)
+
+
+def test_free_text_answers_and_themes_publish_nothing_determined(demo7):
+    # Cells: answers per ICP area and set of themes mentioned (matched here with a regular expression on whole words,
+    # a plural s allowed). Published in every view: answers, and answers mentioning each theme.
+    import re
+
+    from data_access.answers import free_text_summary, themes
+
+    checked = hidden = 0
+    with demo7.connect() as conn:
+        theme_list = themes(conn)
+        patterns = {t: re.compile(r"(?<![a-z0-9_])(" + "|".join(re.escape(k) for k in kws) + r")s?(?![a-z0-9_])")
+                    for t, kws in zip(theme_list["theme"], theme_list["keywords"]) if kws}
+        icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
+        r, a, lsoa = m.SurveyResponse, m.Answer, m.Lsoa
+        for qid in conn.execute(select(m.Question.id).where(m.Question.qtype == "free_text")).scalars():
+            rows = conn.execute(select(a.value, r.lsoa_code, r.icp_id, lsoa.icp_id).join(r, r.id == a.response_id)
+                                .outerjoin(lsoa, lsoa.code == r.lsoa_code).where(a.question_id == qid)).all()
+            found = {}
+            for value, code, own, area in rows:
+                if not value.strip():
+                    continue
+                text = re.sub(r"[.,;:!?\"'()\[\]/\\<>*\-]", " ", value.lower())
+                key = (icps.get(own if code is None else area), tuple(t for t, p in patterns.items() if p.search(text)))
+                found[key] = found.get(key, 0.0) + 1.0
+            cells = pd.Series(found, dtype=float)
+            if cells.empty:
+                continue
+            release = Release(cells)
+            for view in [None, *icps.values()]:
+                mine = [k for k in cells.index if view is None or k[0] == view]
+                free = free_text_summary(conn, qid, Filters(view))
+                if free["answers"] < 5:
+                    continue
+                release.add((view, "answers"), mine, free["answers_shown"])
+                for t in free["themes"].itertuples():
+                    release.add((view, t.theme), [k for k in mine if t.theme in k[1]], t.answers)
+            assert release.leaks() == [], qid
+            checked += 1
+            hidden += sum(value is None for _, _, value in release.numbers)
+    assert checked >= 10 and hidden >= 1
