@@ -113,9 +113,9 @@ def dimension_sentence(table: pd.DataFrame, dimension_label: str, area: str, tol
         text += (f" Too few to tell for {', '.join(few['group'])}: outside tolerance, but the 95% interval "
                  "of the panel share still includes the resident share.")
     if len(unstated):
-        counts = ", ".join(f"{_members(r.count, getattr(r, 'small', True))} {r.group.lower()}"
+        counts = "; ".join(f"{r.group.lower()}, {_members(r.count, getattr(r, 'small', True))}"
                            for r in unstated.itertuples())
-        text += f" Left out of the shares: {counts}."
+        text += f" Left out of the shares (group not stated): {counts}."
     return text
 
 

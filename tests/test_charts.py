@@ -147,3 +147,23 @@ def test_core20_by_icp_chart():
 def test_palette_and_helpers():
     assert "#41B6E6" not in SERIES_COLOURS and "#FFB81C" not in SERIES_COLOURS  # under 3:1 on white
     assert pct(0.125) == "12%" and pct(None) == "not known" and signed(3) == "+3" and signed(0) == "0"
+
+
+def test_panel_sentence_names_each_unstated_group_with_its_count_or_why_not_shown():
+    import numpy as np
+
+    from charts.panel import dimension_sentence
+    from data_access.representativeness import WITHIN, Tolerance
+
+    table = pd.DataFrame({
+        "group": ["Female", "Male", "Not known", "Prefer not to say"],
+        "stated": [True, True, False, False],
+        "count": [40.0, 38.0, np.nan, 12.0],
+        "small": [False, False, True, False],
+        "share": [0.51, 0.49, np.nan, np.nan],
+        "resident_share": [0.51, 0.49, np.nan, np.nan],
+        "status": [WITHIN, WITHIN, None, None],
+    })
+    text = dimension_sentence(table, "Sex", "Kent and Medway", Tolerance())
+    assert text.endswith("Left out of the shares (group not stated): not known, fewer than 5; "
+                         "prefer not to say, 12.")
