@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import (
     suppress, suppress_table, threshold, withhold_special_category,
 )
@@ -69,20 +70,30 @@ def question_results(conn: Connection, question_id: int, filters: Filters) -> pd
     (so multiple-choice shares are of respondents, not of answers, and may add up to more than 100%).
     Columns: option, count, share, n (respondents who answered)."""
     a, r = m.Answer, m.SurveyResponse
-    _, options = _question(conn, question_id)
-    chosen = (select(a.value, func.count(func.distinct(a.response_id)))
-              .join(r, r.id == a.response_id).where(_answered(question_id)).group_by(a.value))
-    total = select(func.count(func.distinct(a.response_id))).join(r, r.id == a.response_id).where(_answered(question_id))
-    chosen = in_icp(chosen, r.lsoa_code, conn, filters.icp)
-    n = int(conn.execute(in_icp(total, r.lsoa_code, conn, filters.icp)).scalar_one() or 0)
-    frame = _ordered(pd.DataFrame(conn.execute(chosen).all(), columns=["option", "count"]), options)
+    qtype, options = _question(conn, question_id)
+    if _summarised(conn, qtype):
+        t, q = m.SummaryAnswerCell, m.SummaryQuestionCell
+        rows = summaries.counted(conn, t, [t.value], [t.question_id == question_id], filters.icp)
+        n = int(summaries.counted(conn, q, [], [q.question_id == question_id], filters.icp)[0][0] or 0)
+    else:
+        chosen = (select(a.value, func.count(func.distinct(a.response_id)))
+                  .join(r, r.id == a.response_id).where(_answered(question_id)).group_by(a.value))
+        total = select(func.count(func.distinct(a.response_id))).join(r, r.id == a.response_id).where(
+            _answered(question_id))
+        rows = conn.execute(in_icp(chosen, r.lsoa_code, conn, filters.icp)).all()
+        n = int(conn.execute(in_icp(total, r.lsoa_code, conn, filters.icp)).scalar_one() or 0)
+    frame = _ordered(pd.DataFrame(rows, columns=["option", "count"]), options)
     frame["share"] = frame["count"] / n if n else np.nan
     frame["n"] = n
     # an option's count is hidden where small, with a second one where it could be worked out from n
-    qtype, _ = _question(conn, question_id)
     groups = [] if qtype == "multiple" else [()]
     out = suppress_table(frame, "count", groups, derived=("share",), total="n").drop(columns="suppressed")
     return out
+
+
+def _summarised(conn: Connection, qtype: str) -> bool:
+    """True where a question's answers are counted in the summaries (not free text) and they are current."""
+    return qtype != "free_text" and summaries.current(conn)
 
 
 def likert_summary(results: pd.DataFrame) -> dict:
@@ -107,14 +118,22 @@ def question_by_group(conn: Connection, question_id: int, dimension: str, filter
     a, r = m.Answer, m.SurveyResponse
     qtype, options = _question(conn, question_id)
     group = respondent_group(dimension).label("group")
-    base = with_respondent_areas(select(group, a.value, func.count(func.distinct(a.response_id))).select_from(a)
-                                 .join(r, r.id == a.response_id))
-    cells = in_icp(base.where(_answered(question_id)).group_by(group, a.value), r.lsoa_code, conn, filters.icp)
-    totals = with_respondent_areas(select(group, func.count(func.distinct(a.response_id))).select_from(a)
-                                   .join(r, r.id == a.response_id))
-    totals = in_icp(totals.where(_answered(question_id)).group_by(group), r.lsoa_code, conn, filters.icp)
-    found = pd.DataFrame(conn.execute(cells).all(), columns=["group", "option", "count"])
-    n_by_group = dict(conn.execute(totals).all())
+    if _summarised(conn, qtype):
+        t, q = m.SummaryAnswerGroup, m.SummaryQuestionGroup
+        found_rows = summaries.counted(conn, t, [t.group_name, t.value],
+                                       [t.question_id == question_id, t.dimension == dimension], filters.icp)
+        n_by_group = dict(summaries.counted(conn, q, [q.group_name], [q.question_id == question_id,
+                                                                      q.dimension == dimension], filters.icp))
+    else:
+        base = with_respondent_areas(select(group, a.value, func.count(func.distinct(a.response_id))).select_from(a)
+                                     .join(r, r.id == a.response_id))
+        cells = in_icp(base.where(_answered(question_id)).group_by(group, a.value), r.lsoa_code, conn, filters.icp)
+        totals = with_respondent_areas(select(group, func.count(func.distinct(a.response_id))).select_from(a)
+                                       .join(r, r.id == a.response_id))
+        totals = in_icp(totals.where(_answered(question_id)).group_by(group), r.lsoa_code, conn, filters.icp)
+        found_rows = conn.execute(cells).all()
+        n_by_group = dict(conn.execute(totals).all())
+    found = pd.DataFrame(found_rows, columns=["group", "option", "count"])
     order = GROUP_ORDER.get(dimension, [])
     groups = sorted(n_by_group, key=lambda g: (order.index(g) if g in order else len(order), str(g)))
     frames = []
@@ -296,6 +315,32 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
     results["weighted_share"] = np.nan
     if not weights.ok or results["n"].iloc[0:1].sum() == 0:
         return results, weights
+    by_cell, base = _raking_cells(conn, question_id, filters)
+    cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
+    by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    denominator = float((base["answered"] * base["weight"]).sum())
+    if denominator <= 0:
+        return results, weights
+    numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
+    results["weighted_share"] = results["option"].map(numerators).fillna(0.0) / denominator
+    return results, weights
+
+
+def _raking_cells(conn: Connection, question_id: int, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A question's respondents per raking cell (RAKING_DIMENSIONS) choosing each option (columns: the dimensions,
+    option, count) and answering at all (the dimensions, answered), in the filtered area."""
+    qtype, _ = _question(conn, question_id)
+    if _summarised(conn, qtype):
+        t, q = m.SummaryAnswerCell, m.SummaryQuestionCell
+        cells = [t.age_band, t.sex, t.imd_quintile]
+        by_cell = pd.DataFrame(summaries.counted(conn, t, [*cells, t.value], [t.question_id == question_id],
+                                                 filters.icp), columns=[*RAKING_DIMENSIONS, "option", "count"])
+        by_cell["count"] = pd.to_numeric(by_cell["count"]).astype(int)
+        base = pd.DataFrame(summaries.counted(conn, q, [q.age_band, q.sex, q.imd_quintile],
+                                              [q.question_id == question_id], filters.icp),
+                            columns=[*RAKING_DIMENSIONS, "answered"])
+        return by_cell, base
     a, r = m.Answer, m.SurveyResponse
     groups = [respondent_group(d).label(d) for d in RAKING_DIMENSIONS]
     chosen = with_respondent_areas(select(*groups, a.value, func.count(func.distinct(a.response_id))).select_from(a)
@@ -315,12 +360,4 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
                                          .join(r, r.id == a.response_id))
         answered = in_icp(answered.where(_answered(question_id)).group_by(*groups), r.lsoa_code, conn, filters.icp)
         base = pd.DataFrame(conn.execute(answered).all(), columns=[*RAKING_DIMENSIONS, "answered"])
-    cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
-    by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
-    base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
-    denominator = float((base["answered"] * base["weight"]).sum())
-    if denominator <= 0:
-        return results, weights
-    numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
-    results["weighted_share"] = results["option"].map(numerators).fillna(0.0) / denominator
-    return results, weights
+    return by_cell, base

@@ -206,3 +206,36 @@ def _derive(conn: Connection, s: Table, with_value: bool, cell_table, group_tabl
     for dim in GROUP_DIMENSIONS:
         columns = [*keys, _group_of(dim, s).label("group_name"), s.c.icp_key]
         _insert_grouped(conn, group_table, columns, places, [], func.sum(s.c.n), fixed=(("dimension", dim),))
+
+
+# --- Reading them ---------------------------------------------------------------------------------------------------
+
+
+def counted(conn: Connection, model, columns: list, where: list, icp: str | None, joins: tuple = ()) -> list:
+    """Rows of the columns given and the people counted (sum of n) in a summary table, grouped by the columns, in the
+    ICP area (or all): the summaries' GROUP BY. joins: (table, on) pairs outer-joined to the summary table."""
+    source = model.__table__
+    for table, on in joins:
+        source = source.outerjoin(table, on)
+    stmt = select(*columns, func.sum(model.n)).select_from(source).where(*where)
+    stmt = in_area(stmt.group_by(*columns) if columns else stmt, model, conn, icp)
+    return conn.execute(stmt).all()
+
+
+def respondent_group(dimension: str):
+    """A respondent's group on a dimension in SummaryRespondentCell, as profiles.respondent_group says (read with
+    RESPONDENT_PLACES joined)."""
+    t = m.SummaryRespondentCell
+    if dimension in ("age_band", "sex", "ethnic_group", "disability"):
+        return getattr(t, dimension)
+    if dimension == "imd_quintile":
+        return imd_quintile(t.imd_decile)
+    if dimension == "icp_area":
+        return func.coalesce(m.IcpArea.name, m.NOT_KNOWN)
+    if dimension == "district":
+        return func.coalesce(m.LocalAuthority.name, m.NOT_KNOWN)
+    raise ValueError(f"Unknown dimension {dimension!r}.")
+
+
+RESPONDENT_PLACES = ((m.IcpArea.__table__, m.IcpArea.id == m.SummaryRespondentCell.lsoa_icp),
+                     (m.LocalAuthority.__table__, m.LocalAuthority.code == m.SummaryRespondentCell.lad_code))
