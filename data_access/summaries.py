@@ -46,8 +46,16 @@ def records_only() -> Iterator[None]:
 
 def current(conn: Connection) -> bool:
     """True when the summaries were written for the store's present data, so a counting function may read them."""
-    if _records_only.get():
-        return False
+    return not _records_only.get() and _written_for_present_data(conn)
+
+
+def scope(conn: Connection, survey_ids: Iterable[int]) -> list[int] | None:
+    """The surveys a write must refresh, worked out before it changes the data version: those given where the
+    summaries were current until now, else None (all: a refresh of some surveys would keep stale ones)."""
+    return sorted(set(survey_ids)) if _written_for_present_data(conn) else None
+
+
+def _written_for_present_data(conn: Connection) -> bool:
     s = m.Setting
     rows = dict(conn.execute(select(s.key, s.value).where(s.key.in_(["data_version", MARKER]))).all())
     return bool(rows.get("data_version")) and rows.get(MARKER) == rows["data_version"]

@@ -184,3 +184,45 @@ def test_a_refresh_of_some_surveys_keeps_the_others(tiny):
         set_setting(conn, "data_version", "one more")
         summaries.refresh(conn, [2])
     _check_every_function(tiny)
+
+
+EXPORT = ("ID,Completion time,Where do you live,Age,Gender,Do you agree?,Which services?\n"
+          "201,01/04/2025 09:05,A1,34,Female,Agree,GP practice;Pharmacy;\n"
+          "202,01/04/2025 10:04,B1,70,Male,Disagree,Pharmacy;\n"
+          "203,02/04/2025 11:09,A2,,Prefer not to say,Agree,GP practice;\n")
+
+
+def _current_and_equal(engine, survey_id: int) -> None:
+    with engine.connect() as conn:
+        assert summaries.current(conn)
+    for icp in ICPS:
+        filters = Filters(icp, PERIOD.start, PERIOD.end)
+        _same(engine, lambda c: surveys.survey_summary(c, filters))
+        _same(engine, lambda c: profiles.respondent_cells(c, survey_id, filters, list(profiles.DIMENSIONS)),
+              sort=list(profiles.DIMENSIONS))
+        for qid in answers.survey_questions(engine.connect(), survey_id)["id"]:
+            _same(engine, lambda c: answers.question_by_group(c, int(qid), "age_band", filters))
+
+
+def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
+    """An import into a store filled by hand (its survey's summaries never written: the import refreshes all), a second
+    survey's import (only its own), undoing the first, and a reference import (all)."""
+    from data_access.importing.pipeline import commit_import, preview_import, undo_import
+
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    first = commit_import(tiny, preview_import(tiny, "responses", path, survey="Spring survey",
+                                               mapping={"Where do you live": "area"}), "tester")
+    _current_and_equal(tiny, 1)  # the tiny store's own survey, filled by hand
+    commit_import(tiny, preview_import(tiny, "responses", path, survey="Autumn survey",
+                                       mapping={"Where do you live": "area"}), "tester")
+    with tiny.connect() as conn:
+        autumn = conn.execute(select(m.Survey.id).where(m.Survey.title == "Autumn survey")).scalar_one()
+        assert conn.execute(select(func.sum(m.SummaryResponseDay.n)).where(
+            m.SummaryResponseDay.survey_id == autumn)).scalar_one() == 3
+    _current_and_equal(tiny, autumn)
+    undo_import(tiny, first, "tester")
+    _current_and_equal(tiny, autumn)
+    with tiny.connect() as conn:  # the undone import's survey is gone, and so are its summaries
+        assert conn.execute(select(func.count()).select_from(m.SummaryResponseDay).where(
+            m.SummaryResponseDay.survey_id.not_in([1, autumn]))).scalar_one() == 0
