@@ -167,16 +167,31 @@ def _scratch(name: str, with_value: bool) -> Table:
     return Table(name, MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
+def _respondents_scratch(conn: Connection, ids: list[int] | None) -> Table:
+    """A temporary table of every respondent's full cell (response_id, then _CELLS), worked out once."""
+    r, L = m.SurveyResponse, m.Lsoa
+    table = Table("summary_scratch_respondents", MetaData(), Column("response_id", Integer, primary_key=True),
+                  Column("age_band", String(20)), Column("sex", String(20)), Column("ethnic_group", String(20)),
+                  Column("disability", String(20)), Column("imd_decile", Integer), Column("lsoa_icp", Integer),
+                  Column("lad_code", String(9)), Column("icp_key", Integer), prefixes=["TEMPORARY"])
+    table.drop(conn, checkfirst=True)
+    table.create(conn)
+    stmt = select(r.id, *_respondent_columns(), _icp_key()).select_from(
+        r.__table__.outerjoin(L.__table__, L.code == r.lsoa_code)).where(*([] if ids is None else [r.survey_id.in_(ids)]))
+    conn.execute(insert(table).from_select([c.name for c in table.c], stmt))
+    return table
+
+
 def _fill_answers(conn: Connection, ids: list[int] | None) -> None:
     """The answer summaries, from one scan of the answers per kind (chosen, answered) into a scratch table of full
     cells (each respondent is in one cell, so counts of distinct respondents add up over cells)."""
-    a, r, q, L = m.Answer, m.SurveyResponse, m.Question, m.Lsoa
-    joined = (a.__table__.join(r.__table__, r.id == a.response_id).join(q.__table__, q.id == a.question_id)
-              .outerjoin(L.__table__, L.code == r.lsoa_code))
+    a, q = m.Answer, m.Question
+    people = _respondents_scratch(conn, ids)
+    joined = a.__table__.join(q.__table__, q.id == a.question_id).join(people, people.c.response_id == a.response_id)
     where = [q.qtype != "free_text", func.length(func.trim(a.value)) > 0]  # as answers._answered counts them
     if ids is not None:
         where.append(q.survey_id.in_(ids))
-    cell = [*_respondent_columns(), _icp_key()]
+    cell = [people.c[c] for c in _CELLS]
     for with_value, cell_table, group_table in ((True, m.SummaryAnswerCell, m.SummaryAnswerGroup),
                                                 (False, m.SummaryQuestionCell, m.SummaryQuestionGroup)):
         scratch = _scratch("summary_scratch_answers" if with_value else "summary_scratch_questions", with_value)
@@ -188,6 +203,7 @@ def _fill_answers(conn: Connection, ids: list[int] | None) -> None:
         conn.execute(insert(scratch).from_select([c.name for c in scratch.c], stmt))
         _derive(conn, scratch, with_value, cell_table, group_table)
         scratch.drop(conn)
+    people.drop(conn)
 
 
 def _group_of(dimension: str, s: Table):
