@@ -19,7 +19,9 @@ from data_access.disclosure import (
 from data_access.filters import Filters, in_icp
 from data_access.per_load import per_data_load
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
-from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
+from data_access.weighting import (
+    RakingError, effective_sample_size, kish_design_effect, people_weights, rake_table,
+)
 
 RAKING_DIMENSIONS = ["age_band", "sex", "imd_quintile"]
 EXAMPLE_LIMIT = 3
@@ -256,7 +258,7 @@ class SurveyWeights:
 def survey_weights(conn: Connection, survey_id: int, filters: Filters,
                    icp_names: list[str] | None) -> SurveyWeights:
     """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on
-    age band, sex and IMD quintile, using data_access.weighting.rake. Worked out once per data load and
+    age band, sex and IMD quintile, using data_access.weighting.rake_table on the cells. Worked out once per data load and
     arguments (the page's design effect and every weighted question share it); no count is hidden here."""
     cells = respondent_cells(conn, survey_id, filters, RAKING_DIMENSIONS)
     margins = {}
@@ -272,11 +274,10 @@ def survey_weights(conn: Connection, survey_id: int, filters: Filters,
     known = np.ones(len(cells), dtype=bool)
     for dim in RAKING_DIMENSIONS:
         known &= cells[dim].isin(margins[dim].index).to_numpy()
-    usable = cells[known].reset_index(drop=True)
+    usable = cells[known & (cells["n"] > 0).to_numpy()].reset_index(drop=True)
     left_out = total - int(usable["n"].sum())
-    sample = usable.loc[usable.index.repeat(usable["n"]), RAKING_DIMENSIONS]
     try:
-        result = rake(sample, margins) if len(sample) else None
+        result = rake_table(usable, margins) if len(usable) else None  # on the cells: one weight per cell
     except RakingError as exc:
         text = str(exc)
         for dim in RAKING_DIMENSIONS:
@@ -285,8 +286,8 @@ def survey_weights(conn: Connection, survey_id: int, filters: Filters,
     if result is None:
         return SurveyWeights(message="Nobody who responded gave their age, sex and home area, "
                                      "so the results cannot be weighted.", left_out=left_out)
-    weights = result.weights
-    usable["weight"] = weights.groupby(level=0).first().reindex(usable.index).to_numpy()
+    usable["weight"] = result.weights.to_numpy()
+    weights = people_weights(usable, result.weights)
     return SurveyWeights(
         cells=usable, design_effect=kish_design_effect(weights), effective_size=effective_sample_size(weights),
         weighted=int(len(weights)), left_out=left_out, converged=result.converged,
