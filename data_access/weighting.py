@@ -4,7 +4,7 @@ design effect and effective sample size of the weights.
 Small and hand-written on purpose: `balance` pulls in scikit-learn, statsmodels and plotting
 libraries, and `ipfn` has been unmaintained since 2021. Raking works on cells (people with the same groups share
 one weight), so it costs the same however many people there are. Tested in tests/test_weighting.py, by hand and
-against balance's raking (a test dependency) on the same cells.
+against samplics' raking (a test dependency) on the same cells.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def test_kish_design_effect_and_effective_sample_size():
     assert kish_design_effect([2, 2, 2]) == pytest.approx(1.0)
 
 
-# --- Raking on cells against a maintained implementation (balance, Meta's survey weighting package) ---------------
+# --- Raking on cells against a published implementation (samplics' SampleWeight.rake) ----------------------------
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -75,11 +75,11 @@ GRID = [(a, s, q) for a in AGES for s in SEXES for q in QUINTILES]
        ages=st.lists(st.integers(1, 1000), min_size=3, max_size=3),
        sexes=st.lists(st.integers(1, 1000), min_size=2, max_size=2),
        quintiles=st.lists(st.integers(1, 1000), min_size=3, max_size=3))
-def test_raking_on_cells_matches_balance(n, unknown, ages, sexes, quintiles):
-    """rake_table's weight per person in each cell is balance's (balance.weighting_methods.rake.rake, given the
-    same cells with their counts as sample weights and the same margins), normalised to mean 1 over the people
-    weighted; a cell of unknown age is left out by both."""
-    from balance.weighting_methods.rake import rake as balance_rake
+def test_raking_on_cells_matches_samplics(n, unknown, ages, sexes, quintiles):
+    """rake_table's weight per person in each cell is samplics' (SampleWeight.rake, given the same cells with their
+    counts as starting weights and the residents' margins as controls), normalised to mean 1 over the people
+    weighted; a cell of unknown age is left out."""
+    from samplics.weighting import SampleWeight
 
     cells = pd.DataFrame(GRID, columns=["age", "sex", "quintile"]).assign(n=n)
     cells = pd.concat([cells, pd.DataFrame([{"age": "Not known", "sex": "Female", "quintile": "1", "n": unknown}])],
@@ -89,14 +89,9 @@ def test_raking_on_cells_matches_balance(n, unknown, ages, sexes, quintiles):
     ours = rake_table(cells, margins)
     assert ours.converged and ours.weights.iloc[-1] != ours.weights.iloc[-1]  # the unknown cell: no weight (NaN)
     known = cells.iloc[:len(GRID)]
-    # the target as a table whose margins are exactly the residents' (each cell the product of its groups' shares)
-    shares = {d: v / v.sum() for d, v in margins.items()}
-    target = pd.DataFrame(GRID, columns=["age", "sex", "quintile"])
-    target_weights = target["age"].map(shares["age"]) * target["sex"].map(shares["sex"]) * target["quintile"].map(
-        shares["quintile"])
-    theirs = balance_rake(known[["age", "sex", "quintile"]], known["n"].astype(float), target, target_weights,
-                          variables=["age", "sex", "quintile"], transformations=None, na_action="drop",
-                          convergence_rate=1e-12, max_iteration=10_000)["weight"].to_numpy()
+    control = {d: (v / v.sum() * 1000.0).to_dict() for d, v in margins.items()}  # one total for every margin
+    theirs = SampleWeight().rake(known["n"].to_numpy(dtype=float), {d: known[d].to_numpy() for d in margins},
+                                 control=control, tol=1e-13, ctrl_tol=1e-13, max_iter=10_000)
     per_person = theirs / known["n"].to_numpy()
     per_person = per_person / (per_person * known["n"]).sum() * known["n"].sum()  # mean 1 over the people
     np.testing.assert_allclose(ours.weights.iloc[:len(GRID)].to_numpy(), per_person, rtol=1e-6)
