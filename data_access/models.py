@@ -450,66 +450,63 @@ class SummaryRespondentCell(SQLModel, table=True):
     n: int
 
 
-class SummaryAnswerCell(SQLModel, table=True):
+class _RakingCellCounts(SQLModel):
+    """Columns of the answer summaries by raking cell (not a table)."""
+
+    survey_id: int = Field(index=True)
+    question_id: int
+    age_band: str = Field(max_length=20)
+    sex: str = Field(max_length=20)
+    imd_quintile: str = Field(max_length=20)
+    icp_key: Optional[int] = None
+    n: int
+
+
+class SummaryAnswerCell(_RakingCellCounts, table=True):
     """Respondents choosing an answer to a (not free-text) question per raking cell (age band, sex, IMD quintile)
     and ICP area (icp_key)."""
 
     __table_args__ = (Index("ix_summaryanswercell_question", "question_id", "icp_key"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    survey_id: int = Field(index=True)
-    question_id: int
     value: str = Field(sa_column=Column(Text, nullable=False))
-    age_band: str = Field(max_length=20)
-    sex: str = Field(max_length=20)
-    imd_quintile: str = Field(max_length=20)
-    icp_key: Optional[int] = None
-    n: int
 
 
-class SummaryQuestionCell(SQLModel, table=True):
+class SummaryQuestionCell(_RakingCellCounts, table=True):
     """Respondents answering a (not free-text) question per raking cell and ICP area (icp_key)."""
 
     __table_args__ = (Index("ix_summaryquestioncell_question", "question_id", "icp_key"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
+
+
+class _GroupCounts(SQLModel):
+    """Columns of the answer summaries by group of one dimension (not a table)."""
+
     survey_id: int = Field(index=True)
     question_id: int
-    age_band: str = Field(max_length=20)
-    sex: str = Field(max_length=20)
-    imd_quintile: str = Field(max_length=20)
+    dimension: str = Field(max_length=20)
+    group_name: str = Field(max_length=80)
     icp_key: Optional[int] = None
     n: int
 
 
-class SummaryAnswerGroup(SQLModel, table=True):
+class SummaryAnswerGroup(_GroupCounts, table=True):
     """Respondents choosing an answer to a (not free-text) question per group of one dimension (data_access.profiles
     DIMENSIONS, the group as data_access.profiles.respondent_group says) and ICP area (icp_key)."""
 
     __table_args__ = (Index("ix_summaryanswergroup_question", "question_id", "dimension", "icp_key"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    survey_id: int = Field(index=True)
-    question_id: int
     value: str = Field(sa_column=Column(Text, nullable=False))
-    dimension: str = Field(max_length=20)
-    group_name: str = Field(max_length=80)
-    icp_key: Optional[int] = None
-    n: int
 
 
-class SummaryQuestionGroup(SQLModel, table=True):
+class SummaryQuestionGroup(_GroupCounts, table=True):
     """Respondents answering a (not free-text) question per group of one dimension and ICP area (icp_key)."""
 
     __table_args__ = (Index("ix_summaryquestiongroup_question", "question_id", "dimension", "icp_key"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    survey_id: int = Field(index=True)
-    question_id: int
-    dimension: str = Field(max_length=20)
-    group_name: str = Field(max_length=80)
-    icp_key: Optional[int] = None
-    n: int
 
 
 SUMMARY_TABLES = [SummaryResponseDay, SummaryRespondentCell, SummaryAnswerCell, SummaryQuestionCell,
