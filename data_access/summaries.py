@@ -110,13 +110,14 @@ def forget(conn: Connection) -> None:
 
 
 def surveys_of_import(conn: Connection, import_id: int) -> set[int]:
-    """The surveys whose responses an import added or changed (whose summaries it changes)."""
+    """The surveys whose responses, or questions, an import added or changed (whose summaries it changes)."""
     r, c = m.SurveyResponse, m.ImportChange
     added = select(r.survey_id).where(r.import_id == import_id)
     changed = select(r.survey_id).where(r.id.in_(select(c.record_id).where(
         c.import_id == import_id, c.table_name == r.__tablename__)))
     created = select(m.Survey.id).where(m.Survey.import_id == import_id)
-    return {int(i) for q in (added, changed, created) for i in conn.execute(q.distinct()).scalars()}
+    asked = select(m.Question.survey_id).where(m.Question.import_id == import_id)
+    return {int(i) for q in (added, changed, created, asked) for i in conn.execute(q.distinct()).scalars()}
 
 
 def _respondent_columns():
