@@ -258,8 +258,8 @@ class SurveyWeights:
 def survey_weights(conn: Connection, survey_id: int, filters: Filters,
                    icp_names: list[str] | None) -> SurveyWeights:
     """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on
-    age band, sex and IMD quintile, using data_access.weighting.rake_table on the cells. Worked out once per data load and
-    arguments (the page's design effect and every weighted question share it); no count is hidden here."""
+    age band, sex and IMD quintile, using data_access.weighting.rake_table on the cells. Worked out once per data load
+    and arguments (the page's design effect and every weighted question share it); no count is hidden here."""
     cells = respondent_cells(conn, survey_id, filters, RAKING_DIMENSIONS)
     margins = {}
     for dim in RAKING_DIMENSIONS:

@@ -178,7 +178,9 @@ def _respondents_scratch(conn: Connection, ids: list[int] | None) -> Table:
     table.drop(conn, checkfirst=True)
     table.create(conn)
     stmt = select(r.id, *_respondent_columns(), _icp_key()).select_from(
-        r.__table__.outerjoin(L.__table__, L.code == r.lsoa_code)).where(*([] if ids is None else [r.survey_id.in_(ids)]))
+        r.__table__.outerjoin(L.__table__, L.code == r.lsoa_code))
+    if ids is not None:
+        stmt = stmt.where(r.survey_id.in_(ids))
     conn.execute(insert(table).from_select([c.name for c in table.c], stmt))
     return table
 
