@@ -13,13 +13,16 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import (
     Policy, linked_suppression, policy, round_count, special_category_withheld, threshold, withhold_special_category,
 )
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.per_load import per_data_load
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
-from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
+from data_access.weighting import (
+    RakingError, effective_sample_size, kish_design_effect, people_weights, rake_table,
+)
 
 RAKING_DIMENSIONS = ["age_band", "sex", "imd_quintile"]
 EXAMPLE_LIMIT = 3
@@ -308,6 +311,11 @@ def question_results(conn: Connection, question_id: int, filters: Filters) -> pd
     return frame[["option", "count", "share", "n", "suppressed"]]
 
 
+def _summarised(conn: Connection, qtype: str) -> bool:
+    """True where a question's answers are counted in the summaries (not free text) and they are current."""
+    return qtype != "free_text" and summaries.current(conn)
+
+
 def likert_summary(results: pd.DataFrame) -> dict:
     """Shares disagreeing (the lower half of the scale), neither, and agreeing (the upper half), with n; a part
     with a hidden share is missing (it would give the hidden one away)."""
@@ -501,8 +509,8 @@ class SurveyWeights:
 def survey_weights(conn: Connection, survey_id: int, filters: Filters,
                    icp_names: list[str] | None) -> SurveyWeights:
     """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on
-    age band, sex and IMD quintile, using data_access.weighting.rake. Worked out once per data load and
-    arguments (the page's design effect and every weighted question share it); no count is hidden here."""
+    age band, sex and IMD quintile, using data_access.weighting.rake_table on the cells. Worked out once per data load
+    and arguments (the page's design effect and every weighted question share it); no count is hidden here."""
     cells = respondent_cells(conn, survey_id, filters, RAKING_DIMENSIONS)
     margins = {}
     for dim in RAKING_DIMENSIONS:
@@ -517,11 +525,10 @@ def survey_weights(conn: Connection, survey_id: int, filters: Filters,
     known = np.ones(len(cells), dtype=bool)
     for dim in RAKING_DIMENSIONS:
         known &= cells[dim].isin(margins[dim].index).to_numpy()
-    usable = cells[known].reset_index(drop=True)
+    usable = cells[known & (cells["n"] > 0).to_numpy()].reset_index(drop=True)
     left_out = total - int(usable["n"].sum())
-    sample = usable.loc[usable.index.repeat(usable["n"]), RAKING_DIMENSIONS]
     try:
-        result = rake(sample, margins) if len(sample) else None
+        result = rake_table(usable, margins) if len(usable) else None  # on the cells: one weight per cell
     except RakingError as exc:
         text = str(exc)
         for dim in RAKING_DIMENSIONS:
@@ -530,8 +537,8 @@ def survey_weights(conn: Connection, survey_id: int, filters: Filters,
     if result is None:
         return SurveyWeights(message="Nobody who responded gave their age, sex and home area, "
                                      "so the results cannot be weighted.", left_out=left_out)
-    weights = result.weights
-    usable["weight"] = weights.groupby(level=0).first().reindex(usable.index).to_numpy()
+    usable["weight"] = result.weights.to_numpy()
+    weights = people_weights(usable, result.weights)
     return SurveyWeights(
         cells=usable, design_effect=kish_design_effect(weights), effective_size=effective_sample_size(weights),
         weighted=int(len(weights)), left_out=left_out, converged=result.converged,
@@ -560,6 +567,34 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
     results["weighted_share"] = np.nan
     if not weights.ok or results["n"].iloc[0:1].sum() == 0:
         return results, weights
+    by_cell, base = _raking_cells(conn, question_id, filters)
+    cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
+    by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
+    denominator = float((base["answered"] * base["weight"]).sum())
+    if denominator <= 0:
+        return results, weights
+    numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
+    weighted = results["option"].map(numerators).fillna(0.0) / denominator
+    # hidden with the option's count (or the number who answered), which it would otherwise nearly give away
+    results["weighted_share"] = weighted.mask(results["count"].isna() | results["n"].isna())
+    return results, weights
+
+
+def _raking_cells(conn: Connection, question_id: int, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A question's respondents per raking cell (RAKING_DIMENSIONS) choosing each option (columns: the dimensions,
+    option, count) and answering at all (the dimensions, answered), in the filtered area."""
+    qtype, _ = _question(conn, question_id)
+    if _summarised(conn, qtype):
+        t, q = m.SummaryAnswerCell, m.SummaryQuestionCell
+        cells = [t.age_band, t.sex, t.imd_quintile]
+        by_cell = pd.DataFrame(summaries.counted(conn, t, [*cells, t.value], [t.question_id == question_id],
+                                                 filters.icp), columns=[*RAKING_DIMENSIONS, "option", "count"])
+        by_cell["count"] = pd.to_numeric(by_cell["count"]).astype(int)
+        base = pd.DataFrame(summaries.counted(conn, q, [q.age_band, q.sex, q.imd_quintile],
+                                              [q.question_id == question_id], filters.icp),
+                            columns=[*RAKING_DIMENSIONS, "answered"])
+        return by_cell, base
     a, r = m.Answer, m.SurveyResponse
     groups = [respondent_group(d).label(d) for d in RAKING_DIMENSIONS]
     chosen = with_respondent_areas(select(*groups, a.value, func.count(func.distinct(a.response_id))).select_from(a)
@@ -579,14 +614,4 @@ def _weighted(conn: Connection, question_id: int, filters: Filters,
                                          .join(r, r.id == a.response_id))
         answered = in_icp(answered.where(_answered(question_id)).group_by(*groups), r.lsoa_code, conn, filters.icp)
         base = pd.DataFrame(conn.execute(answered).all(), columns=[*RAKING_DIMENSIONS, "answered"])
-    cell_w = weights.cells[[*RAKING_DIMENSIONS, "weight"]]
-    by_cell = by_cell.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
-    base = base.merge(cell_w, on=RAKING_DIMENSIONS, how="inner")
-    denominator = float((base["answered"] * base["weight"]).sum())
-    if denominator <= 0:
-        return results, weights
-    numerators = (by_cell["count"] * by_cell["weight"]).groupby(by_cell["option"]).sum()
-    weighted = results["option"].map(numerators).fillna(0.0) / denominator
-    # hidden with the option's count (or the number who answered), which it would otherwise nearly give away
-    results["weighted_share"] = weighted.mask(results["count"].isna() | results["n"].isna())
-    return results, weights
+    return by_cell, base

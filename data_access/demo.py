@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from data_access import models as m
+from data_access import summaries
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES
 from data_access.db import after_load, reset_id_sequences
 from data_access.settings import get_setting, set_setting
@@ -253,6 +254,7 @@ def _ensure_areas(conn) -> None:
 def _clear_engagement(conn) -> None:
     for model in m.ENGAGEMENT_TABLES:
         conn.execute(delete(model.__table__))
+    summaries.forget(conn)
 
 
 def _clear_geography(conn) -> None:
@@ -382,6 +384,7 @@ def seed_demo(engine: Engine, seed: int = 2026, scale: str = "demo", replace: bo
         set_setting(conn, "demo_seed", str(seed))
         set_setting(conn, "demo_end", end.isoformat())
         set_setting(conn, "data_version", f"demo-{seed}-{scale}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
+        summaries.refresh(conn)
         synthetic = get_setting(conn, "geography_synthetic") == "1"
         n_responses = conn.execute(select(func.count()).select_from(m.SurveyResponse)).scalar_one()
     after_load(engine)

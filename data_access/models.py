@@ -407,3 +407,107 @@ ENGAGEMENT_TABLES = [
     Survey, Network, PanelMember, ImportLog,
 ]
 
+
+
+# --- Summaries: counts kept with the records (data_access.summaries) -----------------------------------------
+# Written from the records in the same transaction as every import, undo, demo load and reference import, so the
+# pages read thousands of rows instead of millions. The records stay the source of truth. icp_key is the ICP area a
+# person counts in for the area filter, as data_access.filters.in_icp counts them: their small area's (None where
+# the code is not a loaded small area), or their own where no small area is recorded.
+
+
+class SummaryResponseDay(SQLModel, table=True):
+    """Responses to a survey per day, channel and ICP area (icp_key)."""
+
+    __table_args__ = (Index("ix_summaryresponseday_survey", "survey_id", "icp_key", "day"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int
+    day: dt.date
+    channel: str = Field(max_length=20)
+    icp_key: Optional[int] = None
+    n: int
+
+
+class SummaryRespondentCell(SQLModel, table=True):
+    """Respondents to a survey per demographic cell (age band as at responding, sex, ethnic group, disability) and
+    place (their small area's IMD decile, ICP area and district where it is a loaded one; placed says it is)."""
+
+    __table_args__ = (Index("ix_summaryrespondentcell_survey", "survey_id", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int
+    age_band: str = Field(max_length=20)
+    sex: str = Field(max_length=20)
+    ethnic_group: str = Field(max_length=20)
+    disability: str = Field(max_length=20)
+    imd_decile: Optional[int] = None
+    lsoa_icp: Optional[int] = None
+    lad_code: Optional[str] = Field(default=None, max_length=9)
+    placed: bool
+    own_icp: Optional[int] = None
+    icp_key: Optional[int] = None
+    n: int
+
+
+class _RakingCellCounts(SQLModel):
+    """Columns of the answer summaries by raking cell (not a table)."""
+
+    survey_id: int = Field(index=True)
+    question_id: int
+    age_band: str = Field(max_length=20)
+    sex: str = Field(max_length=20)
+    imd_quintile: str = Field(max_length=20)
+    icp_key: Optional[int] = None
+    n: int
+
+
+class SummaryAnswerCell(_RakingCellCounts, table=True):
+    """Respondents choosing an answer to a (not free-text) question per raking cell (age band, sex, IMD quintile)
+    and ICP area (icp_key)."""
+
+    __table_args__ = (Index("ix_summaryanswercell_question", "question_id", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SummaryQuestionCell(_RakingCellCounts, table=True):
+    """Respondents answering a (not free-text) question per raking cell and ICP area (icp_key)."""
+
+    __table_args__ = (Index("ix_summaryquestioncell_question", "question_id", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+
+
+class _GroupCounts(SQLModel):
+    """Columns of the answer summaries by group of one dimension (not a table)."""
+
+    survey_id: int = Field(index=True)
+    question_id: int
+    dimension: str = Field(max_length=20)
+    group_name: str = Field(max_length=80)
+    icp_key: Optional[int] = None
+    n: int
+
+
+class SummaryAnswerGroup(_GroupCounts, table=True):
+    """Respondents choosing an answer to a (not free-text) question per group of one dimension (data_access.profiles
+    DIMENSIONS, the group as data_access.profiles.respondent_group says) and ICP area (icp_key)."""
+
+    __table_args__ = (Index("ix_summaryanswergroup_question", "question_id", "dimension", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SummaryQuestionGroup(_GroupCounts, table=True):
+    """Respondents answering a (not free-text) question per group of one dimension and ICP area (icp_key)."""
+
+    __table_args__ = (Index("ix_summaryquestiongroup_question", "question_id", "dimension", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+
+
+SUMMARY_TABLES = [SummaryResponseDay, SummaryRespondentCell, SummaryAnswerCell, SummaryQuestionCell,
+                  SummaryAnswerGroup, SummaryQuestionGroup]

@@ -10,6 +10,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import Policy, policy, suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.linked_groups import group_release, hidden_groups, hidden_keys
@@ -153,17 +154,22 @@ def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: in
                               network_id=network_id)
         return whole[whole["icp_key"] == ident].reset_index(drop=True)
     table, cond, at_year = _source(source, filters, survey_id, network_id)
-    L = m.Lsoa
-    own = table.icp_id if "icp_id" in table.__table__.c else None
-    own_icp = case((table.lsoa_code.is_(None), own)) if own is not None else literal(None)
     extra = _extra_groups(source, table, filters)
-    groups = [group_expr("age_band", table, at_year).label("age_band"), table.sex, table.ethnic_group,
-              table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed"),
-              own_icp.label("own_icp"), *extra]
-    stmt = (select(*groups, func.count()).select_from(table).outerjoin(L, L.code == table.lsoa_code)
-            .where(and_(*cond)).group_by(*groups))
     more = [e.name for e in extra]
-    raw = pd.DataFrame(conn.execute(stmt).all(),
+    if source == "respondents" and survey_id is not None and summaries.current(conn):
+        t = m.SummaryRespondentCell
+        rows = summaries.counted(conn, t, [t.age_band, t.sex, t.ethnic_group, t.disability, t.imd_decile, t.lsoa_icp,
+                                           t.lad_code, t.placed, t.own_icp], [t.survey_id == survey_id], None)
+    else:
+        L = m.Lsoa
+        own = table.icp_id if "icp_id" in table.__table__.c else None
+        own_icp = case((table.lsoa_code.is_(None), own)) if own is not None else literal(None)
+        groups = [group_expr("age_band", table, at_year).label("age_band"), table.sex, table.ethnic_group,
+                  table.disability, L.imd_decile, L.icp_id, L.lad_code, L.code.is_not(None).label("placed"),
+                  own_icp.label("own_icp"), *extra]
+        rows = conn.execute(select(*groups, func.count()).select_from(table).outerjoin(L, L.code == table.lsoa_code)
+                            .where(and_(*cond)).group_by(*groups)).all()
+    raw = pd.DataFrame(rows,
                        columns=["age_band", "sex", "ethnic_group", "disability", "decile", "icp_id", "lad_code",
                                 "placed", "own_icp", *more, "n"])
     keys = [*DIMENSIONS, *more, "placed", "icp_key"]
@@ -343,9 +349,14 @@ def respondent_cells(conn: Connection, survey_id: int, filters: Filters, dimensi
     dimensions given, in SQL: one column per dimension, and n."""
     r = m.SurveyResponse
     groups = [respondent_group(d).label(d) for d in dimensions]
-    stmt = with_respondent_areas(select(*groups, func.count().label("n")).select_from(r))
-    stmt = stmt.where(r.survey_id == survey_id).group_by(*groups)
-    stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp)
-    frame = pd.DataFrame(conn.execute(stmt).all(), columns=[*dimensions, "n"])
+    if summaries.current(conn):
+        t = m.SummaryRespondentCell
+        rows = summaries.counted(conn, t, [summaries.respondent_group(d).label(d) for d in dimensions],
+                                 [t.survey_id == survey_id], filters.icp, joins=summaries.RESPONDENT_PLACES)
+    else:
+        stmt = with_respondent_areas(select(*groups, func.count().label("n")).select_from(r))
+        stmt = stmt.where(r.survey_id == survey_id).group_by(*groups)
+        rows = conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).all()
+    frame = pd.DataFrame(rows, columns=[*dimensions, "n"])
     frame["n"] = pd.to_numeric(frame["n"]).astype(int)
     return frame

@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access import models as m
+from data_access import summaries
 from data_access.areas import ICP_AREAS, LOCAL_AUTHORITIES, SPLIT_AUTHORITIES
 from data_access.db import StoreError, after_load, is_initialised
 from data_access.importing.reading import (ImportFileError, check_sheet, detect_encoding, limits, max_columns,
@@ -1317,6 +1318,7 @@ def _write(conn: Connection, plan: list[tuple[_Source, dict]], state: dict, repo
 
     settings["data_version"] = f"reference-{dt.datetime.now():%Y%m%d%H%M%S%f}"
     _set_settings(conn, settings)
+    summaries.refresh(conn)  # the summaries hold the small areas' deciles, ICP areas and districts
 
     for src, data in plan:
         report.imported.append(ImportedFile(src.name, _kind_label(src), _rows_used(src, data)))

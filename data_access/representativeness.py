@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from data_access.disclosure import is_small, round_count, suppress_table, withhold_special_category
-from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
+from data_access.weighting import (
+    RakingError, effective_sample_size, kish_design_effect, people_weights, rake_table,
+)
 
 Z95 = 1.959963984540054
 
@@ -249,14 +251,12 @@ class WeightingResult:
 def rake_cells(cells: pd.DataFrame, margins: dict[str, pd.Series]) -> WeightingResult:
     """Rake panel members (given as cells: one column per dimension and n) to resident margins
     (dimension -> residents by group); members with an unstated group on any of them are left out."""
-    dims = list(margins)
     total = int(cells["n"].sum()) if len(cells) else 0
-    sample = cells.loc[cells.index.repeat(cells["n"].astype(int)), dims].reset_index(drop=True)
     try:
-        result = rake(sample, margins)
+        result = rake_table(cells.reset_index(drop=True), margins)  # on the cells: everyone in one has one weight
     except RakingError as exc:
         return WeightingResult(float("nan"), float("nan"), 0, total, str(exc))
-    w = result.weights.dropna()
+    w = people_weights(cells.reset_index(drop=True), result.weights)
     note = "" if result.converged else "The weights did not fully settle; the figures are approximate."
     return WeightingResult(kish_design_effect(w), effective_sample_size(w), len(w), total - len(w), note)
 

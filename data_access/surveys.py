@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import (
     Policy, format_count, is_small, linked_suppression, policy, round_count, suppress,
 )
@@ -48,8 +49,13 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     status, days_left, areas, target_all.
     """
     s, r = m.Survey, m.SurveyResponse
-    counts = select(r.survey_id, func.count().label("responses")).group_by(r.survey_id)
-    counts = in_icp(counts, r.lsoa_code, conn, filters.icp).subquery()
+    if summaries.current(conn):
+        t = m.SummaryResponseDay
+        counts = summaries.in_area(select(t.survey_id, func.sum(t.n).label("responses")).group_by(t.survey_id),
+                                   t, conn, filters.icp).subquery()
+    else:
+        counts = select(r.survey_id, func.count().label("responses")).group_by(r.survey_id)
+        counts = in_icp(counts, r.lsoa_code, conn, filters.icp).subquery()
     stmt = (select(s.id, s.title, s.project, s.opens_on, s.closes_on, s.target_responses,
                    func.coalesce(counts.c.responses, 0))
             .outerjoin(counts, counts.c.survey_id == s.id)
@@ -109,13 +115,16 @@ def survey(conn: Connection, survey_id: int) -> dict:
 
 def responses_by_day(conn: Connection, survey_id: int, filters: Filters) -> pd.DataFrame:
     """Responses to one survey per day and channel, in the filtered area: day, channel, responses."""
-    r = m.SurveyResponse
-    day = day_of(r.submitted_at).label("day")
-    stmt = (select(day, r.channel, func.count())
-            .where(r.survey_id == survey_id)
-            .group_by(day, r.channel).order_by(day))
-    stmt = in_icp(stmt, r.lsoa_code, conn, filters.icp)
-    frame = pd.DataFrame(conn.execute(stmt).all(), columns=["day", "channel", "responses"])
+    r, t = m.SurveyResponse, m.SummaryResponseDay
+    if summaries.current(conn):
+        rows = sorted(summaries.counted(conn, t, [t.day, t.channel], [t.survey_id == survey_id], filters.icp))
+    else:
+        day = day_of(r.submitted_at).label("day")
+        stmt = (select(day, r.channel, func.count())
+                .where(r.survey_id == survey_id)
+                .group_by(day, r.channel).order_by(day))
+        rows = conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).all()
+    frame = pd.DataFrame(rows, columns=["day", "channel", "responses"])
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
 
@@ -291,7 +300,28 @@ def survey_reach_in(conn: Connection, icp: str | None) -> pd.DataFrame:
     area, of whom in Core20 areas, with a known age (16+), of whom under 35, and the residents of the
     areas covered. Columns: id, title, opens_on, closes_on, panel (a citizens' panel survey), responses,
     with_area, core20, with_age, under_35, residents."""
-    s, r, L = m.Survey, m.SurveyResponse, m.Lsoa
+    s = m.Survey
+    counts = _reach_counts_summarised(conn, icp) if summaries.current(conn) else _reach_counts(conn, icp)
+    cols = ["responses", "with_area", "core20", "with_age", "under_35"]
+    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, s.is_panel_survey)
+                        .order_by(s.opens_on, s.id)).all()
+    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", "panel"])
+    frame = frame.merge(counts, left_on="id", right_index=True, how="left")
+    frame["panel"] = frame["panel"].astype(bool)
+    frame[cols] = frame[cols].apply(pd.to_numeric).fillna(0).astype(int)
+    per_icp = _icp_residents(conn)
+    areas = survey_areas(conn)
+    residents = []
+    for sid in frame["id"]:
+        names = covered_areas(areas.get(sid, []), icp)
+        residents.append(sum(per_icp.values()) if names is None else sum(per_icp.get(n, 0) for n in names))
+    frame["residents"] = residents
+    return frame
+
+
+def _reach_counts(conn: Connection, icp: str | None) -> pd.DataFrame:
+    """survey_reach_in's counts from the records, per survey id: responses, with_area, core20, with_age, under_35."""
+    r, L = m.SurveyResponse, m.Lsoa
     # Two scans of the responses, each read from an index alone: per survey and small area, and per survey,
     # birth year and year of responding; small areas' deciles and age bands are matched in pandas.
     by_area = in_icp(select(r.survey_id, r.lsoa_code, func.count()).group_by(r.survey_id, r.lsoa_code),
@@ -309,23 +339,22 @@ def survey_reach_in(conn: Connection, icp: str | None) -> pd.DataFrame:
     age = pd.to_numeric(ages["year"]) - pd.to_numeric(ages["birth_year"])  # missing where not known
     ages["with_age"] = ages["n"].where(age >= 16, 0)  # the bands 16-24 to 65+ (data_access.sql.age_band)
     ages["under_35"] = ages["n"].where((age >= 16) & (age <= 34), 0)  # YOUNG_BANDS
-    counts = (areas.groupby("id")[["n", "with_area", "core20"]].sum().rename(columns={"n": "responses"})
-              .join(ages.groupby("id")[["with_age", "under_35"]].sum(), how="outer"))
-    cols = ["responses", "with_area", "core20", "with_age", "under_35"]
-    rows = conn.execute(select(s.id, s.title, s.opens_on, s.closes_on, s.is_panel_survey)
-                        .order_by(s.opens_on, s.id)).all()
-    frame = pd.DataFrame(rows, columns=["id", "title", "opens_on", "closes_on", "panel"])
-    frame = frame.merge(counts, left_on="id", right_index=True, how="left")
-    frame["panel"] = frame["panel"].astype(bool)
-    frame[cols] = frame[cols].apply(pd.to_numeric).fillna(0).astype(int)
-    per_icp = _icp_residents(conn)
-    areas = survey_areas(conn)
-    residents = []
-    for sid in frame["id"]:
-        names = covered_areas(areas.get(sid, []), icp)
-        residents.append(sum(per_icp.values()) if names is None else sum(per_icp.get(n, 0) for n in names))
-    frame["residents"] = residents
-    return frame
+    return (areas.groupby("id")[["n", "with_area", "core20"]].sum().rename(columns={"n": "responses"})
+            .join(ages.groupby("id")[["with_age", "under_35"]].sum(), how="outer"))
+
+
+def _reach_counts_summarised(conn: Connection, icp: str | None) -> pd.DataFrame:
+    """_reach_counts from the respondents' summary cells (survey x age band x small area's decile, placed)."""
+    t = m.SummaryRespondentCell
+    rows = summaries.counted(conn, t, [t.survey_id, t.age_band, t.imd_decile, t.placed], [], icp)
+    cells = pd.DataFrame(rows, columns=["id", "age_band", "decile", "placed", "n"])
+    n = pd.to_numeric(cells["n"]).astype(int)
+    cells["responses"] = n
+    cells["with_area"] = n.where(cells["placed"].astype(bool), 0)
+    cells["core20"] = n.where(pd.to_numeric(cells["decile"], errors="coerce") <= CORE20_MAX_DECILE, 0)
+    cells["with_age"] = n.where(cells["age_band"].isin(m.AGE_BANDS), 0)  # 16 and over, as the records' count
+    cells["under_35"] = n.where(cells["age_band"].isin(YOUNG_BANDS), 0)
+    return cells.groupby("id")[["responses", "with_area", "core20", "with_age", "under_35"]].sum()
 
 
 def _share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

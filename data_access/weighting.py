@@ -2,7 +2,9 @@
 design effect and effective sample size of the weights.
 
 Small and hand-written on purpose: `balance` pulls in scikit-learn, statsmodels and plotting
-libraries, and `ipfn` has been unmaintained since 2021. Tested in tests/test_weighting.py.
+libraries, and `ipfn` has been unmaintained since 2021. Raking works on cells (people with the same groups share
+one weight), so it costs the same however many people there are. Tested in tests/test_weighting.py, by hand and
+against samplics' raking (a test dependency) on the same cells.
 """
 
 from __future__ import annotations
@@ -32,14 +34,34 @@ def rake(sample: pd.DataFrame, margins: dict[str, pd.Series], max_iter: int = 20
 
     sample: one row per person, one column per dimension named in margins.
     margins: dimension -> Series of population counts or shares by group (normalised here).
-    Rows whose group is not in a margin (e.g. 'Not known') are left out (weight NaN).
+    Rows whose group is not in a margin (e.g. 'Not known') are left out (weight NaN). Raked as cells (rake_table):
+    everyone in a cell gets the same weight.
+    """
+    dims = list(margins)
+    keys = sample[dims].astype(object).where(sample[dims].notna(), None)
+    cells = keys.groupby(dims, dropna=False, sort=False).size().rename("n").reset_index()
+    result = rake_table(cells, margins, max_iter=max_iter, tol=tol)
+    position = keys.merge(cells[dims].assign(_cell=range(len(cells))), on=dims, how="left")["_cell"].to_numpy()
+    weights = pd.Series(result.weights.to_numpy()[position], index=sample.index)
+    return RakingResult(weights, result.converged, result.iterations)
+
+
+def rake_table(cells: pd.DataFrame, margins: dict[str, pd.Series], max_iter: int = 200,
+               tol: float = 1e-9) -> RakingResult:
+    """Raking (iterative proportional fitting) on a contingency table: each cell's weight, the same for everyone
+    in it, so that the weighted shares match every margin.
+
+    cells: one row per cell, one column per dimension named in margins, and n (people in the cell).
+    Cells whose group is not in a margin (e.g. 'Not known') are left out (weight NaN). The weights have mean 1 over
+    the people weighted (sum of n x weight = sum of n over the cells weighted).
     """
     dims = list(margins)
     targets = {d: (margins[d] / margins[d].sum()).astype(float) for d in dims}
-    usable = np.ones(len(sample), dtype=bool)
+    counts = pd.to_numeric(cells["n"]).to_numpy(dtype=float)
+    usable = counts > 0
     for d in dims:
-        usable &= sample[d].isin(targets[d].index).to_numpy()
-    part = sample.loc[usable, dims]
+        usable &= cells[d].isin(targets[d].index).to_numpy()
+    part = cells.loc[usable, dims]
     if part.empty:
         raise RakingError("Nobody in the sample has a known group on every dimension, so no weights can be made.")
     for d in dims:
@@ -50,24 +72,32 @@ def rake(sample: pd.DataFrame, margins: dict[str, pd.Series], max_iter: int = 20
                               "so the sample cannot be weighted to match residents.")
     codes = {d: pd.Categorical(part[d], categories=targets[d].index).codes for d in dims}
     want = {d: targets[d].to_numpy() for d in dims}
+    n = counts[usable]
     w = np.ones(len(part))
     converged = False
     iterations = 0
     for iterations in range(1, max_iter + 1):
         for d in dims:
-            totals = np.bincount(codes[d], weights=w, minlength=len(want[d]))
-            shares = totals / w.sum()
+            totals = np.bincount(codes[d], weights=n * w, minlength=len(want[d]))
+            shares = totals / (n * w).sum()
             factor = np.divide(want[d], shares, out=np.zeros_like(want[d]), where=shares > 0)
             w = w * factor[codes[d]]
-        worst = max(np.abs(np.bincount(codes[d], weights=w, minlength=len(want[d])) / w.sum() - want[d]).max()
+        worst = max(np.abs(np.bincount(codes[d], weights=n * w, minlength=len(want[d])) / (n * w).sum() - want[d]).max()
                     for d in dims)
         if worst < tol:
             converged = True
             break
-    w = w / w.mean()
-    out = pd.Series(np.nan, index=sample.index)
+    w = w / ((n * w).sum() / n.sum())
+    out = pd.Series(np.nan, index=cells.index)
     out[usable] = w
     return RakingResult(out, converged, iterations)
+
+
+def people_weights(cells: pd.DataFrame, weights: pd.Series) -> pd.Series:
+    """One weight per person (each cell's weight repeated n times; cells without a weight left out), for the design
+    effect and effective sample size."""
+    ok = weights.notna().to_numpy()
+    return pd.Series(np.repeat(weights.to_numpy()[ok], pd.to_numeric(cells["n"]).to_numpy(dtype=int)[ok]))
 
 
 def kish_design_effect(weights) -> float:

@@ -5,7 +5,7 @@ import datetime as dt
 from alembic import command
 from sqlalchemy import insert, inspect, select, text
 
-from data_access import models as m
+from data_access import models as m, summaries
 from data_access.db import make_engine
 from data_access.migrate import alembic_config, upgrade
 
@@ -25,12 +25,22 @@ def test_upgrade_from_earlier_schemas_keeps_data(engine):
                           "disability) VALUES (1, 'p1', 1, '2025-01-01', '2027-01-01', 'Female', 'White', 'Disabled')"))
         conn.execute(text("INSERT INTO panelinvitation (survey_id, panel_member_id, invited_on, responded) "
                           "VALUES (1, 1, '2025-01-02', true)"))
+    upgrade(engine, "0005")
+    with engine.begin() as conn:  # a response in a store with a data version, before the summaries (0006) exist
+        conn.execute(text("INSERT INTO surveyresponse (survey_id, external_id, submitted_at, channel, sex, "
+                          "ethnic_group, disability) VALUES (1, 'r1', '2025-01-05 10:00:00', 'Paper', 'Male', "
+                          "'White', 'Disabled')"))
+        conn.execute(text("INSERT INTO setting (key, value) VALUES ('data_version', 'before-0006')"))
     upgrade(engine)
     with engine.connect() as conn:
         row = conn.execute(select(m.NetworkMembership.member_ref, m.NetworkMembership.import_id)).one()
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        day = conn.execute(select(m.SummaryResponseDay.survey_id, m.SummaryResponseDay.day,
+                                  m.SummaryResponseDay.channel, m.SummaryResponseDay.n)).one()
+        assert summaries.current(conn)  # the migration wrote the summaries of the records already there
     assert tuple(row) == ("m1", None)
-    assert version == "0005"
+    assert version == "0006"
+    assert tuple(day) == (1, dt.date(2025, 1, 5), "Paper", 1)
     assert {"importlog", "theme", "measure", "panelinvitation", "columnmapping"} <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         assert conn.execute(select(m.PanelInvitation.responded)).scalar_one() is True

@@ -56,3 +56,45 @@ def test_kish_design_effect_and_effective_sample_size():
     arr = np.array(w, dtype=float)
     assert kish_design_effect(w) == pytest.approx(1 + arr.var() / arr.mean() ** 2)
     assert kish_design_effect([2, 2, 2]) == pytest.approx(1.0)
+
+
+# --- Raking on cells against a published implementation (samplics' SampleWeight.rake) ----------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from data_access.weighting import people_weights, rake_table  # noqa: E402
+
+AGES, SEXES, QUINTILES = ["16-34", "35-64", "65+"], ["Female", "Male"], ["1", "2", "3"]
+GRID = [(a, s, q) for a in AGES for s in SEXES for q in QUINTILES]
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.lists(st.integers(1, 40), min_size=len(GRID), max_size=len(GRID)),
+       unknown=st.integers(0, 9),
+       ages=st.lists(st.integers(1, 1000), min_size=3, max_size=3),
+       sexes=st.lists(st.integers(1, 1000), min_size=2, max_size=2),
+       quintiles=st.lists(st.integers(1, 1000), min_size=3, max_size=3))
+def test_raking_on_cells_matches_samplics(n, unknown, ages, sexes, quintiles):
+    """rake_table's weight per person in each cell is samplics' (SampleWeight.rake, given the same cells with their
+    counts as starting weights and the residents' margins as controls), normalised to mean 1 over the people
+    weighted; a cell of unknown age is left out."""
+    from samplics.weighting import SampleWeight
+
+    cells = pd.DataFrame(GRID, columns=["age", "sex", "quintile"]).assign(n=n)
+    cells = pd.concat([cells, pd.DataFrame([{"age": "Not known", "sex": "Female", "quintile": "1", "n": unknown}])],
+                      ignore_index=True)
+    margins = {"age": pd.Series(ages, index=AGES), "sex": pd.Series(sexes, index=SEXES),
+               "quintile": pd.Series(quintiles, index=QUINTILES)}
+    ours = rake_table(cells, margins)
+    assert ours.converged and ours.weights.iloc[-1] != ours.weights.iloc[-1]  # the unknown cell: no weight (NaN)
+    known = cells.iloc[:len(GRID)]
+    control = {d: (v / v.sum() * 1000.0).to_dict() for d, v in margins.items()}  # one total for every margin
+    theirs = SampleWeight().rake(known["n"].to_numpy(dtype=float), {d: known[d].to_numpy() for d in margins},
+                                 control=control, tol=1e-13, ctrl_tol=1e-13, max_iter=10_000)
+    per_person = theirs / known["n"].to_numpy()
+    per_person = per_person / (per_person * known["n"]).sum() * known["n"].sum()  # mean 1 over the people
+    np.testing.assert_allclose(ours.weights.iloc[:len(GRID)].to_numpy(), per_person, rtol=1e-6)
+    # and the design effect from the cells' weights is Kish's over one weight per person
+    w = np.repeat(per_person, known["n"].to_numpy())
+    assert kish_design_effect(people_weights(cells, ours.weights)) == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2)

@@ -26,6 +26,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, tuple_, updat
 from sqlalchemy.engine import Engine
 
 from data_access import models as m
+from data_access import summaries
 from data_access.db import StoreError, after_load
 from data_access.importing import responses as wide
 from data_access.importing.fields import Area, AreaResolver, FieldError
@@ -522,7 +523,9 @@ def commit_import(engine: Engine, preview: Preview, user: str) -> int:
         if kind.wide:
             wide.save_mapping(conn, survey_id, preview.survey_title,
                               {h: t for h, t in preview.mapping.items() if h not in preview.dropped})
+        touched = summaries.scope(conn, summaries.surveys_of_import(conn, log_id))
         set_setting(conn, "data_version", f"import-{log_id}-{now:%Y%m%d%H%M%S}")
+        summaries.refresh(conn, touched)
     after_load(engine)
     return log_id
 
@@ -648,6 +651,7 @@ def undo_import(engine: Engine, import_id: int, user: str) -> UndoResult:
         if log.undone_at is not None:
             raise ImportError_(f"Import number {import_id} was already undone on {log.undone_at:%d/%m/%Y %H:%M}.")
         table = KINDS[log.kind].model.__table__
+        touched = summaries.scope(conn, summaries.surveys_of_import(conn, import_id))  # before its records go
         _restore_changes(conn, table, import_id, result)
         if table.name == "surveyresponse":
             mine = select(table.c.id).where(table.c.import_id == import_id)
@@ -657,6 +661,7 @@ def undo_import(engine: Engine, import_id: int, user: str) -> UndoResult:
             undone_at=dt.datetime.now().replace(microsecond=0), undone_by=user[:120]))
         _remove_unused_created(conn, result)
         set_setting(conn, "data_version", f"undo-{import_id}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
+        summaries.refresh(conn, touched)
     after_load(engine)
     return result
 

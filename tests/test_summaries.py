@@ -1,0 +1,228 @@
+"""Summary tables (data_access.summaries) against the records, on SQLite and PostgreSQL.
+
+The records are the oracle: on random small stores (hypothesis), every counting function converted to read the
+summaries returns exactly what it returns when made to count the records (summaries.records_only), for all areas and
+every ICP area; and every write path (demo load, import, undo, reference import) leaves summaries that are current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, insert, select
+
+from data_access import answers, models as m, per_load, profiles, summaries, surveys
+from data_access.areas import ICP_AREAS
+from data_access.filters import Filters
+from data_access.settings import set_setting
+from tests.factories import LSOAS, build_tiny_store
+
+ICPS = [None, *[name for name, _ in ICP_AREAS]]
+OPTIONS = ["Yes", "No", "Not sure"]
+QUESTIONS = [(1, "single", OPTIONS), (2, "multiple", OPTIONS), (3, "likert", m.LIKERT_SCALE), (4, "free_text", [])]
+PERIOD = Filters(None, dt.date(2024, 12, 1), dt.date(2025, 12, 31))
+
+person = st.fixed_dictionaries({
+    "survey_id": st.sampled_from([1, 2]),
+    "day": st.integers(0, 40),
+    "hour": st.integers(0, 23),
+    "channel": st.sampled_from(m.CHANNELS_SURVEY),
+    "lsoa_code": st.sampled_from([None, *[code for code, *_ in LSOAS]]),
+    "icp_id": st.sampled_from([None, 1, 2, 3, 4]),
+    "birth_year": st.sampled_from([None, 2015, 2008, 2001, 1990, 1975, 1960, 1940]),
+    "sex": st.sampled_from([*m.SEXES, m.NOT_KNOWN, m.PREFER_NOT]),
+    "ethnic_group": st.sampled_from([*m.ETHNIC_GROUPS, m.NOT_KNOWN]),
+    "disability": st.sampled_from([*m.DISABILITY, m.NOT_KNOWN]),
+    # per question: None (not answered), or the options chosen ("" a blank answer)
+    "answers": st.lists(st.one_of(st.none(), st.sets(st.sampled_from([*OPTIONS, "Agree", "", "Other words"]),
+                                                        min_size=1, max_size=3)), min_size=4, max_size=4),
+})
+
+
+@pytest.fixture
+def tiny(engine):
+    build_tiny_store(engine)
+    yield engine
+    per_load.clear()
+
+
+def _fill(engine, people: list[dict]) -> None:
+    """Replace the tiny store's surveys with two surveys of four questions each and the people given, then refresh
+    the summaries as every write path does (data version, then summaries, in one transaction)."""
+    with engine.begin() as conn:
+        for model in (m.SurveyArea, m.Answer, m.SurveyResponse, m.Question, m.Survey):
+            conn.execute(delete(model.__table__))
+        conn.execute(insert(m.Survey.__table__), [
+            dict(id=s, title=f"Survey {s}", project="", opens_on=dt.date(2025, 1, 1), closes_on=dt.date(2025, 2, 9),
+                 target_responses=20, is_panel_survey=s == 2) for s in (1, 2)])
+        conn.execute(insert(m.SurveyArea.__table__), [dict(survey_id=2, icp_id=2)])
+        conn.execute(insert(m.Question.__table__), [
+            dict(id=10 * s + k, survey_id=s, position=k, text=f"Q{k}", qtype=qtype, options=json.dumps(opts))
+            for s in (1, 2) for k, qtype, opts in QUESTIONS])
+        answer_rows = []
+        for i, p in enumerate(people, start=1):
+            at = dt.datetime(2025, 1, 1) + dt.timedelta(days=p["day"], hours=p["hour"])
+            conn.execute(insert(m.SurveyResponse.__table__), [dict(
+                id=i, survey_id=p["survey_id"], external_id=f"r{i}", submitted_at=at, channel=p["channel"],
+                lsoa_code=p["lsoa_code"], icp_id=p["icp_id"] if p["lsoa_code"] is None else None,
+                birth_year=p["birth_year"], sex=p["sex"], ethnic_group=p["ethnic_group"],
+                disability=p["disability"])])
+            for k, chosen in enumerate(p["answers"], start=1):
+                values = sorted(chosen or [])
+                if QUESTIONS[k - 1][1] != "multiple":
+                    values = values[:1]
+                answer_rows += [dict(response_id=i, question_id=10 * p["survey_id"] + k, value=v) for v in values]
+        if answer_rows:
+            conn.execute(insert(m.Answer.__table__), answer_rows)
+        set_setting(conn, "data_version", f"test-{len(people)}-{id(people)}")
+        summaries.refresh(conn)
+
+
+def _both(engine, call):
+    """call(conn) reading the summaries, and reading the records (each with nothing remembered)."""
+    per_load.clear()
+    with engine.connect() as conn:
+        assert summaries.current(conn)
+        from_summaries = call(conn)
+    per_load.clear()
+    with summaries.records_only(), engine.connect() as conn:
+        assert not summaries.current(conn)
+        from_records = call(conn)
+    per_load.clear()
+    return from_summaries, from_records
+
+
+def _same(engine, call, sort: list[str] | None = None) -> None:
+    got, want = _both(engine, call)
+    if isinstance(got, tuple):  # (results, weights)
+        got, want = got[0], want[0]
+    if sort:
+        got = got.sort_values(sort, kind="stable").reset_index(drop=True)
+        want = want.sort_values(sort, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def _check_every_function(engine) -> None:
+    for icp in ICPS:
+        filters = Filters(icp, PERIOD.start, PERIOD.end)
+        _same(engine, lambda c: surveys.survey_summary(c, filters))
+        _same(engine, lambda c: surveys.survey_reach_in(c, icp))
+        for sid in (1, 2):
+            _same(engine, lambda c: surveys.responses_by_day(c, sid, filters), sort=["day", "channel"])
+            _same(engine, lambda c: profiles.respondent_cells(c, sid, filters, list(profiles.DIMENSIONS)),
+                  sort=list(profiles.DIMENSIONS))
+            _same(engine, lambda c: profiles.engaged_cells(c, "respondents", filters, survey_id=sid))
+            for k, _qtype, _ in QUESTIONS:
+                qid = 10 * sid + k
+                _same(engine, lambda c: answers.question_results(c, qid, filters))
+                _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
+                for dim in profiles.DIMENSIONS:
+                    _same(engine, lambda c: answers.question_by_group(c, qid, dim, filters))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(people=st.lists(person, max_size=30))
+def test_every_converted_function_gives_the_same_from_summaries_as_from_records(tiny, people):
+    _fill(tiny, people)
+    _check_every_function(tiny)
+
+
+def test_the_summaries_hold_the_counts_worked_out_by_hand(tiny):
+    """Three respondents to survey 1 (two in A1, East Kent's; one with no small area but East Kent recorded as the
+    ICP area), one to survey 2 in B1, West Kent's: the summaries' rows are counted by hand."""
+    base = dict(channel="Online", icp_id=None, birth_year=1990, sex="Female", ethnic_group="White",
+                disability="Not disabled", hour=9)
+    people = [dict(base, survey_id=1, day=0, lsoa_code="A1", answers=[{"Yes"}, {"Yes", "No"}, None, {"Words"}]),
+              dict(base, survey_id=1, day=0, lsoa_code="A1", answers=[{"No"}, {"No"}, None, None]),
+              dict(base, survey_id=1, day=3, lsoa_code=None, icp_id=2, answers=[{"Yes"}, None, None, None]),
+              dict(base, survey_id=2, day=3, lsoa_code="B1", answers=[None, None, None, None])]
+    _fill(tiny, people)
+    east_kent = 2  # ICP_AREAS[1]; A1 is in it (tests.factories.LSOAS)
+    with tiny.connect() as conn:
+        t = m.SummaryResponseDay
+        days = conn.execute(select(t.survey_id, t.day, t.icp_key, t.n).order_by(t.survey_id, t.day)).all()
+        assert [tuple(r) for r in days] == [(1, dt.date(2025, 1, 1), east_kent, 2), (1, dt.date(2025, 1, 4), east_kent, 1),
+                                            (2, dt.date(2025, 1, 4), 4, 1)]  # B1 is in West Kent
+        a = m.SummaryAnswerCell
+        chosen = dict(conn.execute(select(a.value, func.sum(a.n)).where(a.question_id == 11).group_by(a.value)).all())
+        assert chosen == {"Yes": 2, "No": 1}
+        q = m.SummaryQuestionCell
+        # question 12 (multiple choice): two respondents answered, one choosing two options
+        assert conn.execute(select(func.sum(q.n)).where(q.question_id == 12)).scalar_one() == 2
+        # free text (question 14) is not summarised: it is counted from the records
+        assert conn.execute(select(func.count()).select_from(a).where(a.question_id == 14)).scalar_one() == 0
+        g = m.SummaryAnswerGroup
+        by_icp = dict(conn.execute(select(g.group_name, g.n).where(
+            g.question_id == 11, g.dimension == "icp_area", g.value == "Yes")).all())
+        # the respondent with no small area is 'Not known' by ICP area of residence, yet counts in East Kent's view
+        assert by_icp == {"East Kent": 1, m.NOT_KNOWN: 1}
+        assert surveys.responses_by_day(conn, 1, Filters("East Kent"))["responses"].tolist() == [2, 1]
+
+
+def test_summaries_are_read_only_while_they_match_the_data_version(tiny):
+    _fill(tiny, [])
+    with tiny.begin() as conn:
+        assert summaries.current(conn)
+        set_setting(conn, "data_version", "changed by hand")
+        assert not summaries.current(conn)
+
+
+def test_a_refresh_of_some_surveys_keeps_the_others(tiny):
+    base = dict(channel="Paper", icp_id=None, birth_year=1960, sex="Male", ethnic_group="Asian",
+                disability="Disabled", hour=12, lsoa_code="A2", answers=[{"No"}, None, None, None])
+    _fill(tiny, [dict(base, survey_id=1, day=1), dict(base, survey_id=2, day=2)])
+    with tiny.begin() as conn:
+        conn.execute(insert(m.SurveyResponse.__table__), [dict(
+            id=99, survey_id=2, external_id="late", submitted_at=dt.datetime(2025, 1, 9), channel="Phone",
+            lsoa_code="A1", sex="Female", ethnic_group="White", disability="Not disabled")])
+        set_setting(conn, "data_version", "one more")
+        summaries.refresh(conn, [2])
+    _check_every_function(tiny)
+
+
+EXPORT = ("ID,Completion time,Where do you live,Age,Gender,Do you agree?,Which services?\n"
+          "201,01/04/2025 09:05,A1,34,Female,Agree,GP practice;Pharmacy;\n"
+          "202,01/04/2025 10:04,B1,70,Male,Disagree,Pharmacy;\n"
+          "203,02/04/2025 11:09,A2,,Prefer not to say,Agree,GP practice;\n")
+
+
+def _current_and_equal(engine, survey_id: int) -> None:
+    with engine.connect() as conn:
+        assert summaries.current(conn)
+    for icp in ICPS:
+        filters = Filters(icp, PERIOD.start, PERIOD.end)
+        _same(engine, lambda c: surveys.survey_summary(c, filters))
+        _same(engine, lambda c: profiles.respondent_cells(c, survey_id, filters, list(profiles.DIMENSIONS)),
+              sort=list(profiles.DIMENSIONS))
+        for qid in answers.survey_questions(engine.connect(), survey_id)["id"]:
+            _same(engine, lambda c: answers.question_by_group(c, int(qid), "age_band", filters))
+
+
+def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
+    """An import into a store filled by hand (its survey's summaries never written: the import refreshes all), a second
+    survey's import (only its own), undoing the first, and a reference import (all)."""
+    from data_access.importing.pipeline import commit_import, preview_import, undo_import
+
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    first = commit_import(tiny, preview_import(tiny, "responses", path, survey="Spring survey",
+                                               mapping={"Where do you live": "area"}), "tester")
+    _current_and_equal(tiny, 1)  # the tiny store's own survey, filled by hand
+    commit_import(tiny, preview_import(tiny, "responses", path, survey="Autumn survey",
+                                       mapping={"Where do you live": "area"}), "tester")
+    with tiny.connect() as conn:
+        autumn = conn.execute(select(m.Survey.id).where(m.Survey.title == "Autumn survey")).scalar_one()
+        assert conn.execute(select(func.sum(m.SummaryResponseDay.n)).where(
+            m.SummaryResponseDay.survey_id == autumn)).scalar_one() == 3
+    _current_and_equal(tiny, autumn)
+    undo_import(tiny, first, "tester")
+    _current_and_equal(tiny, autumn)
+    with tiny.connect() as conn:  # the undone import's survey is gone, and so are its summaries
+        assert conn.execute(select(func.count()).select_from(m.SummaryResponseDay).where(
+            m.SummaryResponseDay.survey_id.not_in([1, autumn]))).scalar_one() == 0
