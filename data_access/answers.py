@@ -16,7 +16,7 @@ from data_access.disclosure import (
     suppress, suppress_table, threshold, withhold_special_category,
 )
 from data_access.filters import Filters, in_icp
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
 from data_access.weighting import RakingError, effective_sample_size, kish_design_effect, rake
 
@@ -233,7 +233,7 @@ class SurveyWeights:
         return not self.message
 
 
-@per_data_load
+@remembered
 def survey_weights(conn: Connection, survey_id: int, filters: Filters,
                    icp_names: list[str] | None) -> SurveyWeights:
     """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on

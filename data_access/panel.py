@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from data_access import models as m
 from data_access.disclosure import is_small, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.areas import ICP_NAMES
 from data_access.profiles import GROUP_ORDER, engaged_cells, group_expr, resident_counts
 from data_access.representativeness import compare, rake_cells
@@ -97,7 +97,7 @@ def panel_counts(conn: Connection, dimension: str, day: dt.date, icp: str | None
     return cells.rename(columns={dimension: "group", "n": "count"})
 
 
-@per_data_load
+@remembered
 def adult_residents(conn: Connection, icp: str | None = None) -> pd.DataFrame:
     """Residents aged 16 and over by ICP area, district, IMD quintile and age band, from the census
     age counts of each small area: icp_area, district, imd_quintile, age_band, residents.
@@ -170,7 +170,7 @@ def resident_base(conn: Connection, dimension: str) -> str:
     return ADULTS
 
 
-@per_data_load
+@remembered
 def resident_age_sex(conn: Connection, icp: str | None = None) -> pd.DataFrame:
     """Residents aged 16+ by age band and sex, apportioned: in each small area the age band counts are
     split by that area's female/male shares (the census does not publish age by sex for small areas, and

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
 
 DIMENSIONS = {
@@ -104,7 +104,7 @@ def imd_quintile_label(decile) -> str:
     return IMD_QUINTILES[min(max((int(decile) - 1) // 2, 0), 4)]
 
 
-@per_data_load
+@remembered
 def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: int | None = None,
                   network_id: int | None = None) -> pd.DataFrame:
     """Engaged people counted by every combination of groups on all the DIMENSIONS at once, in one scan of the
@@ -154,7 +154,7 @@ def counts_from_cells(cells: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-@per_data_load
+@remembered
 def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
                     icp_names: list[str] | None = None) -> pd.DataFrame:
     """Residents by group in an ICP area (or several, or all): columns group, residents.

@@ -81,8 +81,6 @@ def test_every_page_opens_with_the_shared_filters(store, page, deep_link):
 def test_default_period_is_the_year_to_the_latest_data(store):
     at = run_app()
     start, end = at.session_state["flt_period"]
-    with store.connect() as conn:
-        from data_access.cached import _date_bounds  # noqa: F401  (the app's own bound)
     assert end == dt.date(2026, 11, 15) or end <= dt.date(2026, 11, 15)
     assert (end - start).days == 364
 
