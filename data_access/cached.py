@@ -131,22 +131,18 @@ class QueryContext:
     @classmethod
     def open(cls, engine: Engine, filters: Filters | None = None) -> QueryContext:
         """A context with the store's data version read once and the ICP area of the filters resolved (an unknown
-        area is an error, as in data_access.filters.icp_id)."""
+        area is an error, as in data_access.filters.icp_id), on one connection."""
         with engine.connect() as conn:
-            return cls._made(engine, get_setting(conn, VERSION) or None, filters, None)
+            return dataclasses.replace(cls.on(conn, filters), conn=None)
 
     @classmethod
     def on(cls, conn: Connection, filters: Filters | None = None) -> QueryContext:
         """A context whose queries all run on one open connection (a board pack built inside a caller's
         connection)."""
-        return cls._made(conn.engine, get_setting(conn, VERSION) or None, filters, conn)
-
-    @classmethod
-    def _made(cls, engine: Engine, version: str | None, filters: Filters | None,
-              conn: Connection | None) -> QueryContext:
         from data_access.filters import Filters
 
-        return cls(engine, version, policy(), conn=conn).with_filters(filters or Filters())
+        bare = cls(conn.engine, get_setting(conn, VERSION) or None, policy(), conn=conn)
+        return bare.with_filters(filters or Filters())
 
     def with_filters(self, filters: Filters) -> QueryContext:
         """The same store, version and policy for other filters (their ICP area resolved)."""
@@ -156,18 +152,18 @@ class QueryContext:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection that carries this context's data version and policy while it is open (for
-        ``remembered`` helpers; the pooled connection forgets them when it is handed back)."""
-        if self.conn is not None:
-            yield self.conn
-            return
-        with self.engine.connect() as conn:
+        """A connection that carries this context's data version and policy while it is in use (for
+        ``remembered`` helpers; a pooled connection forgets them when it is handed back)."""
+        with contextlib.ExitStack() as stack:
+            conn = self.conn if self.conn is not None else stack.enter_context(self.engine.connect())
+            kept = {k: conn.info[k] for k in (VERSION, RULES) if k in conn.info}
             conn.info.update({VERSION: self.version, RULES: self.rules})
             try:
                 yield conn
             finally:
                 conn.info.pop(VERSION, None)
                 conn.info.pop(RULES, None)
+                conn.info.update(kept)
 
     def _key(self, fn: Callable, args: tuple, kwargs: dict, skip: int) -> tuple:
         return (self.engine, self.version, self.rules, _name(fn), _arguments(fn, args, kwargs, skip))
