@@ -17,6 +17,7 @@ is always read afresh. Streamlit's own cache holds only the engine (``engine``).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import copy
 import dataclasses
 import functools
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 MAX_ENTRIES = 4096
 VERSION = "data_version"  # the setting every import, undo and demo load changes; also the key in conn.info
 RULES = "disclosure_policy"  # the policy a QueryContext's connection works under, in conn.info
+
+# Results of these kinds are told apart by their value when passed on (None, numbers and text are shared objects).
+_VALUES = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, dt.date, dt.timedelta, np.generic)
 
 _lock = threading.RLock()
 _results: OrderedDict = OrderedDict()
@@ -99,7 +103,8 @@ def _kept_or_made(key: tuple, make: Callable[[], Any]) -> Any:
         if key in _results:  # another reader made it meanwhile: hand out one object
             return _results[key][0]
         _results[key] = (value, key)
-        _key_of[id(value)] = key
+        if not isinstance(value, _VALUES):  # a frame, a chart...: told apart by this key when passed on
+            _key_of[id(value)] = key
         while len(_results) > MAX_ENTRIES:
             old_key, (old, _) = _results.popitem(last=False)
             if _key_of.get(id(old)) == old_key:

@@ -181,3 +181,25 @@ def test_a_helpers_connection_forgets_the_context_when_handed_back(tiny):
         assert conn.info[cached.VERSION] == "v1"
     with tiny.connect() as conn:  # the same pooled connection, taken again outside a context
         assert cached.VERSION not in conn.info and cached.RULES not in conn.info
+
+
+def test_a_kept_none_or_number_passed_on_is_told_apart_by_its_value(calls):
+    ctx, total, seen = calls
+
+    def label(value) -> str:
+        seen.append(value)
+        return repr(value)
+
+    def nothing(conn) -> None:
+        return None
+
+    def nothing_either(conn) -> None:
+        return None
+
+    def five(conn) -> int:
+        return 5
+
+    assert ctx.query(nothing) is None and ctx.built(label, None) == "None"
+    assert ctx.query(nothing_either) is None and ctx.built(label, None) == "None"  # None is None, wherever from
+    assert ctx.query(five) == 5 and ctx.built(label, 5) == ctx.built(label, 5) == "5"
+    assert seen == [None, 5]
