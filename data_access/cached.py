@@ -89,7 +89,10 @@ def _frozen(value: Any) -> Any:
 
 
 def _name(fn: Callable) -> str:
-    return f"{fn.__module__}.{fn.__qualname__}"
+    """A function's name for the key; a page's own functions (every page runs as __main__) with its file's."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    code = getattr(fn, "__code__", None)
+    return f"{name}@{code.co_filename}" if fn.__module__ == "__main__" and code is not None else name
 
 
 def _kept_or_made(key: tuple, make: Callable[[], Any]) -> Any:

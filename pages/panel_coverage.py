@@ -1,6 +1,7 @@
 """Citizens' panel coverage: is the panel representative, where are the gaps, and whom must the next wave find?"""
 
 import datetime as dt
+from functools import partial
 from html import escape
 
 import streamlit as st
@@ -25,6 +26,29 @@ from ui.render import data_table, icp_caveat, show_chart, show_table, synthetic_
 run = open_run()
 filters = run.filters
 as_at = filters.end
+
+
+def assessed(tables: dict, tolerance: Tolerance) -> dict:
+    """Each dimension's coverage table assessed against the tolerance."""
+    return {dim: assess(t, tolerance) for dim, t in tables.items()}
+
+
+def displayed(tables: dict) -> dict:
+    """Each dimension's assessed table as shown (small counts hidden)."""
+    return {dim: for_display(t, dim) for dim, t in tables.items()}
+
+
+def summary_with_bases(summary, bases: dict):
+    """The summary's rows as shown, with the residents each dimension is compared with."""
+    rows = summary_data(summary)
+    rows["Residents compared with"] = [bases.get(d, "—") for d in summary["dimension"]]
+    return rows
+
+
+def csv_bytes(table) -> bytes:
+    """A table as CSV for a spreadsheet (UTF-8 with a byte-order mark)."""
+    return table.to_csv(index=False).encode("utf-8-sig")
+
 st.title("Citizens' panel coverage")
 st.markdown(f"**{filters.area_label}**, the panel as at {as_at:%-d %B %Y} (the last day of the period).")
 synthetic_notice(run.query(geography_status))
@@ -51,23 +75,22 @@ gap_pp = t3.number_input("Largest acceptable gap (percentage points)", 0.5, 100.
                               "differs from residents' by more than this.")
 tolerance = Tolerance(low, high, gap_pp)
 
-tables = {dim: assess(t, tolerance) for dim, t in run.query(coverage, as_at, filters.icp).items()}
-display = {dim: for_display(t, dim) for dim, t in tables.items()}
+tables = run.built(assessed, run.query(coverage, as_at, filters.icp), tolerance)
+display = run.built(displayed, tables)
 
 st.subheader("Gaps to close")
-gaps = gaps_to_close(display, DIMENSIONS)
+gaps = run.built(gaps_to_close, display, DIMENSIONS)
 too_few = sum(int((t["status"] == TOO_FEW).sum()) for t in display.values())
 st.markdown(f"<p class='chart-sentence'>{escape(gaps_sentence(gaps, too_few, tolerance))}</p>", unsafe_allow_html=True)
 if not gaps.empty:
-    data_table(gaps_data(gaps), key="gaps_table")
+    data_table(run.built(gaps_data, gaps), key="gaps_table")
 
 st.subheader("How representative is the panel?")
-summary = summary_table(tables, run.query(design_effects, as_at, filters.icp), DIMENSIONS, display)
+summary = run.built(summary_table, tables, run.query(design_effects, as_at, filters.icp), DIMENSIONS, display)
 for sentence in summary_sentences(summary.iloc[-1]):
     st.markdown(f"- {sentence}")
 bases = {dim: run.query(resident_base, dim) for dim in PANEL_DIMENSIONS}
-summary_rows = summary_data(summary)
-summary_rows["Residents compared with"] = [bases.get(d, "—") for d in summary["dimension"]]
+summary_rows = run.built(summary_with_bases, summary, bases)
 show_table(summary_rows, "panel_summary", label="Table: the measures for each dimension")
 
 st.subheader("Panel against residents, by group")
@@ -124,7 +147,7 @@ p1, p2 = st.columns(2)
 target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
 wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
                          key="plan_date", format="DD/MM/YYYY")
-plan = plan_wave(run.query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
+plan = run.built(plan_wave, run.query(quota_inputs, wave_day, filters.icp), int(target_size), tolerance,
                  {d: group_order(d) for d in PANEL_DIMENSIONS})
 if is_small(plan.serving):  # the wave's size and every quota would give the small number away
     st.info(f"{hidden_words().capitalize()} members will still be serving in {filters.area_label} on "
@@ -136,7 +159,7 @@ else:
     q1, q2 = st.columns(2)
     q1.metric("Still serving at the wave", format_count(plan.serving))
     q2.metric("Recruits needed", f"{plan.wave:,}")
-    quotas = quota_table(plan, DIMENSIONS)
+    quotas = run.built(quota_table, plan, DIMENSIONS)
     if plan.wave:
         st.markdown("**Recruits by group.** *Recruits* brings the panel after the wave as close to residents as "
                     "recruiting can; *at least* and *at most* keep each group within the tolerance set above.")
@@ -144,8 +167,8 @@ else:
         sheets = {"Quotas by group": quotas}
         if plan.joint is not None:
             cells = plan.joint.cells
-            by_age = joint_pivot(cells, "icp_area", "age_band", "ICP area", group_order("age_band"))
-            by_imd = joint_pivot(cells, "icp_area", "imd_quintile", "ICP area", group_order("imd_quintile"))
+            by_age = run.built(joint_pivot, cells, "icp_area", "age_band", "ICP area", group_order("age_band"))
+            by_imd = run.built(joint_pivot, cells, "icp_area", "imd_quintile", "ICP area", group_order("imd_quintile"))
             st.markdown("**Joint quotas** (fitted from residents' own mix of area, deprivation and age; every "
                         "total matches the recruits by group above"
                         + ("" if plan.joint.met else ", except where noted") + ").")
@@ -159,10 +182,10 @@ else:
             sheets.update({"ICP area x age band": by_age, "ICP area x IMD quintile": by_imd,
                            "Joint quotas": joint})
         d1, d2 = st.columns(2)
-        d1.download_button("Download the quotas as a spreadsheet (.xlsx)", to_xlsx(sheets),
+        d1.download_button("Download the quotas as a spreadsheet (.xlsx)", partial(to_xlsx, sheets),
                            file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.xlsx", key="dl_quotas_xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        d2.download_button("Download the quotas by group as CSV", quotas.to_csv(index=False).encode("utf-8-sig"),
+        d2.download_button("Download the quotas by group as CSV", partial(csv_bytes, quotas),
                            file_name=f"panel-quotas-{wave_day:%Y-%m-%d}.csv", mime="text/csv", key="dl_quotas_csv")
 
 st.caption("Demographics are as recorded when members joined; age bands are computed in the year viewed from "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -32,7 +33,9 @@ def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind t
     """The data in an expander, with a CSV download."""
     with st.expander(label):
         data_table(data)
-        st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
+        # made when the button is pressed, not on every run
+        st.download_button("Download as CSV", partial(_csv, data), file_name=f"{key}.csv", mime="text/csv",
+                           key=f"dl_{key}", on_click="ignore")
 
 
 def data_table(data: pd.DataFrame, **kwargs) -> None:
