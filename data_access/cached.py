@@ -106,8 +106,8 @@ def _kept_or_made(key: tuple, make: Callable[[], Any]) -> Any:
         if key in _results:  # another reader made it meanwhile: hand out one object
             return _results[key][0]
         _results[key] = (value, key)
-        if not isinstance(value, _VALUES):  # a frame, a chart...: told apart by this key when passed on
-            _key_of[id(value)] = key
+        if not isinstance(value, _VALUES):  # a frame, a chart...: told apart by its first key when passed on
+            _key_of.setdefault(id(value), key)
         while len(_results) > MAX_ENTRIES:
             old_key, (old, _) = _results.popitem(last=False)
             if _key_of.get(id(old)) == old_key:
@@ -191,6 +191,15 @@ class QueryContext:
         if self.version is None:
             return build(*args, **kwargs)
         return _kept_or_made(self._key(build, args, kwargs, 0), lambda: build(*args, **kwargs))
+
+
+def derived(fn: Callable[[Any], Any], value: Any) -> Any:
+    """fn(value), kept with value when value is a kept result (under its key and fn's name), else worked out: for
+    what the screen makes of a kept chart or table on every run (a table as shown). Read-only."""
+    key = _key_of.get(id(value))
+    if key is None or _results.get(key, (None,))[0] is not value:
+        return fn(value)
+    return _kept_or_made(key + ("derived", _name(fn)), lambda: fn(value))
 
 
 def remembered(fn: Callable) -> Callable:

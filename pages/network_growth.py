@@ -72,7 +72,7 @@ with st.expander("How these charts are worked out, and settings"):
     screen = st.checkbox("Screen out very large moving ranges (3.267 × the mean or more)", value=True,
                          key="spc_screen", help="Off reproduces the NHS England Excel tool.")
 spc_filters = months_back(24) if window.startswith("24") else filters
-series = complete_months(run.query(membership_totals_by_month, spc_filters, network_id=network_id), spc_filters)
+series = run.built(complete_months, run.query(membership_totals_by_month, spc_filters, network_id=network_id), spc_filters)
 month_labels = [f"{mo:%B %Y}" for mo in series["month"]]
 with st.expander("Recalculate the limits from a change (e.g. a new recruitment campaign)"):
     changes = st.multiselect("New limits from", month_labels[1:], key="spc_recalc")

@@ -120,8 +120,8 @@ time_dim = st.selectbox("Break joiners and leavers down by", PANEL_DIMENSIONS, f
                         key="time_dim")
 show_chart(run.built(joiners_chart, run.query(joiners_by_wave, time_dim, filters), run.query(wave_totals, filters),
                  DIMENSIONS[time_dim], filters.area_label), "panel_joiners", "Joiners per recruitment wave")
-waves = published_waves(run.query(panel_by_wave, filters))
-show_table(waves_data(waves), "panel_waves", label="Table: members by recruitment wave")
+waves = run.built(published_waves, run.query(panel_by_wave, filters))
+show_table(run.built(waves_data, waves), "panel_waves", label="Table: members by recruitment wave")
 show_chart(run.built(terms_chart, run.query(terms_ending, time_dim, as_at, filters.icp),
                  run.query(terms_ending_total, as_at, filters.icp), DIMENSIONS[time_dim], filters.area_label),
            "panel_terms",

@@ -41,7 +41,7 @@ def sentence(text: str) -> None:
 def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
     sentence(glance_sentence(glance))
-    data_table(glance_table(glance))
+    data_table(run.built(glance_table, glance))
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
                 f"deciles 1-2); blank where the numbers are too small to show or there is no population data. "
@@ -139,7 +139,7 @@ def who_responded(survey_id: int, areas, area_label: str) -> None:
         st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
                 "with residents. Load the census population with `engagement import-reference`.")
         return
-    data_table(gaps_table(gaps))
+    data_table(run.built(gaps_table, gaps))
     tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
     reps = run.query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
                  icp_names=areas)

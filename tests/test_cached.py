@@ -203,3 +203,28 @@ def test_a_kept_none_or_number_passed_on_is_told_apart_by_its_value(calls):
     assert ctx.query(nothing_either) is None and ctx.built(label, None) == "None"  # None is None, wherever from
     assert ctx.query(five) == 5 and ctx.built(label, 5) == ctx.built(label, 5) == "5"
     assert seen == [None, 5]
+
+
+def test_what_the_screen_makes_of_a_kept_result_is_worked_out_once(calls):
+    ctx, total, seen = calls
+
+    def numbers(conn) -> pd.DataFrame:
+        return pd.DataFrame({"n": [1, 2, 3]})
+
+    def doubled(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append("doubled")
+        return frame * 2
+
+    def unchanged(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append("unchanged")
+        return frame
+
+    kept = ctx.query(numbers)
+    assert cached.derived(doubled, kept)["n"].tolist() == [2, 4, 6]
+    assert cached.derived(doubled, ctx.query(numbers)) is cached.derived(doubled, kept)
+    assert cached.derived(doubled, pd.DataFrame({"n": [1]}))["n"].tolist() == [2]  # not kept: worked out each time
+    assert cached.derived(doubled, pd.DataFrame({"n": [1]}))["n"].tolist() == [2]
+    assert ctx.built(total, kept, "x") == "x: 6"
+    assert cached.derived(unchanged, kept) is kept  # kept again under another key, still known by its own
+    assert ctx.built(total, ctx.query(numbers), "x") == "x: 6"
+    assert seen == ["doubled", "doubled", "doubled", "x", "unchanged"]
