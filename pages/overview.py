@@ -32,13 +32,13 @@ synthetic_notice(run.query(geography_status))
 
 ov = run.query(overview, filters)
 gaps = run.query(reach_gaps, filters)
-verdicts = overview_verdicts(ov)
+verdicts = run.built(overview_verdicts, ov)
 h = ov.headlines
 
 st.subheader("Headline figures")
 st.caption("Hover over the question mark beside a figure to see exactly what it counts. Verdicts are NHS England's Making Data "
            "Count statistical process control: ≈ no significant change; ▲ or ▼ a significant rise or fall.")
-tiles = headline_figures(ov, verdicts)
+tiles = run.built(headline_figures, ov, verdicts)
 for row in range(0, len(tiles), 3):
     cols = st.columns(3)
     for col, tile in zip(cols, tiles[row:row + 3]):
@@ -56,10 +56,10 @@ for row in range(0, len(tiles), 3):
             col.markdown("<p class='note'>" + "<br>".join(lines) + "</p>", unsafe_allow_html=True)
 
 st.subheader("In plain English")
-messages = key_messages(ov, gaps)
+messages = run.built(key_messages, ov, gaps)
 for message in messages:
     st.markdown(f"- {message}")
-ease = reading_ease(" ".join(messages))
+ease = run.built(reading_ease, " ".join(messages))
 st.caption(f"Reading ease {ease:.0f} (Flesch; the target for public NHS information is {READING_EASE_TARGET:.0f} or "
            "more, a reading age of about 9 to 11).")
 

@@ -40,7 +40,7 @@ def sentence(text: str) -> None:
 
 def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
-    sentence(glance_sentence(glance))
+    sentence(run.built(glance_sentence, glance))
     data_table(run.built(glance_table, glance))
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
@@ -134,7 +134,7 @@ def breakdown(questions) -> None:
 def who_responded(survey_id: int, areas, area_label: str) -> None:
     st.subheader("Who responded, against who lives there")
     gaps = run.query(representation_gaps, survey_id, filters, areas)
-    sentence(gaps_sentence(gaps, area_label))
+    sentence(run.built(gaps_sentence, gaps, area_label))
     if gaps["ratio"].isna().all():
         st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
                 "with residents. Load the census population with `engagement import-reference`.")
