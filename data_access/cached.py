@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from data_access.filters import Filters
 
 MAX_ENTRIES = 4096
+# Results too big to keep many of: at most this many of each function's (the map with every outline, one per view
+# and chosen area).
+FEW = {"charts.maps.deprivation_map_chart": 16}
 VERSION = "data_version"  # the setting every import, undo and demo load changes; also the key in conn.info
 RULES = "disclosure_policy"  # the policy a QueryContext's connection works under, in conn.info
 
@@ -109,10 +112,20 @@ def _kept_or_made(key: tuple, make: Callable[[], Any]) -> Any:
         if not isinstance(value, _VALUES):  # a frame, a chart...: told apart by its first key when passed on
             _key_of.setdefault(id(value), key)
         while len(_results) > MAX_ENTRIES:
-            old_key, (old, _) = _results.popitem(last=False)
-            if _key_of.get(id(old)) == old_key:
-                del _key_of[id(old)]
+            _forget(next(iter(_results)))
+        limit = FEW.get(key[3]) if len(key) > 3 else None
+        if limit is not None:
+            alike = [k for k in _results if len(k) == len(key) and k[3] == key[3]]
+            for old_key in alike[:-limit]:
+                _forget(old_key)
     return value
+
+
+def _forget(key: tuple) -> None:
+    """Drop one kept result (the lock is held)."""
+    old, _ = _results.pop(key)
+    if _key_of.get(id(old)) == key:
+        del _key_of[id(old)]
 
 
 def _arguments(fn: Callable, args: tuple, kwargs: dict, skip: int = 0) -> tuple:

@@ -228,3 +228,13 @@ def test_what_the_screen_makes_of_a_kept_result_is_worked_out_once(calls):
     assert cached.derived(unchanged, kept) is kept  # kept again under another key, still known by its own
     assert ctx.built(total, ctx.query(numbers), "x") == "x: 6"
     assert seen == ["doubled", "doubled", "doubled", "x", "unchanged"]
+
+
+def test_a_function_with_big_results_keeps_only_a_few(calls, monkeypatch):
+    ctx, total, seen = calls
+    monkeypatch.setattr(cached, "FEW", {f"{total.__module__}.{total.__qualname__}": 2})
+    for label in ("a", "b", "c"):
+        ctx.built(total, pd.DataFrame({"n": [1]}), label)
+    ctx.built(total, pd.DataFrame({"n": [1]}), "c")  # still kept
+    ctx.built(total, pd.DataFrame({"n": [1]}), "a")  # forgotten: built again
+    assert seen == ["a", "b", "c", "a"] and cached.size() == 2
