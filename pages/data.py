@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from data_access import cached
 from data_access.db import StoreError
 from data_access.importing.kinds import KINDS
 from data_access.importing.pipeline import Preview, commit_import, import_log, preview_import, undo_import
@@ -197,7 +198,7 @@ def reference_section() -> None:
             except StoreError as exc:
                 st.error(md(exc))
             else:
-                st.cache_data.clear()
+                cached.clear()  # the data version has changed too; this frees the old results at once
                 st.success("Reference data loaded.")
                 st.text(report.summary())
     with run.engine.connect() as conn:
