@@ -1,15 +1,14 @@
 """Kent and Medway engagement dashboard: the entry point, shared filters and navigation.
 
 Run with `streamlit run app.py` (or `engagement serve`). Every page, however it is opened
-(from the menu or by its own address), shows the same sidebar filters: this file draws them
-before running the page, and a page run on its own draws them itself (ui.context).
+(from the menu or by its own address), starts with ui.context.open_run(): it draws the same
+sidebar filters and returns the run's query context, which the page passes to everything it
+asks data_access for.
 """
 
 import streamlit as st
 
-from ui.auth import auth_sidebar, is_editor
-from ui.context import hand_over
-from ui.shell import draw_shell
+from ui.auth import is_editor
 
 st.set_page_config(page_title="Kent and Medway engagement dashboard", page_icon=":material/monitoring:",
                    layout="wide")
@@ -32,6 +31,4 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES, position="sidebar", expanded=True)
-hand_over(draw_shell())
-auth_sidebar()
 page.run()

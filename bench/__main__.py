@@ -115,19 +115,18 @@ def time_pages(url: str, repeat: int, timeout: float) -> pd.DataFrame:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from data_access import per_load
+    from data_access import cached
 
     os.environ["DATABASE_URL"] = url
     rows = []
     for name, path in PAGES.items():
         cold, warm, change = [], [], []
         for _ in range(repeat):
-            st.cache_data.clear()
+            cached.clear()
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
             at.run()  # the engine and the shared frame, once per session
             at.switch_page(path)
-            st.cache_data.clear()
-            per_load.clear()  # and what data_access remembers per data load, so the first run is cold
+            cached.clear()  # and the one cache of query results and charts, so the first run is cold
             t = time.perf_counter()
             at.run()
             cold.append(time.perf_counter() - t)

@@ -15,7 +15,7 @@ import time
 
 from sqlalchemy import func, select
 
-from data_access import answers, per_load, profiles, summaries, surveys
+from data_access import answers, cached, profiles, summaries, surveys
 from data_access import models as m
 from data_access.db import make_engine
 from data_access.filters import Filters
@@ -43,7 +43,7 @@ def _calls(survey_id: int, question_ids: list[int]) -> dict:
 
 def _timed(engine, call, records: bool) -> tuple[float, float]:
     """(CPU, wall) seconds of one call, from the records or the summaries, with nothing remembered."""
-    per_load.clear()
+    cached.clear()
     with engine.connect() as conn:
         cpu, wall = time.process_time(), time.perf_counter()
         if records:

@@ -18,6 +18,7 @@ from board_pack.content import Pack, pack_content
 from board_pack.deck import render_pptx
 from board_pack.html import render_html
 from data_access.areas import ICP_AREAS
+from data_access.cached import QueryContext
 from data_access.filters import Filters
 
 __all__ = ["Pack", "PackError", "pack_content", "render_html", "render_pptx", "build_pack", "pack_zip", "parse_filters"]
@@ -51,16 +52,15 @@ def parse_filters(icp: str | None, start: str, end: str) -> Filters:
     return Filters(name, first, last)
 
 
-def pack_files(engine: Engine, filters: Filters, images: bool = True) -> tuple[Pack, str, bytes]:
-    """(the pack's content, its HTML text, its PPTX bytes)."""
-    with engine.connect() as conn:
-        pack = pack_content(conn, filters)
+def pack_files(store: Engine | QueryContext, filters: Filters, images: bool = True) -> tuple[Pack, str, bytes]:
+    """(the pack's content, its HTML text, its PPTX bytes), from a store's engine or a page's query context."""
+    pack = pack_content(store if isinstance(store, QueryContext) else QueryContext.open(store, filters), filters)
     return pack, render_html(pack), render_pptx(pack, images=images)
 
 
-def build_pack(engine: Engine, filters: Filters, out_dir: Path, images: bool = True) -> list[Path]:
+def build_pack(store: Engine | QueryContext, filters: Filters, out_dir: Path, images: bool = True) -> list[Path]:
     """Write the HTML report and the PowerPoint deck into out_dir (made if needed); returns their paths."""
-    pack, html, pptx = pack_files(engine, filters, images=images)
+    pack, html, pptx = pack_files(store, filters, images=images)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / f"{pack.file_stem}.html"
@@ -70,9 +70,9 @@ def build_pack(engine: Engine, filters: Filters, out_dir: Path, images: bool = T
     return [html_path, pptx_path]
 
 
-def pack_zip(engine: Engine, filters: Filters, images: bool = True) -> bytes:
+def pack_zip(store: Engine | QueryContext, filters: Filters, images: bool = True) -> bytes:
     """The HTML report and the deck together in one .zip file (for a single download)."""
-    pack, html, pptx = pack_files(engine, filters, images=images)
+    pack, html, pptx = pack_files(store, filters, images=images)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{pack.file_stem}.html", html)

@@ -14,6 +14,7 @@ from charts.overview import (
 )
 from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
+from data_access.cached import QueryContext
 from data_access.definitions import CENSUS, IMD, NETWORK_RECORDS, PANEL_RECORDS, RESPONSE_RECORDS
 from data_access.disclosure import describe
 from data_access.filters import Filters
@@ -75,10 +76,12 @@ def data_notes(status: dict) -> list[str]:
     return notes
 
 
-def pack_content(conn: Connection, filters: Filters, today: dt.date | None = None) -> Pack:
-    """The board pack's content for the filtered area and period."""
-    ov = overview(conn, filters)
-    gaps = reach_gaps(conn, filters)
+def pack_content(source: Connection | QueryContext, filters: Filters, today: dt.date | None = None) -> Pack:
+    """The board pack's content for the filtered area and period, asked through a query context (the pages'
+    cache), or on an open connection."""
+    run = source if isinstance(source, QueryContext) else QueryContext.on(source, filters)
+    ov = run.query(overview, filters)
+    gaps = run.query(reach_gaps, filters)
     verdicts = overview_verdicts(ov)
     messages = key_messages(ov, gaps)
     period = f"{day(filters.start)} to {day(filters.end)}"
@@ -118,7 +121,7 @@ def pack_content(conn: Connection, filters: Filters, today: dt.date | None = Non
         gaps=[Gap(gap_sentence(g, filters), PAGE_TITLES[g.page]) for g in gaps.itertuples()],
         sections=sections,
         rule=describe(),
-        notes=data_notes(geography_status(conn)),
+        notes=data_notes(run.query(geography_status)),
     )
 
 

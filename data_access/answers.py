@@ -18,7 +18,7 @@ from data_access.disclosure import (
     Policy, linked_suppression, policy, round_count, special_category_withheld, threshold, withhold_special_category,
 )
 from data_access.filters import Filters, icp_id, in_icp
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
 from data_access.weighting import (
     RakingError, effective_sample_size, kish_design_effect, people_weights, rake_table,
@@ -90,7 +90,7 @@ class QuestionCells:
         return [f"o{i}" for i in range(len(self.options))]
 
 
-@per_data_load
+@remembered
 def question_cells(conn: Connection, question_id: int) -> QuestionCells:
     """A question's cells (see QuestionCells), counted in SQL in one GROUP BY over every area; unsuppressed (for
     the published tables to add up, never shown as they are). Worked out once per data load and question."""
@@ -263,7 +263,7 @@ def _views(conn: Connection) -> list[int | None]:
     return [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
 
 
-@per_data_load
+@remembered
 def _question_hidden(conn: Connection, question_id: int, rules: Policy) -> set:
     return hidden_over_tables(question_release(question_cells(conn, question_id), _views(conn)), rules)
 
@@ -372,7 +372,7 @@ def themes(conn: Connection) -> pd.DataFrame:
                          for name, kw in rows], columns=["theme", "keywords"])
 
 
-@per_data_load
+@remembered
 def free_text_cells(conn: Connection, question_id: int) -> pd.DataFrame:
     """Answers to a free-text question counted by ICP area (icp_key, as question_cells) and the themes they mention
     (a 0/1 column t0, t1, ... per theme, in the order of themes(): an answer mentions a theme when it contains any
@@ -418,7 +418,7 @@ def free_text_release(cells: pd.DataFrame, theme_names: list[str], views: list[i
     return cells["n"].astype(int).tolist(), keys, sets
 
 
-@per_data_load
+@remembered
 def _free_text_hidden(conn: Connection, question_id: int, rules: Policy) -> set:
     release = free_text_release(free_text_cells(conn, question_id), themes(conn)["theme"].tolist(), _views(conn))
     return hidden_over_tables([release], rules)
@@ -505,7 +505,7 @@ class SurveyWeights:
         return not self.message
 
 
-@per_data_load
+@remembered
 def survey_weights(conn: Connection, survey_id: int, filters: Filters,
                    icp_names: list[str] | None) -> SurveyWeights:
     """Rake one survey's respondents (in the filtered area) to the residents of the areas covered on

@@ -137,7 +137,7 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
 
 def _cmd_board_pack(args: argparse.Namespace) -> int:
     from board_pack import PackError, build_pack, parse_filters
-    from data_access.filters import icp_id
+    from data_access.cached import QueryContext
 
     import datetime as dt
 
@@ -165,9 +165,8 @@ def _cmd_board_pack(args: argparse.Namespace) -> int:
     except PackError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    with engine.connect() as conn:
-        icp_id(conn, filters.icp)  # an area missing from the store is one sentence too
-    paths = build_pack(engine, filters, Path(args.out), images=not args.no_images)
+    context = QueryContext.open(engine, filters)  # an area missing from the store is one sentence too (main)
+    paths = build_pack(context, filters, Path(args.out), images=not args.no_images)
     print(f"Board pack for {filters.area_label}, {filters.period_label}{chosen}: "
           + " and ".join(str(p) for p in paths))
     return 0

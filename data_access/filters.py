@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
+from data_access.cached import remembered
 from data_access.models import IcpArea, Lsoa
 
 ALL_AREAS = "All Kent and Medway"
@@ -34,6 +35,7 @@ class Filters:
         return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
 
 
+@remembered
 def icp_id(conn: Connection, name: str | None) -> int | None:
     """The id of the named ICP area (None for all); an unknown name is an error."""
     if not name:

@@ -21,7 +21,7 @@ from data_access import models as m
 from data_access.disclosure import Policy, policy, round_count
 from data_access.filters import Filters, icp_id
 from data_access.gauss_suppression import ordered_suppression
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.sql import month_start, year_of
 
 QUARTERS = 8  # retention: the calendar quarters to the period end
@@ -136,7 +136,7 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
     return cells["n"].astype(int).tolist(), published
 
 
-@per_data_load
+@remembered
 def _values(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules: Policy) -> dict[tuple, tuple]:
     cells = cohort_cells(conn, start, end, quarters)
     months = period_months(start, end)

@@ -15,7 +15,7 @@ from data_access.disclosure import (
 )
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.network_release import period_months, shown_counts
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.sql import month_start
 
 
@@ -41,7 +41,7 @@ def members_on(conn: Connection, day: dt.date, filters: Filters, network_id: int
     return int(conn.execute(stmt).scalar_one())
 
 
-@per_data_load
+@remembered
 def _monthly_raw(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """Monthly joiners, leavers, net change and members at month end, per network, unsuppressed (for
     totals and projections only; never shown as they are). Worked out once per data load, period and network:
@@ -215,7 +215,7 @@ def _hide_counts(out: pd.DataFrame, counts: list[str], net_from: list[str],
     return out
 
 
-@per_data_load
+@remembered
 def growth_cells(conn: Connection, start: dt.date, end: dt.date, network_id: int | None = None) -> pd.DataFrame:
     """Members on the day before `start` and on `end`, joiners and leavers from `start` to `end`, per small area
     (unsuppressed: for growth_by_area to add up by area). One scan, shared by every area level and ICP area.
@@ -242,7 +242,7 @@ def growth_cells(conn: Connection, start: dt.date, end: dt.date, network_id: int
     return out
 
 
-@per_data_load
+@remembered
 def small_area_places(conn: Connection) -> pd.DataFrame:
     """Every small area with its ICP area, district and residents. Columns: lsoa_code, icp_id, icp, district,
     population."""
@@ -289,7 +289,7 @@ def growth_release(cells: pd.DataFrame, places: pd.DataFrame) -> tuple[list[int]
     return counts, published
 
 
-@per_data_load
+@remembered
 def _growth_hidden(conn: Connection, start: dt.date, end: dt.date, network_id: int | None, rules: Policy) -> set:
     counts, published = growth_release(growth_cells(conn, start, end, network_id), small_area_places(conn))
     keys = list(published)
@@ -364,7 +364,7 @@ def _recent_cells(conn: Connection, before: dt.date, end: dt.date) -> pd.DataFra
     return out
 
 
-@per_data_load
+@remembered
 def _recent_hidden(conn: Connection, before: dt.date, end: dt.date, rules: Policy) -> set:
     cells = _recent_cells(conn, before, end).merge(networks(conn)[["id", "name"]], on="id")
     cells["stayed"] = cells["members_before"] - cells["leavers"] + cells["joined_left"]

@@ -14,7 +14,7 @@ from data_access import models as m
 from data_access.disclosure import Policy, is_small, policy, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.linked_groups import STATED, TOTAL, add_count, group_release, hidden_groups, hidden_keys, view_of
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.areas import ICP_NAMES
 from data_access.profiles import (GROUP_ORDER, HORIZONS, engaged_cells, group_expr, resident_counts, stated_groups,
                                   view_ids)
@@ -111,7 +111,7 @@ def panel_counts(conn: Connection, dimension: str, day: dt.date, icp: str | None
     return cells.rename(columns={dimension: "group", "n": "count"})
 
 
-@per_data_load
+@remembered
 def adult_residents(conn: Connection, icp: str | None = None) -> pd.DataFrame:
     """Residents aged 16 and over by ICP area, district, IMD quintile and age band, from the census
     age counts of each small area: icp_area, district, imd_quintile, age_band, residents.
@@ -184,7 +184,7 @@ def resident_base(conn: Connection, dimension: str) -> str:
     return ADULTS
 
 
-@per_data_load
+@remembered
 def resident_age_sex(conn: Connection, icp: str | None = None) -> pd.DataFrame:
     """Residents aged 16+ by age band and sex, apportioned: in each small area the age band counts are
     split by that area's female/male shares (the census does not publish age by sex for small areas, and
@@ -337,7 +337,7 @@ def panel_release(cells: pd.DataFrame, views: list, stated: dict) -> dict[tuple,
     return published
 
 
-@per_data_load
+@remembered
 def _panel_hidden(conn: Connection, day: dt.date, rules: Policy, whole: bool = True) -> frozenset:
     """panel_release's hidden keys (whole) or, for a day the page shows only the plan for, group_release's."""
     cells = engaged_cells(conn, "panel", Filters(None, day, day))
@@ -385,7 +385,7 @@ def recruits_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]
     return published
 
 
-@per_data_load
+@remembered
 def _recruits_hidden(conn: Connection, end: dt.date, rules: Policy) -> frozenset:
     cells = engaged_cells(conn, "recruits", Filters(None, end, end))
     return hidden_keys(cells["n"].tolist(), recruits_release(cells, view_ids(conn)), rules)
@@ -417,7 +417,7 @@ def participation_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[
     return published
 
 
-@per_data_load
+@remembered
 def _participation_hidden(conn: Connection, start: dt.date, end: dt.date, survey_id: int | None,
                           rules: Policy) -> frozenset:
     cells = engaged_cells(conn, "invitations", Filters(None, start, end), survey_id=survey_id)

@@ -14,7 +14,7 @@ from data_access import summaries
 from data_access.disclosure import Policy, policy, suppress_table, withhold_special_category
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.linked_groups import group_release, hidden_groups, hidden_keys
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.sql import IMD_QUINTILES, age_band, imd_quintile, year_of
 
 DIMENSIONS = {
@@ -139,7 +139,7 @@ def imd_quintile_label(decile) -> str:
     return IMD_QUINTILES[min(max((int(decile) - 1) // 2, 0), 4)]
 
 
-@per_data_load
+@remembered
 def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: int | None = None,
                   network_id: int | None = None) -> pd.DataFrame:
     """Engaged people counted by every combination of groups on all the DIMENSIONS at once, in one scan of the
@@ -197,7 +197,7 @@ def counts_from_cells(cells: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-@per_data_load
+@remembered
 def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
                     icp_names: list[str] | None = None) -> pd.DataFrame:
     """Residents by group in an ICP area (or several, or all): columns group, residents.
@@ -307,7 +307,7 @@ def stated_groups(conn: Connection, views: list, residents) -> dict:
             for view in views}
 
 
-@per_data_load
+@remembered
 def _representation_hidden(conn: Connection, source: str, start: dt.date, end: dt.date, survey_id: int | None,
                            network_id: int | None, icp_names: tuple | None, rules: Policy) -> frozenset:
     cells = engaged_cells(conn, source, Filters(None, start, end), survey_id=survey_id, network_id=network_id)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access.disclosure import Policy, linked_suppression, policy, round_count
 from data_access.filters import Filters, icp_id
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.sql import IMD_QUINTILES
 from data_access.geography import (
     CORE20_MAX_DECILE, ENGAGEMENT_KINDS, kind_conditions, engagement_by_lsoa, lsoa_areas,
@@ -68,7 +68,7 @@ def map_release(areas: pd.DataFrame) -> dict[tuple, list[int]]:
     return out
 
 
-@per_data_load
+@remembered
 def _map_hidden(conn: Connection, start, end, rules: Policy) -> dict[str, set]:
     frame = _all_area_rates(conn, Filters(None, start, end))
     if frame.empty:

@@ -12,7 +12,7 @@ from data_access import models as m
 from data_access.disclosure import is_small, round_count, suppress_table
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.network_release import QUARTERS, quarter_ready, retention_quarters, shown_counts
-from data_access.per_load import per_data_load
+from data_access.cached import remembered
 from data_access.profiles import representation, resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
 
@@ -90,7 +90,7 @@ def channel_totals(conn: Connection, filters: Filters, network_id: int | None = 
     return out
 
 
-@per_data_load
+@remembered
 def channel_cells(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
     """Joiners in the period by channel, age band (at joining) and IMD quintile, in one scan, unsuppressed (for
     channel_mix to add up by one of them). Columns: channel, age_band, imd_quintile, count."""

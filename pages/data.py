@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from data_access.cached import engine
+from data_access import cached
 from data_access.db import StoreError
 from data_access.importing.kinds import KINDS
 from data_access.importing.pipeline import Preview, commit_import, import_log, preview_import, undo_import
@@ -17,9 +17,9 @@ from data_access.importing.reading import limits
 from data_access.importing.responses import MappingError, parse_mapping_lines
 from data_access.models import Survey
 from ui.auth import require_editor
-from ui.context import current_filters
+from ui.context import open_run
 
-current_filters()
+run = open_run()
 st.title("Data")
 user = require_editor()  # stops here for anyone who is not an editor
 
@@ -35,7 +35,7 @@ def md(text: object) -> str:
 def survey_titles() -> list[str]:
     from sqlalchemy import select
 
-    with engine().connect() as conn:
+    with run.engine.connect() as conn:
         return list(conn.execute(select(Survey.title).order_by(Survey.opens_on.desc(), Survey.title)).scalars())
 
 
@@ -105,7 +105,7 @@ def import_section() -> None:
         return
     try:
         mapping = parse_mapping_lines(KINDS[kind], [ln for ln in mapping_text.splitlines() if ln.strip()])
-        preview = preview_import(engine(), kind, uploaded.name, data=uploaded.getvalue(), name=uploaded.name,
+        preview = preview_import(run.engine, kind, uploaded.name, data=uploaded.getvalue(), name=uploaded.name,
                                  survey=survey, mapping=mapping)
     except MappingError as exc:
         st.error(f"The column mapping is not right: {md(exc)}.")
@@ -128,7 +128,7 @@ def import_section() -> None:
     if st.button(f"Import: add {len(preview.to_add):,} and update {preview.updated:,}", type="primary",
                  key="data_commit", disabled=blocked):
         try:
-            import_id = commit_import(engine(), preview, user)
+            import_id = commit_import(run.engine, preview, user)
         except Exception as exc:  # noqa: BLE001 - the transaction was rolled back; say so, no traceback
             st.error(f"Nothing was imported: the store refused the write ({exc.__class__.__name__}). Check the "
                      "file again: someone may have imported an overlapping file meanwhile.")
@@ -144,7 +144,7 @@ def log_section() -> None:
     done = st.session_state.pop("data_undone", None)
     if done:
         st.success(done)
-    with engine().connect() as conn:
+    with run.engine.connect() as conn:
         log = import_log(conn)
     if log.empty:
         st.info("No files have been imported yet.")
@@ -172,7 +172,7 @@ def log_section() -> None:
     sure = st.checkbox("Yes, undo this import", key="data_undo_sure")
     if st.button("Undo the import", key="data_undo", disabled=not sure):
         try:
-            result = undo_import(engine(), int(chosen), user)
+            result = undo_import(run.engine, int(chosen), user)
         except StoreError as exc:
             st.error(md(exc))
             return
@@ -194,14 +194,14 @@ def reference_section() -> None:
             for f in files:
                 (Path(folder) / Path(f.name).name).write_bytes(f.getvalue())
             try:
-                report = import_reference(engine(), folder)
+                report = import_reference(run.engine, folder)
             except StoreError as exc:
                 st.error(md(exc))
             else:
-                st.cache_data.clear()
+                cached.clear()  # the data version has changed too; this frees the old results at once
                 st.success("Reference data loaded.")
                 st.text(report.summary())
-    with engine().connect() as conn:
+    with run.engine.connect() as conn:
         size = postcode_lookup_size(conn)
     st.markdown("**Postcode lookup** (e.g. the ONS National Statistics Postcode Lookup: columns pcds and lsoa21): "
                 "lets a file's full postcodes find their small area. Postcodes in your files are never stored. "
@@ -209,7 +209,7 @@ def reference_section() -> None:
     lookup = st.file_uploader("Postcode lookup (CSV)", type=["csv"], key="data_postcodes")
     if lookup is not None and st.button("Load the postcode lookup", key="data_postcodes_load"):
         try:
-            report = load_postcode_lookup(engine(), lookup.name, data=lookup.getvalue(), name=lookup.name)
+            report = load_postcode_lookup(run.engine, lookup.name, data=lookup.getvalue(), name=lookup.name)
         except StoreError as exc:
             st.error(md(exc))
         else:

@@ -12,26 +12,27 @@ from charts.maps import (
     deprivation_map_chart, legend_html, reach_by_decile_chart, reach_table,
 )
 from charts.theme import pct
-from data_access.cached import kept, query
+from data_access.cached import derived
 from data_access.disclosure import format_count
 from data_access.geography import geography_status, icp_boundaries, lsoa_shapes, unplaced_engagement
 from data_access.reach import area_reach, core20_reach, reach_benchmarks, reach_by_decile
-from ui.context import current_filters
-from ui.render import data_table, icp_caveat, show_chart, show_table, synthetic_notice
+from ui.context import open_run
+from ui.render import chart_table, data_table, icp_caveat, show_chart, show_table, synthetic_notice
 
-filters = current_filters()
+run = open_run()
+filters = run.filters
 st.title("Deprivation map")
-status = query(geography_status)
+status = run.query(geography_status)
 st.markdown(f"**{filters.area_label}**: English Indices of Deprivation ({status['edition']}), decile 1 = the most "
             f"deprived 10% of small areas in England. Engagement reach: network and panel members on "
             f"{filters.end:%-d %B %Y}, survey responses {filters.period_label}.")
 synthetic_notice(status)
 
-areas = query(area_reach, filters)
+areas = run.query(area_reach, filters)
 if areas.empty:
     st.info("No small areas are loaded for this area. Load reference data with `engagement import-reference PATH`.")
     st.stop()
-benchmarks = query(reach_benchmarks, filters)
+benchmarks = run.query(reach_benchmarks, filters)
 km = benchmarks.set_index("area").loc["Kent and Medway"]
 
 # --- What to show -----------------------------------------------------------------------------
@@ -68,16 +69,16 @@ if picked and picked[0] != st.session_state.get("_map_clicked"):
 if st.session_state.get("map_area") not in names:
     st.session_state["map_area"] = None
 
-col = colouring(areas, view, measure, kind, km[f"{kind}_median"])
+col = run.built(colouring, areas, view, measure, kind, km[f"{kind}_median"])
 selected = st.session_state.get("map_area")
-chart = kept("deprivation_map", lambda: deprivation_map_chart(
-    areas, query(icp_boundaries), filters.area_label, measure, shapes=query(lsoa_shapes), view=view, kind=kind,
-    median=km[f"{kind}_median"], col=col, selected=selected), filters, view, measure, kind, selected)
+chart = run.built(deprivation_map_chart, areas, run.query(icp_boundaries), filters.area_label, measure,
+                  shapes=run.query(lsoa_shapes), view=view, kind=kind, median=km[f"{kind}_median"], col=col,
+                  selected=selected)
 left, right = st.columns([2.6, 1.2])
 with left:
     st.pydeck_chart(chart.figure, on_select="rerun", selection_mode="single-object", key="imd_map", height=640)
     st.markdown(f"<p class='chart-sentence'>{html.escape(chart.sentence)}</p>", unsafe_allow_html=True)
-    show_table(chart.data, "imd_map")
+    show_table(chart.data, "imd_map", shown=derived(chart_table, chart))
 with right:
     st.markdown(legend_html(col), unsafe_allow_html=True)
     code = st.selectbox("Small area (or click the map)", sorted(names, key=names.get), key="map_area",
@@ -86,7 +87,7 @@ with right:
         st.markdown("Click a small area on the map, or choose one here, to see its figures and how its reach "
                     "compares with its ICP area and with Kent and Medway.")
     else:
-        detail = area_detail(areas.set_index("code", drop=False).loc[code], benchmarks)
+        detail = run.built(area_detail, areas.set_index("code", drop=False).loc[code], benchmarks)
         st.subheader(detail.title)
         st.markdown(detail.summary)
         st.markdown("\n".join(f"- {s}" for s in detail.sentences))
@@ -95,7 +96,7 @@ with right:
             data_table(detail.deprivation)
 
 # --- Records that cannot be placed on the map -----------------------------------------------------
-unplaced = query(unplaced_engagement, filters).set_index("kind")
+unplaced = run.query(unplaced_engagement, filters).set_index("kind")
 labels = {"members": "network members", "panel": "panel members", "respondents": "survey responses"}
 for column, why in [("not_in_geography", f"have a small area code that is not in the loaded geography "
                                          f"({status['edition']}), so they are in no area on this page"),
@@ -112,15 +113,15 @@ if missing:
 
 # --- Core20 reach per ICP area and per district ----------------------------------------------------
 st.subheader("Are we reaching Core20 areas? By ICP area")
-by_icp = query(core20_reach, dataclasses.replace(filters, icp=None), "icp")
-show_chart(core20_reach_chart(by_icp), "core20_reach_icp")
+by_icp = run.query(core20_reach, dataclasses.replace(filters, icp=None), "icp")
+show_chart(run.built(core20_reach_chart, by_icp), "core20_reach_icp")
 st.markdown("\n".join(f"- {s}" for s in core20_reach_sentences(by_icp.iloc[:-1])))
 st.caption("Core20 reach ratio = the share of members, panel members or responses from Core20 areas divided by "
            "the share of residents living there; 1.00 is in proportion, below 0.8 is under-represented. "
            "All four ICP areas are shown for comparison, whatever area is chosen.")
 
 st.subheader(f"By district: {filters.area_label}")
-by_district = query(core20_reach, filters, "district").iloc[:-1]
+by_district = run.query(core20_reach, filters, "district").iloc[:-1]
 if len(by_district):
     ratio = by_district[f"{kind}_ratio"]
     most = by_district.loc[by_district["core20_population"].idxmax()]
@@ -133,12 +134,12 @@ if len(by_district):
                  f"{low[f'{kind}_ratio']:.2f}.")
     if text:
         st.markdown(f"<p class='chart-sentence'>{html.escape(text.strip())}</p>", unsafe_allow_html=True)
-show_table(reach_table(query(core20_reach, filters, "district")), "core20_reach_district",
+show_table(run.built(reach_table, run.query(core20_reach, filters, "district")), "core20_reach_district",
            label="Table: Core20 reach by district")
 st.caption("Sevenoaks and Swale are split between two ICP areas; with one ICP area chosen, a district here is "
            "its part in that area.")
 
 # --- Reach by IMD decile ---------------------------------------------------------------------
-show_chart(reach_by_decile_chart(query(reach_by_decile, filters), kind, filters.area_label), "reach_by_decile",
+show_chart(run.built(reach_by_decile_chart, run.query(reach_by_decile, filters), kind, filters.area_label), "reach_by_decile",
            f"{REACH_MEASURES[kind]} per 1,000 residents by IMD decile")
 icp_caveat()

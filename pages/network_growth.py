@@ -10,7 +10,6 @@ from charts.networks import (
 )
 from charts.representation import representation_chart
 from charts.spc import spc_with_chart
-from data_access.cached import built, query
 from data_access.filters import Filters
 from data_access.geography import geography_status
 from data_access.networks import (
@@ -22,15 +21,16 @@ from data_access.disclosure import describe
 from data_access.retention import (
     channel_mix, channel_totals, joiners_by_channel, network_activities, retention_by_quarter,
 )
-from ui.context import current_filters
+from ui.context import open_run
 from ui.render import icp_caveat, show_chart, synthetic_notice
 
-filters = current_filters()
+run = open_run()
+filters = run.filters
 st.title("Network growth")
 st.markdown(f"**{filters.area_label}**, {filters.period_label}.")
-synthetic_notice(query(geography_status))
+synthetic_notice(run.query(geography_status))
 
-nets = query(networks)
+nets = run.query(networks)
 choice = st.selectbox("Network", ["All networks", *nets["name"]], key="network_choice")
 network_id = None if choice == "All networks" else int(nets.loc[nets["name"] == choice, "id"].iloc[0])
 which = "all networks" if network_id is None else f"the {choice}"
@@ -44,15 +44,15 @@ def months_back(months: int) -> Filters:
 
 
 # --- Size over time, with activities; joiners and leavers --------------------------------------------
-monthly = query(membership_by_month, filters, network_id=network_id)
-totals = query(membership_totals_by_month, filters, network_id=network_id)
-activities = query(network_activities, filters, network_id=network_id)
-show_chart(built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
-show_chart(built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
+monthly = run.query(membership_by_month, filters, network_id=network_id)
+totals = run.query(membership_totals_by_month, filters, network_id=network_id)
+activities = run.query(network_activities, filters, network_id=network_id)
+show_chart(run.built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
+show_chart(run.built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
 st.caption(describe() + " Nor are other figures from which a small number could be worked out by adding and "
            "subtracting: each network's line, all networks' totals and retention are checked together, in every "
            "ICP area.")
-show_chart(built(recent_growth_chart, query(recent_growth, filters), area), "recent_growth",
+show_chart(run.built(recent_growth_chart, run.query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 
 # --- Statistical process control ---------------------------------------------------------------------
@@ -72,20 +72,20 @@ with st.expander("How these charts are worked out, and settings"):
     screen = st.checkbox("Screen out very large moving ranges (3.267 × the mean or more)", value=True,
                          key="spc_screen", help="Off reproduces the NHS England Excel tool.")
 spc_filters = months_back(24) if window.startswith("24") else filters
-series = complete_months(query(membership_totals_by_month, spc_filters, network_id=network_id), spc_filters)
+series = run.built(complete_months, run.query(membership_totals_by_month, spc_filters, network_id=network_id), spc_filters)
 month_labels = [f"{mo:%B %Y}" for mo in series["month"]]
 with st.expander("Recalculate the limits from a change (e.g. a new recruitment campaign)"):
     changes = st.multiselect("New limits from", month_labels[1:], key="spc_recalc")
 recalc = [series["month"].iloc[month_labels.index(lab)] for lab in changes]
 for key, column, y_title in (("network_joiners", "joiners", "People joining"),
                              ("network_net_change", "net", "Net change in members")):
-    measure = query(measure_settings, key)
+    measure = run.query(measure_settings, key)
     if series[column].isna().any():
         st.subheader(measure["label"])
         st.info(f"Some months had too few people joining or leaving {which} in {area} to show, so this chart "
                 "cannot be drawn without revealing them. Choose a wider area or all networks.")
         continue
-    result, chart = built(spc_with_chart, series[column].astype(float), series["month"],
+    result, chart = run.built(spc_with_chart, series[column].astype(float), series["month"],
                           f"{measure['label']} ({which}, {area})", y_title, improvement=measure["improvement"],
                           target=measure["target"], baseline=baseline, screen=screen, recalculate_from=tuple(recalc))
     show_chart(chart, f"spc_{key}", measure["label"])
@@ -94,49 +94,49 @@ for key, column, y_title in (("network_joiners", "joiners", "People joining"),
 
 # --- Growth for the size of each area -----------------------------------------------------------------
 st.header("Growth for the size of each area")
-show_chart(built(growth_per_1000_chart, query(growth_by_area, filters, "icp", network_id=network_id),
+show_chart(run.built(growth_per_1000_chart, run.query(growth_by_area, filters, "icp", network_id=network_id),
                  "ICP area", "Kent and Medway", which, chosen=filters.icp), "growth_by_icp",
            "Per 1,000 residents, by ICP area")
-show_chart(built(growth_per_1000_chart, query(growth_by_area, filters, "district", network_id=network_id),
+show_chart(run.built(growth_per_1000_chart, run.query(growth_by_area, filters, "district", network_id=network_id),
                  "District", area, which), "growth_by_district", "Per 1,000 residents, by district")
 st.caption("Members whose small area is not known are counted in the totals above but not in any area.")
 icp_caveat()
 
 # --- Retention ------------------------------------------------------------------------------------------
 st.header("Do people stay?")
-show_chart(built(retention_chart, query(retention_by_quarter, filters, network_id=network_id), area, which),
+show_chart(run.built(retention_chart, run.query(retention_by_quarter, filters, network_id=network_id), area, which),
            "retention", "Still members 6 and 12 months after joining")
 
 # --- Recruitment channels ---------------------------------------------------------------------------------
 st.header("Recruitment channels")
-show_chart(built(channel_joiners_chart, query(joiners_by_channel, filters, network_id=network_id), area, which,
-                 query(channel_totals, filters, network_id=network_id)),
+show_chart(run.built(channel_joiners_chart, run.query(joiners_by_channel, filters, network_id=network_id), area, which,
+                 run.query(channel_totals, filters, network_id=network_id)),
            "channel_joiners", "People joining by channel")
 st.subheader("Who each channel brings, against who lives here")
 for tab, dim in zip(st.tabs(["Age band", "Deprivation (IMD quintile)"]), ["age_band", "imd_quintile"]):
     with tab:
-        show_chart(built(channel_mix_chart, query(channel_mix, filters, dim, network_id=network_id),
+        show_chart(run.built(channel_mix_chart, run.query(channel_mix, filters, dim, network_id=network_id),
                          DIMENSIONS[dim], area), f"channel_mix_{dim}")
 
 # --- Who the networks reach ----------------------------------------------------------------------------------
 st.header("Who the networks reach")
 dims = ["age_band", "sex", "ethnic_group", "imd_quintile"]
-reps = query(representation_tables, "members", filters, dims, network_id=network_id)
+reps = run.query(representation_tables, "members", filters, dims, network_id=network_id)
 for tab, dim in zip(st.tabs([DIMENSIONS[d] for d in dims]), dims):
     with tab:
         rep = reps[dim]
-        show_chart(built(representation_chart, rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
+        show_chart(run.built(representation_chart, rep, "members", DIMENSIONS[dim], area), f"reach_{dim}")
 
 # --- Projection ---------------------------------------------------------------------------------------------
 st.header("Where each network is heading")
 lookback = months_back(12)
 # the history drawn is the SPC charts' 24 months (one release, protected together), cut to the last 12
-recent = query(membership_by_month, months_back(24), network_id=network_id)
+recent = run.query(membership_by_month, months_back(24), network_id=network_id)
 recent = recent[recent["month"] >= pd.Timestamp(lookback.start).to_period("M").to_timestamp()].reset_index(drop=True)
-base = query(projection_base, lookback, network_id=network_id)
+base = run.query(projection_base, lookback, network_id=network_id)
 targets = dict(zip(nets["name"], nets["target_members"]))
-projection = built(project_sizes, base, complete_months(base, lookback), targets, filters.end)
-show_chart(built(projection_chart, recent, projection, filters.end, area, show_targets=filters.icp is None),
+projection = run.built(project_sizes, base, complete_months(base, lookback), targets, filters.end)
+show_chart(run.built(projection_chart, recent, projection, filters.end, area, show_targets=filters.icp is None),
            "projection", "Size in 12 months at the current rate")
 if filters.icp:
     st.caption("Membership targets are for whole networks, so target dates are shown for all of Kent and Medway only.")

@@ -10,12 +10,11 @@ from charts.overview import (
 from charts.overview import growth as published_growth
 from charts.spc import COLOURS
 from charts.theme import signed
-from data_access.cached import engine, query
 from data_access.disclosure import describe, format_count
 from data_access.geography import geography_status
 from data_access.overview import overview
 from data_access.reach_gaps import PAGE_TITLES, reach_gaps
-from ui.context import current_filters
+from ui.context import open_run
 from ui.render import icp_caveat, synthetic_notice
 
 
@@ -25,20 +24,21 @@ def sentence(text: str, css: str = "chart-sentence") -> None:
     st.markdown(f"<p class='{css}'>{safe}</p>", unsafe_allow_html=True)
 
 
-filters = current_filters()
+run = open_run()
+filters = run.filters
 st.title(f"Patient and public engagement: {filters.area_label}")
 st.markdown(f"**Period:** {filters.period_label}. Sizes are as at {filters.end:%-d %B %Y}.")
-synthetic_notice(query(geography_status))
+synthetic_notice(run.query(geography_status))
 
-ov = query(overview, filters)
-gaps = query(reach_gaps, filters)
-verdicts = overview_verdicts(ov)
+ov = run.query(overview, filters)
+gaps = run.query(reach_gaps, filters)
+verdicts = run.built(overview_verdicts, ov)
 h = ov.headlines
 
 st.subheader("Headline figures")
 st.caption("Hover over the question mark beside a figure to see exactly what it counts. Verdicts are NHS England's Making Data "
            "Count statistical process control: ≈ no significant change; ▲ or ▼ a significant rise or fall.")
-tiles = headline_figures(ov, verdicts)
+tiles = run.built(headline_figures, ov, verdicts)
 for row in range(0, len(tiles), 3):
     cols = st.columns(3)
     for col, tile in zip(cols, tiles[row:row + 3]):
@@ -56,10 +56,10 @@ for row in range(0, len(tiles), 3):
             col.markdown("<p class='note'>" + "<br>".join(lines) + "</p>", unsafe_allow_html=True)
 
 st.subheader("In plain English")
-messages = key_messages(ov, gaps)
+messages = run.built(key_messages, ov, gaps)
 for message in messages:
     st.markdown(f"- {message}")
-ease = reading_ease(" ".join(messages))
+ease = run.built(reading_ease, " ".join(messages))
 st.caption(f"Reading ease {ease:.0f} (Flesch; the target for public NHS information is {READING_EASE_TARGET:.0f} or "
            "more, a reading age of about 9 to 11).")
 
@@ -78,9 +78,8 @@ st.caption("The five biggest gaps across network members, survey respondents, th
 st.subheader("Board pack")
 st.markdown("One download holds the pack for this area and period: a report that opens in any browser (it works "
             "offline, prints to PDF, and its charts are interactive) and a PowerPoint deck with one chart per slide.")
-store = engine()
 st.download_button("Download the board pack (HTML report and PowerPoint)",
-                   lambda: pack_zip(store, filters), file_name=f"board-pack-{filters.start:%Y-%m-%d}-to-"
+                   lambda: pack_zip(run, filters), file_name=f"board-pack-{filters.start:%Y-%m-%d}-to-"
                    f"{filters.end:%Y-%m-%d}.zip", mime="application/zip", key="board_pack", type="primary",
                    icon=":material/download:", on_click="ignore")
 st.caption(describe())

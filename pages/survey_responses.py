@@ -19,7 +19,6 @@ from data_access.answers import (
     BREAKDOWNS, free_text_summary, question_by_group, question_results, survey_questions, survey_weights,
     weighted_survey_results,
 )
-from data_access.cached import built, query
 from data_access.disclosure import describe, format_count, is_small, threshold
 from data_access.geography import core20_share_of_residents, geography_status
 from data_access.models import CHANNELS_SURVEY
@@ -29,7 +28,7 @@ from data_access.surveys import (
     reach_over_time_from, representation_gaps, responses_by_day, responses_by_week, survey, survey_reach_in,
     survey_summary, target_verdict,
 )
-from ui.context import current_filters
+from ui.context import open_run
 from ui.render import data_table, icp_caveat, plain, show_chart, synthetic_notice
 
 
@@ -41,8 +40,8 @@ def sentence(text: str) -> None:
 
 def at_a_glance(glance) -> None:
     st.subheader("All surveys at a glance")
-    sentence(glance_sentence(glance))
-    data_table(glance_table(glance))
+    sentence(run.built(glance_sentence, glance))
+    data_table(run.built(glance_table, glance))
     st.markdown("<p class='note'>Responses per 1,000 residents of the areas each survey covers (all ages). Core20: "
                 "the share of respondents with a known home area who live in the most deprived 20% of England (IMD "
                 f"deciles 1-2); blank where the numbers are too small to show or there is no population data. "
@@ -52,13 +51,13 @@ def at_a_glance(glance) -> None:
 
 def progress(survey_id: int, info: dict, daily, target: int | None, whole: int | None) -> None:
     st.subheader("Responses against target")
-    prog = built(progress_against_target, daily, info["opens_on"], info["closes_on"], target, filters.end)
-    verdict = built(target_verdict, prog, target, filters.end, whole, filters.icp)
-    promo = query(promotions, survey_id)
-    show_chart(built(progress_chart, prog, verdict, info["title"], promo), "progress")
+    prog = run.built(progress_against_target, daily, info["opens_on"], info["closes_on"], target, filters.end)
+    verdict = run.built(target_verdict, prog, target, filters.end, whole, filters.icp)
+    promo = run.query(promotions, survey_id)
+    show_chart(run.built(progress_chart, prog, verdict, info["title"], promo), "progress")
     if not daily.empty:
-        weekly = built(responses_by_week, daily, info["opens_on"], info["closes_on"], filters.end, CHANNELS_SURVEY)
-        show_chart(built(channel_chart, weekly, CHANNELS_SURVEY), "channels", "How people responded")
+        weekly = run.built(responses_by_week, daily, info["opens_on"], info["closes_on"], filters.end, CHANNELS_SURVEY)
+        show_chart(run.built(channel_chart, weekly, CHANNELS_SURVEY), "channels", "How people responded")
 
 
 def results(questions, n_responses: int) -> None:
@@ -74,7 +73,7 @@ def results(questions, n_responses: int) -> None:
     for q in questions.itertuples():
         label = f"Q{q.position}. {q.text}"
         if q.qtype == "free_text":
-            free = query(free_text_summary, int(q.id), filters)
+            free = run.query(free_text_summary, int(q.id), filters)
             if free["answers"] == 0:
                 st.markdown(f"**{plain(label)}**")
                 st.info("Nobody has answered this question.")
@@ -83,7 +82,7 @@ def results(questions, n_responses: int) -> None:
                 st.markdown(f"**{plain(label)}**")
                 st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
                 continue
-            show_chart(built(themes_chart, free, label), f"q{q.id}", label)
+            show_chart(run.built(themes_chart, free, label), f"q{q.id}", label)
             if free["examples"]:
                 st.markdown("Recent answers, as written:")
                 for text in free["examples"]:
@@ -91,7 +90,7 @@ def results(questions, n_responses: int) -> None:
             else:
                 st.caption(f"Examples are not shown where {hidden_words()} people answered.")
             continue
-        res = query(question_results, int(q.id), filters)
+        res = run.query(question_results, int(q.id), filters)
         n = int(res.attrs.get("answered", 0))
         if n == 0:
             st.markdown(f"**{plain(label)}**")
@@ -100,9 +99,9 @@ def results(questions, n_responses: int) -> None:
             st.markdown(f"**{plain(label)}**")
             st.info(f"Fewer than {threshold()} people answered this question, so the answers are not shown.")
         elif q.qtype == "likert":
-            show_chart(built(likert_chart, res, q.options, label), f"q{q.id}", label)
+            show_chart(run.built(likert_chart, res, q.options, label), f"q{q.id}", label)
         else:
-            show_chart(built(choice_chart, res, label, q.qtype == "multiple"), f"q{q.id}", label)
+            show_chart(run.built(choice_chart, res, label, q.qtype == "multiple"), f"q{q.id}", label)
 
 
 def breakdown(questions) -> None:
@@ -116,7 +115,7 @@ def breakdown(questions) -> None:
     qid = c1.selectbox("Question", list(labels), format_func=labels.get, key="breakdown_question")
     dim = c2.selectbox("Break down by", BREAKDOWNS, format_func=DIMENSIONS.get, key="breakdown_dim")
     q = closed.set_index("id").loc[qid]
-    by = query(question_by_group, int(qid), dim, filters)
+    by = run.query(question_by_group, int(qid), dim, filters)
     if by.empty:
         st.info("Nobody has answered this question.")
         return
@@ -124,9 +123,9 @@ def breakdown(questions) -> None:
         st.info(by.attrs["withheld"])
         return
     if q["qtype"] == "likert":
-        chart = built(likert_chart, by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
+        chart = run.built(likert_chart, by, q["options"], labels[qid], row_col="group", dimension_label=DIMENSIONS[dim])
     else:
-        chart = built(choice_group_chart, by, labels[qid], DIMENSIONS[dim])
+        chart = run.built(choice_group_chart, by, labels[qid], DIMENSIONS[dim])
     show_chart(chart, "breakdown")
     st.caption(f"Groups and answers with {hidden_words()} people are not shown, nor others from which they "
                "could be worked out. Age is as at responding.")
@@ -134,27 +133,27 @@ def breakdown(questions) -> None:
 
 def who_responded(survey_id: int, areas, area_label: str) -> None:
     st.subheader("Who responded, against who lives there")
-    gaps = query(representation_gaps, survey_id, filters, areas)
-    sentence(gaps_sentence(gaps, area_label))
+    gaps = run.query(representation_gaps, survey_id, filters, areas)
+    sentence(run.built(gaps_sentence, gaps, area_label))
     if gaps["ratio"].isna().all():
         st.info("There is no population data for the areas this survey covers, so respondents cannot be compared "
                 "with residents. Load the census population with `engagement import-reference`.")
         return
-    data_table(gaps_table(gaps))
+    data_table(run.built(gaps_table, gaps))
     tabs = st.tabs([DIMENSIONS[d] for d in REPRESENTATION_DIMENSIONS])
-    reps = query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
+    reps = run.query(representation_tables, "respondents", filters, REPRESENTATION_DIMENSIONS, survey_id=survey_id,
                  icp_names=areas)
     for tab, dim in zip(tabs, REPRESENTATION_DIMENSIONS):
         with tab:
             rep = reps[dim]
-            show_chart(built(representation_chart, rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
+            show_chart(run.built(representation_chart, rep, "respondents", DIMENSIONS[dim], area_label), f"rep_{dim}")
     st.caption("Age compares respondents with residents aged 16 and over, as at the date they responded. "
                f"Shares are of people whose group is known. {describe()}")
 
 
 def weighted(survey_id: int, questions, areas) -> None:
     st.subheader("Results weighted to match residents")
-    weights = query(survey_weights, survey_id, filters, areas)
+    weights = run.query(survey_weights, survey_id, filters, areas)
     if not weights.ok:
         st.info(weights.message)
         return
@@ -168,7 +167,7 @@ def weighted(survey_id: int, questions, areas) -> None:
     st.caption("Raking (iterative proportional fitting) to residents' shares by age band (16+), sex and IMD quintile "
                f"in the areas the survey covers. {shown['left_out']} respondents without all three are left out.")
     closed = questions[questions["qtype"].isin(["likert", "single"])]
-    every = query(weighted_survey_results, survey_id, filters, areas, tuple(int(i) for i in closed["id"]))
+    every = run.query(weighted_survey_results, survey_id, filters, areas, tuple(int(i) for i in closed["id"]))
     for q in closed.itertuples():
         label = f"Q{q.position}. {q.text}"
         res, w = every[int(q.id)]
@@ -177,12 +176,12 @@ def weighted(survey_id: int, questions, areas) -> None:
             st.markdown(f"**{plain(label)}**")
             st.info("Too few people answered this question to weight it.")
             continue
-        show_chart(built(weighted_chart, res, w, label, q.qtype == "likert"), f"w{q.id}", label)
+        show_chart(run.built(weighted_chart, res, w, label, q.qtype == "likert"), f"w{q.id}", label)
 
 
 def you_said_we_did(survey_id: int, title: str) -> None:
     st.subheader("You said, we did")
-    acts = query(survey_actions, survey_id)
+    acts = run.query(survey_actions, survey_id)
     sentence(actions_sentence(acts, title))
     if not acts.empty:
         data_table(acts.rename(columns={"theme": "Theme", "you_said": "You said", "we_did": "We did",
@@ -191,7 +190,7 @@ def you_said_we_did(survey_id: int, title: str) -> None:
 
 def open_actions_table() -> None:
     st.subheader("Open actions across all surveys")
-    acts = query(open_actions, filters)
+    acts = run.query(open_actions, filters)
     if acts.empty:
         st.info("Every recorded action for surveys in this area is done.")
         return
@@ -204,25 +203,26 @@ def open_actions_table() -> None:
 
 def reach() -> None:
     st.subheader("Reach over time: are we hearing from more deprived areas and younger people?")
-    data = built(reach_over_time_from, survey_reach)
+    data = run.built(reach_over_time_from, survey_reach)
     if data.empty:
         st.info("No survey has responses from this area yet.")
         return
-    ages = query(resident_counts, "age_band", filters.icp)
+    ages = run.query(resident_counts, "age_band", filters.icp)
     adults = int(ages["residents"].sum())
     young = int(ages.loc[ages["group"].isin(YOUNG_BANDS), "residents"].sum())
-    show_chart(built(reach_chart, data, query(core20_share_of_residents, filters.icp),
+    show_chart(run.built(reach_chart, data, run.query(core20_share_of_residents, filters.icp),
                      young / adults if adults else None), "reach")
 
 
-filters = current_filters()
+run = open_run()
+filters = run.filters
 st.title("Survey responses")
 st.markdown(f"**{filters.area_label}**, surveys open between {filters.start:%-d %B %Y} and {filters.end:%-d %B %Y} "
             "or still to come.")
-synthetic_notice(query(geography_status))
+synthetic_notice(run.query(geography_status))
 
-survey_reach = query(survey_reach_in, filters.icp)  # all dates: the same for any period
-glance = built(glance_with_reach, query(survey_summary, filters), survey_reach)
+survey_reach = run.query(survey_reach_in, filters.icp)  # all dates: the same for any period
+glance = run.built(glance_with_reach, run.query(survey_summary, filters), survey_reach)
 if glance.empty:
     st.info("No surveys were open in this period in this area. Widen the period in the sidebar.")
     st.stop()
@@ -233,7 +233,7 @@ open_now = glance[glance["status"] == "Open"]
 default_id = int(open_now["id"].iloc[0]) if len(open_now) else int(glance["id"].iloc[0])
 survey_id = st.selectbox("Survey", list(labels), format_func=labels.get, index=list(labels).index(default_id),
                          key="survey_choice")
-info = query(survey, survey_id)
+info = run.query(survey, survey_id)
 row = glance.set_index("id").loc[survey_id]
 areas = covered_areas(info["areas"], filters.icp)
 area_label = filters.icp or (", ".join(info["areas"]) if info["areas"] else "Kent and Medway")
@@ -241,14 +241,14 @@ area_label = filters.icp or (", ".join(info["areas"]) if info["areas"] else "Ken
 st.header(plain(info["title"]), anchor=False)
 st.markdown(f"Open {info['opens_on']:%-d %B %Y} to {info['closes_on']:%-d %B %Y}. "
             f"Areas covered: {plain(', '.join(info['areas']) or 'all of Kent and Medway')}.")
-daily = query(responses_by_day, survey_id, filters)
+daily = run.query(responses_by_day, survey_id, filters)
 n_responses = int(daily["responses"].sum()) if len(daily) else 0
 m1, m2, m3, m4 = st.columns(4)
 # With an ICP area chosen, its share of the survey's target by population (as on the overview).
 target = None if pd.isna(row["target"]) else int(row["target"])
 whole = None if pd.isna(row["target_all"]) else int(row["target_all"])
 # the progress chart publishes the days and the running total with this figure: hidden where it hides it
-linked = built(progress_against_target, daily, info["opens_on"], info["closes_on"], target,
+linked = run.built(progress_against_target, daily, info["opens_on"], info["closes_on"], target,
                filters.end).attrs.get("total_hidden", False)
 m1.metric("Responses", "not shown" if linked and not is_small(n_responses) else format_count(n_responses))
 m2.metric("Target", f"{target:,}" if target else "none set",
@@ -270,7 +270,7 @@ else:
 if n_responses == 0:
     st.info("This survey has no responses from this area yet, so there are no results to show.")
 else:
-    questions = query(survey_questions, survey_id)
+    questions = run.query(survey_questions, survey_id)
     results(questions, n_responses)
     if n_responses >= threshold():
         breakdown(questions)

@@ -81,8 +81,6 @@ def test_every_page_opens_with_the_shared_filters(store, page, deep_link):
 def test_default_period_is_the_year_to_the_latest_data(store):
     at = run_app()
     start, end = at.session_state["flt_period"]
-    with store.connect() as conn:
-        from data_access.cached import _date_bounds  # noqa: F401  (the app's own bound)
     assert end == dt.date(2026, 11, 15) or end <= dt.date(2026, 11, 15)
     assert (end - start).days == 364
 
@@ -203,3 +201,67 @@ def test_an_unknown_disclosure_rule_is_named_on_every_page_and_at_start_up(store
         assert rule_warning() is None
     monkeypatch.delenv("DISCLOSURE_RULE")
     assert rule_warning() is None
+
+
+def _snapshot(value):
+    """A copy of a result as it is now: frames copied, figures and maps as their JSON, containers and objects part
+    by part."""
+    import copy
+
+    import pandas as pd
+
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return copy.deepcopy(value)
+    if hasattr(value, "to_json") and callable(value.to_json):  # a plotly figure or a pydeck map
+        return ("json", value.to_json())
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_snapshot(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return (type(value).__qualname__, _snapshot(vars(value)))
+    return copy.deepcopy(value)
+
+
+def _same(a, b) -> bool:
+    """True when two snapshots are equal (frames by columns, index, values, types and attrs; NaN equal to NaN)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(a, (pd.DataFrame, pd.Series)):
+        return (type(a) is type(b) and a.shape == b.shape and list(getattr(a, "columns", [])) ==
+                list(getattr(b, "columns", [])) and a.index.equals(b.index) and a.equals(b) and _same(a.attrs, b.attrs))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    return a == b or (a != a and b != b)  # NaN is a faithful copy of NaN
+
+
+def test_pages_leave_the_results_they_are_handed_as_they_were(store, monkeypatch):
+    """Kept results are handed to every reader without copying: no page (nor chart) may change one. Every result
+    is copied when it is made, and after every page has run for the county and an ICP area, each is compared
+    with its copy."""
+    from data_access import cached
+
+    made = {}
+    keep = cached._kept_or_made
+
+    def recording(key, make):
+        def made_and_copied():
+            value = make()
+            made[key] = _snapshot(value)
+            return value
+        return keep(key, made_and_copied)
+
+    cached.clear()
+    monkeypatch.setattr(cached, "_kept_or_made", recording)
+    for icp in ("", "EK"):
+        for page in PAGES:
+            run_app(page, query={"icp": icp} if icp else None)
+    kept = {key: value for key, (value, _) in cached._results.items()}
+    assert len(made) > 100 and set(made) <= set(kept)
+    changed = [key[3] for key, value in made.items() if not _same(value, _snapshot(kept[key]))]
+    assert changed == []

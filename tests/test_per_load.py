@@ -1,10 +1,10 @@
-"""Census residents remembered per data load (data_access.per_load), on SQLite and PostgreSQL."""
+"""Census residents remembered per data load (data_access.cached.remembered), on SQLite and PostgreSQL."""
 
 import pytest
 from sqlalchemy import update
 
 from data_access import models as m
-from data_access import per_load
+from data_access import cached
 from data_access.panel import adult_residents
 from data_access.profiles import resident_counts
 from data_access.settings import set_setting
@@ -14,9 +14,9 @@ from tests.factories import build_tiny_store
 @pytest.fixture
 def engine_tiny(engine):
     build_tiny_store(engine)
-    per_load.clear()
+    cached.clear()
     yield engine
-    per_load.clear()
+    cached.clear()
 
 
 def _double_the_16_to_24s(engine):
@@ -45,7 +45,7 @@ def test_residents_are_remembered_until_the_data_version_changes(engine_tiny):
     with engine_tiny.begin() as conn:
         set_setting(conn, "data_version", "load-2")
     assert _ages(engine_tiny)["16-24"] == 1600
-    per_load.clear()
+    cached.clear()
     assert _ages(engine_tiny)["16-24"] == 1600
 
 
@@ -63,7 +63,7 @@ def test_a_caller_changing_its_copy_leaves_the_remembered_one(engine_tiny):
 def test_the_same_call_is_remembered_however_its_arguments_are_passed(engine_tiny):
     calls = []
 
-    @per_load.per_data_load
+    @cached.remembered
     def counted(conn, dimension, icp=None):
         calls.append((dimension, icp))
         return [dimension, icp]

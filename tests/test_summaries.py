@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select
 
-from data_access import answers, models as m, per_load, profiles, summaries, surveys
+from data_access import answers, cached, models as m, profiles, summaries, surveys
 from data_access.areas import ICP_AREAS
 from data_access.filters import Filters
 from data_access.settings import set_setting
@@ -48,7 +48,7 @@ person = st.fixed_dictionaries({
 def tiny(engine):
     build_tiny_store(engine)
     yield engine
-    per_load.clear()
+    cached.clear()
 
 
 def _fill(engine, people: list[dict]) -> None:
@@ -85,15 +85,15 @@ def _fill(engine, people: list[dict]) -> None:
 
 def _both(engine, call):
     """call(conn) reading the summaries, and reading the records (each with nothing remembered)."""
-    per_load.clear()
+    cached.clear()
     with engine.connect() as conn:
         assert summaries.current(conn)
         from_summaries = call(conn)
-    per_load.clear()
+    cached.clear()
     with summaries.records_only(), engine.connect() as conn:
         assert not summaries.current(conn)
         from_records = call(conn)
-    per_load.clear()
+    cached.clear()
     return from_summaries, from_records
 
 

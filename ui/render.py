@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from charts.theme import Chart
 from data_access.areas import ICP_CAVEAT
+from data_access.cached import derived
 from ui.tables import for_display
 
 
@@ -28,16 +30,29 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind this chart") -> None:
-    """The data in an expander, with a CSV download."""
+def show_table(data: pd.DataFrame, key: str, label: str = "See the data behind this chart",
+               shown: pd.DataFrame | None = None) -> None:
+    """The data in an expander (shown: the table as shown, if already worked out), with a CSV download."""
     with st.expander(label):
-        data_table(data)
-        st.download_button("Download as CSV", _csv(data), file_name=f"{key}.csv", mime="text/csv", key=f"dl_{key}")
+        _dataframe(derived(for_display, data) if shown is None else shown)
+        # made when the button is pressed, not on every run
+        st.download_button("Download as CSV", partial(_csv, data), file_name=f"{key}.csv", mime="text/csv",
+                           key=f"dl_{key}", on_click="ignore")
 
 
 def data_table(data: pd.DataFrame, **kwargs) -> None:
-    """st.dataframe without the index, full width, with missing values shown as a dash."""
-    st.dataframe(for_display(data), hide_index=True, width="stretch", **kwargs)
+    """st.dataframe without the index, full width, with missing values shown as a dash (worked out once for a
+    kept table)."""
+    _dataframe(derived(for_display, data), **kwargs)
+
+
+def _dataframe(shown: pd.DataFrame, **kwargs) -> None:
+    st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
+
+
+def chart_table(chart: Chart) -> pd.DataFrame:
+    """A chart's data as shown."""
+    return for_display(chart.data)
 
 
 def plain(text) -> str:
@@ -66,7 +81,7 @@ def show_chart(chart: Chart, key: str, title: str | None = None) -> None:
                 figure = for_presentation(figure)
             st.plotly_chart(figure, key=f"chart_{key}", theme=None, config={"displaylogo": False})
     st.markdown(f"<p class='chart-sentence'>{_escape(' '.join(chart.sentence.split()))}</p>", unsafe_allow_html=True)
-    show_table(chart.data, key)
+    show_table(chart.data, key, shown=derived(chart_table, chart))
 
 
 def _escape(text: str) -> str:

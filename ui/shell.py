@@ -1,12 +1,14 @@
-"""The frame every page shares: the store check, the sidebar filters and the privacy note."""
+"""The frame every page shares: the store check, the sidebar filters, the privacy note and the editor's sign-in,
+and the run's query context made from them."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data_access.cached import date_bounds, engine
+from data_access.cached import QueryContext, engine
 from data_access.disclosure import describe, rule_warning
-from data_access.filters import Filters
+from data_access.filters import data_bounds
+from ui.auth import auth_sidebar
 from ui.filters import sidebar_filters
 from ui.render import page_css
 
@@ -53,12 +55,12 @@ def _presentation_switch() -> None:
         del params[PRESENT_PARAM]
 
 
-def draw_shell() -> Filters:
-    """Check the store, draw the sidebar filters and return them; on failure say so and stop."""
+def draw_shell() -> QueryContext:
+    """Check the store, draw the sidebar and return the run's query context; on failure say so and stop."""
     page_css()
     try:
-        engine()
-        first, last = date_bounds()
+        store = QueryContext.open(engine())
+        first, last = store.query(data_bounds)
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
         st.error(
             "The dashboard cannot read its data store. Check that DATABASE_URL points at a reachable "
@@ -75,4 +77,9 @@ def draw_shell() -> Filters:
         warning = rule_warning()
         if warning:
             st.warning(warning, icon=":material/warning:")
-    return filters
+    auth_sidebar()
+    try:
+        return store.with_filters(filters)
+    except ValueError as exc:  # an ICP area the store does not hold
+        st.error(str(exc))
+        st.stop()
