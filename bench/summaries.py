@@ -32,10 +32,6 @@ def _calls(survey_id: int, question_ids: list[int]) -> dict:
                                        for f in views],
         "engaged_cells (a survey's respondents)": lambda c: profiles.engaged_cells(c, "respondents", views[0],
                                                                                     survey_id=survey_id),
-        "question_results (each question)": lambda c: [answers.question_results(c, q, f)
-                                                       for q in question_ids for f in views],
-        "question_by_group (each question, age band)": lambda c: [answers.question_by_group(c, q, "age_band", f)
-                                                                  for q in question_ids for f in views],
         "weighted_survey_results": lambda c: [answers.weighted_survey_results(c, survey_id, f, None,
                                                                               tuple(question_ids)) for f in views],
     }
