@@ -49,6 +49,7 @@ _VALUES = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, 
 
 _lock = threading.RLock()
 _results: OrderedDict = OrderedDict()
+_making: dict[tuple, threading.RLock] = {}  # key -> held while its result is being made
 _key_of: dict[int, tuple] = {}  # id(kept result) -> its key, while it is kept (the key holds the result alive)
 
 
@@ -99,14 +100,27 @@ def _name(fn: Callable) -> str:
 
 
 def _kept_or_made(key: tuple, make: Callable[[], Any]) -> Any:
-    """The result kept under key, or make()'s result, kept under it."""
+    """The result kept under key, or make()'s result, kept under it (made once when many readers ask at once)."""
     with _lock:
         if key in _results:
             _results.move_to_end(key)
             return _results[key][0]
-    value = make()
+        making = _making.setdefault(key, threading.RLock())  # re-entered where query(f) calls a @remembered f
+    with making:  # readers asking for the same result wait for the first one's
+        with _lock:
+            if key in _results:
+                return _results[key][0]
+        try:
+            return _kept(key, make())
+        finally:
+            with _lock:
+                _making.pop(key, None)
+
+
+def _kept(key: tuple, value: Any) -> Any:
+    """value kept under key (the oldest results forgotten beyond the limits)."""
     with _lock:
-        if key in _results:  # another reader made it meanwhile: hand out one object
+        if key in _results:
             return _results[key][0]
         _results[key] = (value, key)
         if not isinstance(value, _VALUES):  # a frame, a chart...: told apart by its first key when passed on

@@ -238,3 +238,24 @@ def test_a_function_with_big_results_keeps_only_a_few(calls, monkeypatch):
     ctx.built(total, pd.DataFrame({"n": [1]}), "c")  # still kept
     ctx.built(total, pd.DataFrame({"n": [1]}), "a")  # forgotten: built again
     assert seen == ["a", "b", "c", "a"] and cached.size() == 2
+
+
+def test_readers_asking_at_once_wait_for_one_result(calls):
+    import threading
+    import time
+
+    ctx, total, seen = calls
+
+    def slow(conn) -> pd.DataFrame:
+        seen.append("slow")
+        time.sleep(0.3)
+        return pd.DataFrame({"n": [7]})
+
+    results = []
+    readers = [threading.Thread(target=lambda: results.append(ctx.query(slow))) for _ in range(5)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert seen == ["slow"] and len(results) == 5 and all(r is results[0] for r in results)
+    assert cached._making == {}
