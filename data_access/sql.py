@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, case, cast, extract, literal
+from sqlalchemy import Date, Integer, String, case, cast, extract, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -25,6 +25,24 @@ def _month_start_sqlite(element, compiler, **kw):
 @compiles(month_start, "postgresql")
 def _month_start_pg(element, compiler, **kw):
     return "to_char(date_trunc('month', %s), 'YYYY-MM-DD')" % compiler.process(element.clauses, **kw)
+
+
+class calendar_day(FunctionElement):
+    """The calendar day of a timestamp, as a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "calendar_day"
+
+
+@compiles(calendar_day, "sqlite")
+def _calendar_day_sqlite(element, compiler, **kw):
+    return "date(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(calendar_day, "postgresql")
+def _calendar_day_pg(element, compiler, **kw):
+    return "CAST(%s AS DATE)" % compiler.process(element.clauses, **kw)
 
 
 class day_of(FunctionElement):

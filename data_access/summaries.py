@@ -20,15 +20,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterable, Iterator
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, case, delete, func, insert, literal, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, case, delete, func, insert, literal, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from data_access import models as m
 from data_access.filters import icp_id
 from data_access.settings import get_setting, set_setting
-from data_access.sql import age_band, imd_quintile, year_of
+from data_access.sql import age_band, calendar_day, imd_quintile, year_of
 
 MARKER = "summaries_of"
 _records_only: ContextVar[bool] = ContextVar("summaries_records_only", default=False)
@@ -65,24 +63,6 @@ def in_area(stmt, table, conn: Connection, icp: str | None):
     """A summary statement restricted to the people counted in the ICP area (if one is chosen), as in_icp does."""
     ident = icp_id(conn, icp)
     return stmt if ident is None else stmt.where(table.icp_key == ident)
-
-
-class calendar_day(FunctionElement):
-    """The calendar day of a timestamp, as a date."""
-
-    type = Date()
-    inherit_cache = True
-    name = "calendar_day"
-
-
-@compiles(calendar_day, "sqlite")
-def _calendar_day_sqlite(element, compiler, **kw):
-    return "date(%s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(calendar_day, "postgresql")
-def _calendar_day_pg(element, compiler, **kw):
-    return "CAST(%s AS DATE)" % compiler.process(element.clauses, **kw)
 
 
 # --- Writing them -------------------------------------------------------------------------------------------------
