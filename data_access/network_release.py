@@ -159,8 +159,9 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
     group) for every group of MIX_DIMENSIONS and (view, selection, "mix_stated", dimension, channel) for the groups
     compared with residents (stated[view][dimension]: the base of the shares). Growth by area (members whose small
     area is known): (None, selection, "growth", "icp", ICP area id, count) in every view alike, (view, selection,
-    "growth", "district", district name, count) for the districts (their parts in an ICP area's view), and the
-    total of the areas (None, selection, "km", count), for count in GROWTH_COUNTS. Recent growth, for each network:
+    "growth", "district", district name, count) for the districts (their parts in an ICP area's view), for count
+    in GROWTH_COUNTS, and the total of the areas' members at the end, (None, None, "km", "members_end"), which the
+    deprivation map publishes. Recent growth, for each network:
     (view, network, "recent", count) for members_before, members_end, joiners, leavers. Empty counts of these (0)
     are left out."""
     joined, left = cells["joined"].to_numpy(dtype=object), cells["left"].to_numpy(dtype=object)
@@ -221,8 +222,8 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
                     for area in sorted({a for a in icp[here] if a is not None}):
                         for col, where in growth.items():
                             _add(published, key + ("growth", "icp", area, col), here & (icp == area) & where)
-                    for col, where in growth.items():  # the deprivation map publishes the total of the areas
-                        _add(published, key + ("km", col), here & where)
+                    if sel is None:  # the deprivation map publishes the total of the areas' members
+                        _add(published, key + ("km", "members_end"), here & growth["members_end"])
             if sel is not None:
                 for col, where in recent.items():
                     _add(published, key + ("recent", col), mine & where)
@@ -248,8 +249,9 @@ def _values(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules
     counts, published = release(cells, months, periods, ready, views, selections, _stated(conn, views), districts)
     keys = list(published)
     virtual = [k[2].startswith("gone_") for k in keys]
-    # the overview's headline (members at the end, and at the start of a year's period) is shown where it can be
-    headline = [k[1] is None and k[2:] in (("members", months[-1]), ("start",)) for k in keys]
+    # the overview's headline (members at the end, and at the start of a year's period) and the map's total of the
+    # areas are shown where they can be
+    headline = [k[1] is None and k[2:] in (("members", months[-1]), ("start",), ("km", "members_end")) for k in keys]
     flags = ordered_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary, virtual,
                                 headline)
     out = {}
