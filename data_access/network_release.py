@@ -22,7 +22,6 @@ from data_access.disclosure import Policy, policy, round_count
 from data_access.filters import Filters, icp_id
 from data_access.gauss_suppression import ordered_suppression
 from data_access.cached import remembered
-from data_access.profiles import resident_counts
 from data_access.sql import age_band, imd_quintile, month_start, year_of
 
 QUARTERS = 8  # retention: the calendar quarters to the period end
@@ -144,7 +143,7 @@ def _add(published: dict, key: tuple, where: np.ndarray) -> None:
 
 
 def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], ready: dict, views: list,
-            selections: list, stated: dict | None = None,
+            selections: list, mix: bool = False,
             districts: dict | None = None) -> tuple[list[int], dict[tuple, list[int]]]:
     """Every count published in each view (None, or an ICP area's id) and selection (None for all networks, or a
     network's id), as lists of cells (rows of cohort_cells): (view, selection, "joiners" | "leavers" | "members",
@@ -155,9 +154,8 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
     published to be protected.
 
     Recruitment channels: (view, selection, "channel", channel) for the period's joiners and (view, selection,
-    "channel_joiners", month, channel) each month; the channel mix, (view, selection, "mix", dimension, channel,
-    group) for every group of MIX_DIMENSIONS and (view, selection, "mix_stated", dimension, channel) for the groups
-    compared with residents (stated[view][dimension]: the base of the shares). Growth by area (members whose small
+    "channel_joiners", month, channel) each month; where mix, the channel mix, (view, selection, "mix", dimension,
+    channel, group) for every group of MIX_DIMENSIONS (its shares are of the channel's joiners). Growth by area (members whose small
     area is known): (None, selection, "growth", "icp", ICP area id, count) in every view alike, (view, selection,
     "growth", "district", district name, count) for the districts (their parts in an ICP area's view), for count
     in GROWTH_COUNTS, and the total of the areas' members at the end, (None, None, "km", "members_end"), which the
@@ -208,11 +206,9 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
                 _add(published, key + ("channel", ch), by_channel)
                 for mo in months:
                     _add(published, key + ("channel_joiners", mo, ch), by_channel & (joined == mo))
-                for dim in MIX_DIMENSIONS if stated is not None else ():
+                for dim in MIX_DIMENSIONS if mix else ():
                     for group in sorted({g for g in groups[dim][by_channel] if g is not None}):
                         _add(published, key + ("mix", dim, ch, group), by_channel & (groups[dim] == group))
-                    known = np.isin(groups[dim], list(stated[view][dim]))
-                    _add(published, key + ("mix_stated", dim, ch), by_channel & known)
             if districts is not None:
                 here = mine & placed
                 for name in sorted({d for d in district[here] if d is not None}):
@@ -230,13 +226,6 @@ def release(cells: pd.DataFrame, months: list[str], quarters: list[pd.Period], r
     return cells["n"].astype(int).tolist(), published
 
 
-def _stated(conn: Connection, views: list) -> dict:
-    """For each view and dimension of the channel mix, the groups compared with residents there (the shares' base)."""
-    names = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
-    return {view: {dim: set(resident_counts(conn, dim, icp=None if view is None else names[view])["group"])
-                   for dim in MIX_DIMENSIONS} for view in views}
-
-
 @remembered
 def _values(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules: Policy) -> dict[tuple, tuple]:
     cells = cohort_cells(conn, start, end, quarters)
@@ -246,7 +235,7 @@ def _values(conn: Connection, start: dt.date, end: dt.date, quarters: int, rules
     views = [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
     selections = [None, *conn.execute(select(m.Network.id).order_by(m.Network.id)).scalars()]
     districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
-    counts, published = release(cells, months, periods, ready, views, selections, _stated(conn, views), districts)
+    counts, published = release(cells, months, periods, ready, views, selections, True, districts)
     keys = list(published)
     virtual = [k[2].startswith("gone_") for k in keys]
     # the overview's headline (members at the end, and at the start of a year's period) and the map's total of the

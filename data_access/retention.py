@@ -84,9 +84,11 @@ def channel_totals(conn: Connection, filters: Filters, network_id: int | None = 
 
 def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:
     """Who each channel brings: joiners in the period by channel and age band (at joining) or IMD quintile,
-    against residents of the filtered area (see data_access.profiles.representation). Small counts are hidden, and
-    more with them (a group's count, or a channel's stated total behind the shares), protected with the release as
-    joiners_by_channel is: the groups add up to the channel's joiners.
+    against residents of the filtered area (see data_access.profiles.representation). A share is of all the channel's
+    joiners (those whose group is not known included: that total is published, and the number whose group is known
+    would give a small number not known away), against the share of residents whose group is known. Small counts are
+    hidden, and more with them, protected with the release as joiners_by_channel is (the groups add up to the
+    channel's joiners); shares are hidden where the count or the channel's total is.
 
     Columns: channel, group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
     """
@@ -99,8 +101,9 @@ def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: 
         mine = {k[3]: v for k, v in values.items() if k[:3] == ("mix", dimension, channel)}
         counts = pd.DataFrame({"group": list(mine), "count": [raw for _, raw in mine.values()]})
         hide = {g for g, (shown, _) in mine.items() if shown is None}
-        rep = representation(counts, residents, dimension, hide)
-        if values.get(("mix_stated", dimension, channel), (0, 0))[0] is None:  # the shares' base is hidden
+        total, raw_total = values[("channel", channel)]
+        rep = representation(counts, residents, dimension, hide, base=raw_total)
+        if total is None:  # the shares' base is hidden
             rep[["share", "ratio", "gap_pp"]] = np.nan
         parts.append(rep.assign(channel=channel))
     cols = ["channel", "group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated",

@@ -2,8 +2,7 @@
 (tests/audit.py), for every network choice and the all-areas and every ICP area's view at once: members over time
 (each network's line, all networks' monthly joiners, leavers and members, the period's joined and left), retention,
 recruitment channels (joiners each month by channel, each channel's total and everyone who joined), the channel mix
-(each channel's joiners by age band and IMD quintile, and the base of its shares: those whose group is compared with
-residents), the growth tables by ICP area and district (members whose small area is known), the deprivation map's
+(each channel's joiners by age band and IMD quintile, and the base of its shares: the channel's joiners), the growth tables by ICP area and district (members whose small area is known), the deprivation map's
 total of the areas' members, and recent growth (the last two months, per network).
 
 The cells are worked out here from the membership rows, not by the code under test. On the earlier channel rule
@@ -127,11 +126,11 @@ def add_channels(release: Release, conn, view, sel, f: Filters, mix: bool = True
             mine = [k for k in keys if k[CHANNEL] == ch]
             for r in part.itertuples():
                 release.add((view, sel, dim, ch, r.group), [k for k in mine if k[pos] == r.group], r.count)
-            stated = part[part["stated"]]
-            shown = stated.dropna(subset=["count", "share"])
+            # the shares are of the channel's joiners: a share beside its count gives that total
+            shown = part.dropna(subset=["count", "share"])
             shown = shown[shown["count"] > 0]
             base = None if shown.empty else round(float(shown["count"].iloc[0] / shown["share"].iloc[0]))
-            release.add((view, sel, dim, ch, "stated"), [k for k in mine if k[pos] in set(stated["group"])], base)
+            release.add((view, sel, dim, ch, "base"), mine, base)
 
 
 def add_growth(release: Release, conn, view, sel, f: Filters) -> None:

@@ -201,7 +201,10 @@ def test_channel_mix_by_imd_quintile(conn, no_suppression):
     mix = channel_mix(conn, Q1, "imd_quintile", network_id=3).set_index(["channel", "group"])
     # residents: quintile 1 = A1 + B1 = 2,500, quintile 3 = A2 = 2,000, quintile 5 = B2 = 1,500, of 6,000
     assert mix.loc[("Social media", "1 (most deprived)"), "ratio"] == pytest.approx((2 / 3) / (2500 / 6000))
-    assert mix.loc[("GP practice", "3"), "share"] == pytest.approx(1.0)  # e's area is not known
+    # the shares are of the channel's joiners, d (A2, quintile 3) and e, whose area is not known
+    assert mix.loc[("GP practice", "3"), "share"] == pytest.approx(0.5)
+    assert mix.loc[("GP practice", "3"), "ratio"] == pytest.approx(0.5 / (2000 / 6000))
+    assert mix.loc[("GP practice", "Not known"), "count"] == 1
     assert not mix.loc[("GP practice", "Not known"), "stated"]
 
 
