@@ -243,3 +243,40 @@ def test_a_channel_count_given_away_across_network_choices_by_the_earlier_rule(e
         assert pd.isna(one[january_email])
         assert pd.isna(both[january_email]) or pd.isna(two[january_email])  # not 13 and 10 both
         assert one[(pd.Timestamp("2025-03-01"), "Event")] == 0  # no one joined in March: shown as 0
+
+
+# --- adversarial: a handful of people -----------------------------------------------------------------------
+
+@st.composite
+def handfuls(draw):
+    """A few members of two networks in three small areas (two ICP areas) or none, by three channels, joining and
+    leaving in a three-month period, the two months before it or earlier."""
+    n = draw(st.integers(1, 12))
+    days = [dt.date(2024, 10, 1) + dt.timedelta(days=k) for k in range(0, 180, 9)]
+    rows = []
+    for _ in range(n):
+        joined = draw(st.sampled_from(days))
+        left = draw(st.one_of(st.none(), st.sampled_from([x for x in days if x > joined] or [None])))
+        rows.append(dict(network_id=draw(st.sampled_from([1, 2])), joined_on=joined, left_on=left,
+                         lsoa_code=draw(st.sampled_from(["A1", "A2", "B1", None])),
+                         channel=draw(st.sampled_from(["Event", "Email cascade", "Social media"])),
+                         birth_year=draw(st.sampled_from([1950, 1990, None]))))
+    return rows
+
+
+def test_the_growth_page_on_handfuls_publishes_nothing_determined(engine):
+    build_tiny_store(engine)
+
+    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(handfuls())
+    def check(rows):
+        with engine.begin() as c:
+            c.execute(m.NetworkMembership.__table__.delete())
+            c.execute(insert(m.NetworkMembership.__table__), [
+                dict(r, member_ref=f"h{i}", sex="Female", ethnic_group="White", disability="Not disabled")
+                for i, r in enumerate(rows)])
+        with engine.connect() as c:
+            release = growth_page_release(c, dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+        assert release.leaks() == []
+
+    check()
