@@ -260,7 +260,8 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str, totals: pd
     for i, channel in enumerate(channels):
         part = frame[frame["channel"] == channel]
         fig.add_trace(go.Scatter(
-            x=part["month"], y=part["joiners"], name=plain_label(channel), mode="lines+markers",
+            x=part["month"], y=part["joiners"].astype("Float64").astype(float), name=plain_label(channel),
+            mode="lines+markers",
             line=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], width=3, dash=SERIES_DASHES[i % len(SERIES_DASHES)]),
             marker=dict(symbol=SERIES_SYMBOLS[i % len(SERIES_SYMBOLS)], size=9),
             hovertemplate="%{x|%B %Y}: %{y:,} joined<extra>%{fullData.name}</extra>"))
@@ -283,7 +284,8 @@ def channel_joiners_chart(frame: pd.DataFrame, area: str, which: str, totals: pd
                 + (f", {top['joiners'] / total:.0%})" if total and not pd.isna(total) else ")"))
     if len(known) > 1:
         sentence += f" and the fewest through {known.iloc[-1]['channel']} ({format_count(known.iloc[-1]['joiners'])})"
-    return Chart(fig, sentence + f". Months and channels with {_few()} joiners are left out.", data)
+    return Chart(fig, sentence + f". Months and channels with {_few()} joiners, and some others from which one could "
+                 "be worked out, are left out.", data)
 
 
 def _first_lower(text: str) -> str:

@@ -3,6 +3,7 @@ residents by area, recent growth per network, and the SPC measures' settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -10,11 +11,11 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import (
-    Policy, is_small, linked_suppression, policy, round_count, suppress_table,
-)
+from data_access.disclosure import is_small, round_count
 from data_access.filters import Filters, icp_id, in_icp
-from data_access.network_release import period_months, shown_counts
+from data_access.network_release import (
+    GROWTH_COUNTS, RECENT_MONTHS, period_months, recent_start, release_values, shown_counts,
+)
 from data_access.cached import remembered
 from data_access.sql import month_start
 
@@ -193,55 +194,6 @@ def _active_on(t, day):
     return case((and_(t.joined_on <= day, or_(t.left_on.is_(None), t.left_on > day)), 1), else_=0)
 
 
-def _hide_counts(out: pd.DataFrame, counts: list[str], net_from: list[str],
-                 flags: dict[str, list[bool]] | None = None) -> pd.DataFrame:
-    """The count columns as they may be shown (small ones hidden, with a second area or network hidden where
-    one could be worked out from the published total; rounded as the policy asks), and net (end - start)
-    from the shown counts, hidden where any of `net_from` is hidden. flags, where given, say which counts to
-    hide instead (worked out over everything published together)."""
-    out = out.copy()
-    raw = out.copy()
-    for col in counts:
-        if flags is None:
-            out[col] = suppress_table(raw, col, [()])[col]
-        else:
-            shown = raw[col].map(round_count).mask(pd.Series(flags[col], index=raw.index, dtype=bool))
-            out[col] = pd.array(shown.tolist(), dtype="Int64")
-    hidden = pd.Series(False, index=out.index)
-    for col in net_from:
-        hidden |= out[col].isna()
-    start = "members_start" if "members_start" in out else "members_before"
-    out["net"] = (out["members_end"].astype("Float64") - out[start].astype("Float64")).mask(hidden).astype(float)
-    return out
-
-
-@remembered
-def growth_cells(conn: Connection, start: dt.date, end: dt.date, network_id: int | None = None) -> pd.DataFrame:
-    """Members on the day before `start` and on `end`, joiners and leavers from `start` to `end`, per small area
-    (unsuppressed: for growth_by_area to add up by area). One scan, shared by every area level and ICP area.
-    Columns: lsoa_code, members_start, members_end, joiners, leavers, joined_left (joined and left in the
-    period: with it, start + joiners - leavers = end is a sum of four kinds of membership, see growth_hidden)."""
-    t = m.NetworkMembership
-    before = start - dt.timedelta(days=1)
-    # grouped by the code with '' appended: grouping by the bare column makes SQLite (without statistics) walk the
-    # area-code index and look up every row (2-2.6 s at national scale); this way it reads the covering index of
-    # dates and areas (migration 0005) and sorts the groups (1.4 s)
-    code = (t.lsoa_code + "").label("lsoa_code")
-    stmt = (select(code,
-                   func.sum(_active_on(t, before)), func.sum(_active_on(t, end)),
-                   func.sum(case((and_(t.joined_on >= start, t.joined_on <= end), 1), else_=0)),
-                   func.sum(case((and_(t.left_on >= start, t.left_on <= end), 1), else_=0)),
-                   func.sum(case((and_(t.joined_on >= start, t.left_on >= start, t.left_on <= end), 1), else_=0)))
-            .where(t.joined_on <= end, t.lsoa_code.is_not(None)).group_by(code))
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    out = pd.DataFrame(conn.execute(stmt).all(),
-                       columns=["lsoa_code", "members_start", "members_end", "joiners", "leavers", "joined_left"])
-    for col in ("members_start", "members_end", "joiners", "leavers", "joined_left"):
-        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
-    return out
-
-
 @remembered
 def small_area_places(conn: Connection) -> pd.DataFrame:
     """Every small area with its ICP area, district and residents. Columns: lsoa_code, icp_id, icp, district,
@@ -253,66 +205,28 @@ def small_area_places(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["lsoa_code", "icp_id", "icp", "district", "population"])
 
 
-GROWTH_COUNTS = ("members_start", "members_end", "joiners", "leavers")
-# The four kinds of membership in a period (stayed, left, joined and stayed, joined and left), and the published
-# counts each adds to: start = stayed + left, end = stayed + joined-stayed, joiners = joined-stayed + joined-left,
-# leavers = left + joined-left. So start + joiners - leavers = end is a sum over the same cells.
-_KINDS_IN = {"members_start": (0, 1), "members_end": (0, 2), "joiners": (2, 3), "leavers": (1, 3)}
-
-
-def growth_release(cells: pd.DataFrame, places: pd.DataFrame) -> tuple[list[int], dict[tuple, list[int]]]:
-    """The cells (people per part of a district in an ICP area and kind of membership) and every count the growth
-    tables publish in the all-areas view and each ICP area's view: ("icp", None, area, count) per ICP area,
-    ("district", icp or None, district, count) per district (its part in an ICP area, or all of it), and the
-    total of the areas, ("km", None, "Kent and Medway", count), taken as published (the map shows it)."""
-    merged = cells.merge(places[["lsoa_code", "icp", "district"]], on="lsoa_code", how="inner")
-    merged[["icp", "district"]] = merged[["icp", "district"]].astype(object).where(
-        merged[["icp", "district"]].notna(), None)
-    merged["stayed"] = merged["members_start"] - merged["leavers"] + merged["joined_left"]
-    merged["left"] = merged["leavers"] - merged["joined_left"]
-    merged["joined_stayed"] = merged["joiners"] - merged["joined_left"]
-    parts = merged.groupby(["icp", "district"], dropna=False, as_index=False)[
-        ["stayed", "left", "joined_stayed", "joined_left"]].sum()
-    counts = parts[["stayed", "left", "joined_stayed", "joined_left"]].to_numpy().ravel().tolist()
-    published: dict[tuple, list[int]] = {}
-    for i, (icp, district) in enumerate(zip(parts["icp"], parts["district"])):
-        keys = [("km", None, "Kent and Medway")]  # the deprivation map publishes the total members, for one
-        if icp is not None:
-            keys.append(("icp", None, icp))
-            if district is not None:
-                keys.append(("district", icp, district))
-        if district is not None:
-            keys.append(("district", None, district))
-        for key in keys:
-            for col, kinds in _KINDS_IN.items():
-                published.setdefault(key + (col,), []).extend(4 * i + k for k in kinds)
-    return counts, published
-
-
-@remembered
-def _growth_hidden(conn: Connection, start: dt.date, end: dt.date, network_id: int | None, rules: Policy) -> set:
-    counts, published = growth_release(growth_cells(conn, start, end, network_id), small_area_places(conn))
-    keys = list(published)
-    flags = linked_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary)
-    return {k for k, flag in zip(keys, flags) if flag}
-
-
-def growth_hidden(conn: Connection, filters: Filters, network_id: int | None = None) -> set:
-    """The growth counts hidden (keys of growth_release): small ones, and those that would let a small one be
-    worked out from everything the growth tables publish for any ICP area or all areas, the identity
-    start + joiners - leavers = end included."""
-    return _growth_hidden(conn, filters.start, filters.end, network_id, policy())
+def _release_table(out: pd.DataFrame, values: dict, key, counts: list[str]) -> pd.DataFrame:
+    """The count columns of a table from the release's values (key(row, count) -> its key; absent: 0), with small
+    ones and those hidden with them missing, and net (end - start) from the counts as shown."""
+    out = out.copy()
+    for col in counts:
+        out[col] = pd.array([values.get(key(area, col), (0, 0))[0] for area in out["area"]], dtype="Int64")
+    start = "members_start" if "members_start" in out else "members_before"
+    out["net"] = (out["members_end"].astype("Float64") - out[start].astype("Float64")).astype(float)
+    return out
 
 
 def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", network_id: int | None = None) -> pd.DataFrame:
     """Members at the period start and end, joiners, leavers and net growth per ICP area or district,
-    with residents and rates per 1,000 residents.
+    with residents and rates per 1,000 residents (members whose small area is known).
 
     ICP level lists every ICP area (for comparison); district level lists the districts of the filtered ICP
     area (a split district counts only its small areas in that ICP area). Counts of 1-4 people, and the
-    rates from them, are hidden (missing), with a second area hidden where one could be worked out from the
-    total; rates are worked out from the counts as shown. Columns: area, members_start, members_end, joiners, leavers, net,
-    residents, members_per_1000, joiners_per_1000, net_per_1000.
+    rates from them, are hidden (missing), and more with them until none can be worked out from everything the page
+    publishes about memberships (data_access.network_release: these tables, members over time, retention,
+    channels and recent growth, for every network choice and view together); rates are worked out from the counts
+    as shown. Columns: area, members_start, members_end, joiners, leavers, net, residents, members_per_1000,
+    joiners_per_1000, net_per_1000.
     """
     if level not in ("icp", "district"):
         raise ValueError(f"Unknown level {level!r}: expected icp or district.")
@@ -321,20 +235,17 @@ def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", netwo
         ident = icp_id(conn, filters.icp)
         if ident is not None:
             places = places[places["icp_id"] == ident]
+        values = release_values(conn, filters, network_id)
+        ids = {}
+    else:
+        values = release_values(conn, dataclasses.replace(filters, icp=None), network_id)
+        ids = dict(zip(places["icp"], places["icp_id"]))
     places = places.dropna(subset=[level]).rename(columns={level: "area"})
-    four = ["members_start", "members_end", "joiners", "leavers"]
-    cells = growth_cells(conn, filters.start, filters.end, network_id).merge(
-        places[["lsoa_code", "area"]], on="lsoa_code", how="inner")
-    counts = cells.groupby("area", as_index=False)[four].sum()
-    res = places.groupby("area", as_index=False)["population"].sum(min_count=1).rename(
+    out = places.groupby("area", as_index=False)["population"].sum(min_count=1).rename(
         columns={"population": "residents"})
-    out = res.merge(counts, on="area", how="left")
-    for col in (*four, "residents"):
-        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
-    hidden = growth_hidden(conn, filters, network_id)
-    view = None if level == "icp" else filters.icp
-    out = _hide_counts(out, four, four, flags={
-        col: [(level, view, a, col) in hidden for a in out["area"]] for col in four})
+    out["residents"] = pd.to_numeric(out["residents"]).fillna(0).astype(int)
+    out = _release_table(out, values, lambda area, col: ("growth", level, ids.get(area, area), col),
+                         list(GROWTH_COUNTS))
     per = out["residents"].where(out["residents"] > 0)
     out["members_per_1000"] = out["members_end"].astype(float) / per * 1000
     out["joiners_per_1000"] = out["joiners"].astype(float) / per * 1000
@@ -344,72 +255,33 @@ def growth_by_area(conn: Connection, filters: Filters, level: str = "icp", netwo
     return out[cols].sort_values("area").reset_index(drop=True)
 
 
-def _recent_cells(conn: Connection, before: dt.date, end: dt.date) -> pd.DataFrame:
-    """Members on `before` and `end`, joiners, leavers and joined-and-left after `before` to `end`, per network
-    and ICP area (from the small area, or recorded at ICP level where no small area is known; None where
-    neither places the record in an ICP area), unsuppressed."""
-    t, lsoa = m.NetworkMembership, m.Lsoa
-    bucket = case((t.lsoa_code.is_(None), t.icp_id), else_=lsoa.icp_id).label("icp_id")
-    joined = and_(t.joined_on > before, t.joined_on <= end)
-    left = and_(t.left_on > before, t.left_on <= end)
-    stmt = (select(t.network_id, bucket, func.sum(_active_on(t, before)), func.sum(_active_on(t, end)),
-                   func.sum(case((joined, 1), else_=0)), func.sum(case((left, 1), else_=0)),
-                   func.sum(case((and_(joined, left), 1), else_=0)))
-            .select_from(t).outerjoin(lsoa, lsoa.code == t.lsoa_code)
-            .where(t.joined_on <= end).group_by(t.network_id, bucket))
-    cols = ["id", "icp_id", "members_before", "members_end", "joiners", "leavers", "joined_left"]
-    out = pd.DataFrame(conn.execute(stmt).all(), columns=cols)
-    for col in cols[2:]:
-        out[col] = pd.to_numeric(out[col]).fillna(0).astype(int)
-    return out
-
-
-@remembered
-def _recent_hidden(conn: Connection, before: dt.date, end: dt.date, rules: Policy) -> set:
-    cells = _recent_cells(conn, before, end).merge(networks(conn)[["id", "name"]], on="id")
-    cells["stayed"] = cells["members_before"] - cells["leavers"] + cells["joined_left"]
-    cells["left"] = cells["leavers"] - cells["joined_left"]
-    cells["joined_stayed"] = cells["joiners"] - cells["joined_left"]
-    counts = cells[["stayed", "left", "joined_stayed", "joined_left"]].to_numpy().ravel().tolist()
-    published: dict[tuple, list[int]] = {}
-    for i, (name, icp) in enumerate(zip(cells["name"], cells["icp_id"])):
-        views = [None] + ([int(icp)] if pd.notna(icp) else [])
-        for view in views:
-            for col, kinds in _KINDS_IN.items():
-                key = (name, view, "members_before" if col == "members_start" else col)
-                published.setdefault(key, []).extend(4 * i + k for k in kinds)
-    keys = list(published)
-    flags = linked_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary)
-    return {k for k, flag in zip(keys, flags) if flag}
-
-
-def recent_growth(conn: Connection, filters: Filters, months: int = 2) -> pd.DataFrame:
+def recent_growth(conn: Connection, filters: Filters, months: int = RECENT_MONTHS) -> pd.DataFrame:
     """Net growth of each network over the last `months` months to the period end, in the filtered area.
 
     The window runs from the day after the same date `months` months before the end, to the end.
     Columns: network, window_start, window_end, members_before, members_end, joiners, leavers, net.
     Counts of 1-4 people (and a net change from them) are hidden (missing), and so are those that would let
-    one be worked out (members before + joiners - leavers = members at the end, here or in any ICP area's view);
+    one be worked out from everything the page publishes about memberships (data_access.network_release, with
+    members before + joiners - leavers = members at the end, for every network and view together);
     joiners_small and leavers_small say which hidden joiners and leavers are small ones, so a sentence can say
     "fewer than 5" only of the small ones.
     """
-    before = (pd.Timestamp(filters.end) - pd.DateOffset(months=months)).date()
-    ident = icp_id(conn, filters.icp)
+    if months != RECENT_MONTHS:
+        raise ValueError(f"Recent growth is published for the last {RECENT_MONTHS} months only.")
+    before = recent_start(filters.end, months)
     four = ["members_before", "members_end", "joiners", "leavers"]
-    counts = _recent_cells(conn, before, filters.end)
-    if ident is not None:
-        counts = counts[counts["icp_id"] == ident]
     nets = networks(conn)
-    counts = nets[["id", "name"]].merge(counts, on="id", how="left")
-    for col in four:
-        counts[col] = pd.to_numeric(counts[col]).fillna(0).astype(int)
-    by_name = counts.groupby("name", as_index=False)[four].sum().rename(columns={"name": "network"})
-    out = nets[["name"]].rename(columns={"name": "network"}).merge(by_name, on="network", how="left")
+    parts = []
+    for ident, name in zip(nets["id"], nets["name"]):
+        values = release_values(conn, filters, int(ident))
+        row = _release_table(pd.DataFrame({"area": [name]}), values, lambda _, col: ("recent", col), four)
+        for col in ("joiners", "leavers"):
+            raw = values.get(("recent", col), (0, 0))[1]
+            row[f"{col}_small"] = row[col].isna() & bool(is_small(raw))
+        parts.append(row)
+    out = (pd.concat(parts, ignore_index=True) if parts else
+           pd.DataFrame(columns=["area", *four, "net", "joiners_small", "leavers_small"]))
+    out = out.rename(columns={"area": "network"})
     out.insert(1, "window_start", before + dt.timedelta(days=1))
     out.insert(2, "window_end", filters.end)
-    hidden = _recent_hidden(conn, before, filters.end, policy())
-    flags = {col: [(name, ident, col) in hidden for name in out["network"]] for col in four}
-    shown = _hide_counts(out, four, four, flags=flags)
-    for col in ("joiners", "leavers"):
-        shown[f"{col}_small"] = shown[col].isna() & out[col].map(is_small).astype(bool)
-    return shown[["network", "window_start", "window_end", *four, "net", "joiners_small", "leavers_small"]]
+    return out[["network", "window_start", "window_end", *four, "net", "joiners_small", "leavers_small"]]

@@ -229,7 +229,7 @@ def resident_counts(conn: Connection, dimension: str, icp: str | None = None,
 
 
 def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: str,
-                   hide: set | None = None) -> pd.DataFrame:
+                   hide: set | None = None, base: int | None = None) -> pd.DataFrame:
     """Engaged share against resident share for each group, with the representation ratio.
 
     Shares are of people whose group is known: 'Not known', 'Prefer not to say' and
@@ -239,6 +239,8 @@ def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: st
     data with too small a base is hidden whole (frame.attrs['withheld'] says why). `hide`, where given, is the
     groups to hide (worked out over everything published with the table: see representation_hidden) instead of
     the earlier rule (a second group hidden where one hidden group could be worked out from the table's total).
+    `base`, where given, is the number the engaged shares are of instead (e.g. everyone, those whose group is not
+    known included, where that number is published and the number whose group is known could not be).
     """
     known = set(residents["group"])
     merged = pd.merge(engaged, residents, on="group", how="outer")
@@ -246,7 +248,7 @@ def representation(engaged: pd.DataFrame, residents: pd.DataFrame, dimension: st
     merged["residents"] = pd.to_numeric(merged["residents"]).fillna(0).astype(int)
     merged["stated"] = merged["group"].isin(known)
     stated = merged["stated"]
-    total = merged.loc[stated, "count"].sum()
+    total = merged.loc[stated, "count"].sum() if base is None else base
     res_total = merged.loc[stated, "residents"].sum()
     merged["share"] = (merged["count"] / total).where(stated & (total > 0))
     merged["resident_share"] = (merged["residents"] / res_total).where(stated & (res_total > 0))

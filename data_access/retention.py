@@ -3,18 +3,17 @@ brings, and what happened when."""
 
 from __future__ import annotations
 
-
+import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import is_small, round_count, suppress_table
-from data_access.filters import Filters, icp_id, in_icp
-from data_access.network_release import QUARTERS, quarter_ready, retention_quarters, shown_counts
-from data_access.cached import remembered
+from data_access.filters import Filters, icp_id
+from data_access.network_release import (
+    MIX_DIMENSIONS, QUARTERS, period_months, quarter_ready, release_values, retention_quarters, shown_counts,
+)
 from data_access.profiles import representation, resident_counts
-from data_access.sql import age_band, imd_quintile, month_start, year_of
 
 
 def retention_by_quarter(conn: Connection, filters: Filters, network_id: int | None = None,
@@ -48,82 +47,64 @@ def retention_by_quarter(conn: Connection, filters: Filters, network_id: int | N
     return out
 
 
-def _joined_in(t, filters: Filters):
-    return and_(t.joined_on >= filters.start, t.joined_on <= filters.end)
+def _channels(shown: dict) -> list[str]:
+    """The channels anyone joined through in the view and selection: the usual ones in their order, then others."""
+    present = {k[1] for k in shown if k[0] == "channel"}
+    return [c for c in m.CHANNELS_NETWORK if c in present] + sorted(present - set(m.CHANNELS_NETWORK))
 
 
 def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """People joining each month by recruitment channel; small counts hidden (missing), with a second cell
-    hidden where one could be worked out from a month's or a channel's total.
+    """People joining each month by recruitment channel (every month of the period, for each channel anyone joined
+    through). Small counts are hidden (missing), and more with them until none can be worked out from everything the
+    page publishes about memberships over time, each month's joiners (which the channels add up to) included, in
+    this view and every ICP area's view and for every network choice together (data_access.network_release).
 
     Columns: month (Timestamp), channel, joiners.
     """
-    t = m.NetworkMembership
-    month = month_start(t.joined_on).label("month")
-    stmt = (select(month, t.channel, func.count()).select_from(t).where(_joined_in(t, filters))
-            .group_by(month, t.channel).order_by(month, t.channel))
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    out = pd.DataFrame(conn.execute(stmt).all(), columns=["month", "channel", "joiners"])
-    out["month"] = pd.to_datetime(out["month"])
-    out["joiners"] = pd.to_numeric(out["joiners"]).astype(int)
-    # each month's total joiners is shown elsewhere, and so is each channel's total: secondary suppression
-    return suppress_table(out, "joiners", ["month", "channel"]).drop(columns="suppressed")
-
-
-def channel_totals(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """People joining in the period by recruitment channel, most first (small counts hidden, with a second
-    channel hidden where one could be worked out from the total). Columns: channel, joiners; attrs 'total'
-    is everyone who joined, as it may be shown."""
-    t = m.NetworkMembership
-    stmt = select(t.channel, func.count()).select_from(t).where(_joined_in(t, filters)).group_by(t.channel)
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    out = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "joiners"])
-    out["joiners"] = pd.to_numeric(out["joiners"]).astype(int)
-    out = out.sort_values(["joiners", "channel"], ascending=[False, True]).reset_index(drop=True)
-    total = int(out["joiners"].sum())
-    out = suppress_table(out, "joiners", [()]).drop(columns="suppressed")
-    out.attrs["total"] = None if is_small(total) else round_count(total)
+    shown = shown_counts(conn, filters, network_id)
+    rows = [(pd.Timestamp(mo), ch, shown.get(("channel_joiners", mo, ch), 0))
+            for mo in period_months(filters.start, filters.end) for ch in _channels(shown)]
+    out = pd.DataFrame(rows, columns=["month", "channel", "joiners"])
+    out["joiners"] = pd.array(out["joiners"].tolist(), dtype="Int64")
     return out
 
 
-@remembered
-def channel_cells(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
-    """Joiners in the period by channel, age band (at joining) and IMD quintile, in one scan, unsuppressed (for
-    channel_mix to add up by one of them). Columns: channel, age_band, imd_quintile, count."""
-    t = m.NetworkMembership
-    age = age_band(t.birth_year, year_of(t.joined_on)).label("age_band")
-    quintile = imd_quintile(m.Lsoa.imd_decile).label("imd_quintile")
-    stmt = (select(t.channel, age, quintile, func.count()).select_from(t)
-            .outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code).where(_joined_in(t, filters))
-            .group_by(t.channel, age, quintile))
-    if network_id is not None:
-        stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
-    out = pd.DataFrame(conn.execute(stmt).all(), columns=["channel", "age_band", "imd_quintile", "count"])
-    out["count"] = pd.to_numeric(out["count"]).astype(int)
+def channel_totals(conn: Connection, filters: Filters, network_id: int | None = None) -> pd.DataFrame:
+    """People joining in the period by recruitment channel, most first as shown (hidden ones last), protected with
+    the release as joiners_by_channel is. Columns: channel, joiners; attrs 'total' is everyone who joined, as it may
+    be shown."""
+    shown = shown_counts(conn, filters, network_id)
+    out = pd.DataFrame([(ch, shown[("channel", ch)]) for ch in _channels(shown)], columns=["channel", "joiners"])
+    out["joiners"] = pd.array(out["joiners"].tolist(), dtype="Int64")
+    order = out["joiners"].astype("Float64").fillna(-1).astype(float)
+    out = out.assign(_o=-order).sort_values(["_o", "channel"]).drop(columns="_o").reset_index(drop=True)
+    out.attrs["total"] = shown[("joined",)]
     return out
 
 
 def channel_mix(conn: Connection, filters: Filters, dimension: str, network_id: int | None = None) -> pd.DataFrame:
     """Who each channel brings: joiners in the period by channel and age band (at joining) or IMD quintile,
-    against residents of the filtered area (see data_access.profiles.representation; small counts hidden).
+    against residents of the filtered area (see data_access.profiles.representation). A share is of all the channel's
+    joiners (those whose group is not known included: that total is published, and the number whose group is known
+    would give a small number not known away), against the share of residents whose group is known. Small counts are
+    hidden, and more with them, protected with the release as joiners_by_channel is (the groups add up to the
+    channel's joiners); shares are hidden where the count or the channel's total is.
 
     Columns: channel, group, count, share, residents, resident_share, ratio, gap_pp, stated, suppressed.
     """
-    if dimension not in ("age_band", "imd_quintile"):
+    if dimension not in MIX_DIMENSIONS:
         raise ValueError(f"Unknown dimension {dimension!r}: expected age_band or imd_quintile.")
-    cells = channel_cells(conn, filters, network_id)
-    counts = (cells.groupby(["channel", dimension], as_index=False, dropna=False)["count"].sum()
-              .rename(columns={dimension: "group"}))
+    values = release_values(conn, filters, network_id)
     residents = resident_counts(conn, dimension, icp=filters.icp)
     parts = []
-    for channel in [c for c in m.CHANNELS_NETWORK if c in set(counts["channel"])] + sorted(
-            set(counts["channel"]) - set(m.CHANNELS_NETWORK)):
-        rep = representation(counts.loc[counts["channel"] == channel, ["group", "count"]], residents, dimension)
+    for channel in _channels({k: v[0] for k, v in values.items()}):
+        mine = {k[3]: v for k, v in values.items() if k[:3] == ("mix", dimension, channel)}
+        counts = pd.DataFrame({"group": list(mine), "count": [raw for _, raw in mine.values()]})
+        hide = {g for g, (shown, _) in mine.items() if shown is None}
+        total, raw_total = values[("channel", channel)]
+        rep = representation(counts, residents, dimension, hide, base=raw_total)
+        if total is None:  # the shares' base is hidden
+            rep[["share", "ratio", "gap_pp"]] = np.nan
         parts.append(rep.assign(channel=channel))
     cols = ["channel", "group", "count", "share", "residents", "resident_share", "ratio", "gap_pp", "stated",
             "suppressed"]

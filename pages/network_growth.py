@@ -50,8 +50,8 @@ activities = run.query(network_activities, filters, network_id=network_id)
 show_chart(run.built(growth_timeline, monthly, activities, area, totals), "members_over_time", "Members over time")
 show_chart(run.built(joiners_and_leavers, totals, area), "joiners_leavers", "Joiners and leavers each month")
 st.caption(describe() + " Nor are other figures from which a small number could be worked out by adding and "
-           "subtracting: each network's line, all networks' totals and retention are checked together, in every "
-           "ICP area.")
+           "subtracting: each network's line, all networks' totals, retention, recruitment channels, growth by area "
+           "and recent growth are checked together, for every network and ICP area.")
 show_chart(run.built(recent_growth_chart, run.query(recent_growth, filters), area), "recent_growth",
            "Growth in the last two months, by network")
 

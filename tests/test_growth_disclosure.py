@@ -15,9 +15,9 @@ from data_access import disclosure as d
 from data_access import models as m
 from data_access.filters import Filters
 from data_access.geography import icp_names
-from data_access.networks import (
-    GROWTH_COUNTS, _hide_counts, growth_by_area, growth_release, recent_growth, small_area_places,
-)
+from data_access.gauss_suppression import ordered_suppression
+from data_access.network_release import GROWTH_COUNTS, release
+from data_access.networks import growth_by_area, recent_growth, small_area_places
 from tests.audit import Release
 
 FOUR = list(GROWTH_COUNTS)
@@ -42,22 +42,26 @@ def one_area_release(shown: dict) -> Release:
 
 
 def test_time_identity_leaks_under_the_old_rule_and_not_now():
-    # start 10, end 12, joined 2, left 0: the old rule hides the 2 alone (its table has no other cell to hide),
-    # and 12 - 10 + 0 gives it back.
+    # start 10, end 12, joined 2, left 0: the old rule hid the 2 alone (each column of the table on its own, and
+    # this one has no other cell to hide), and 12 - 10 + 0 gives it back.
     raw = pd.DataFrame({"area": ["I"], "members_start": [10], "members_end": [12], "joiners": [2], "leavers": [0]})
-    old = _hide_counts(raw, FOUR, FOUR).iloc[0]
+    old = {col: d.suppress_table(raw, col, [()])[col].iloc[0] for col in FOUR}
     assert pd.isna(old["joiners"]) and old["members_start"] == 10
-    assert one_area_release(old.to_dict()).leaks() == [("joiners", 2.0)]
-    # Now: the start (10, the smallest non-zero count that gives the 2 away) is hidden with it; 12 and 0 stay.
-    cells = pd.DataFrame({"lsoa_code": ["A"], "members_start": [10], "members_end": [12], "joiners": [2],
-                          "leavers": [0], "joined_left": [0]})
-    places = pd.DataFrame({"lsoa_code": ["A"], "icp": ["I"], "district": ["D"]})
-    counts, published = growth_release(cells, places)
+    assert one_area_release(old).leaks() == [("joiners", 2.0)]
+    # Now (the memberships-over-time release, cells as network_release.cohort_cells has them: 10 members all along,
+    # 2 joining in January, in district D of ICP area 1): the largest first, the 12 at the end is shown, then the 10
+    # at the start would give the 2 away, so it is hidden; the 0 who left are shown.
+    base = dict(network=1, icp=1, district="D1", channel="Event", still_6=0, still_12=0, age_band=None,
+                imd_quintile=None, placed=1, before=1, joined_recent=0, left_recent=0)
+    cells = pd.DataFrame([dict(base, joined="before", left="after", n=10),
+                          dict(base, joined="2025-01-01", left="after", age_band="35-49", imd_quintile="3", before=0,
+                               joined_recent=1, n=2)])
+    counts, published = release(cells, ["2025-01-01"], [], {}, [None], [None], districts={"D1": "D"})
     keys = list(published)
-    hidden = d.linked_suppression(counts, [published[k] for k in keys])
-    flags = {k[-1]: h for k, h in zip(keys, hidden) if k[0] == "icp"}
-    assert flags == {"members_start": True, "members_end": False, "joiners": True, "leavers": False}
-    shown = {col: None if flags[col] else raw.loc[0, col] for col in FOUR}
+    hidden = ordered_suppression(counts, [published[k] for k in keys], 5, True)
+    flags = {k[-1]: bool(h) for k, h in zip(keys, hidden) if k[2:4] == ("growth", "icp")}
+    assert flags == {"members_start": True, "members_end": False, "joiners": True}  # leavers: 0, left out (shown)
+    shown = {col: None if flags.get(col, False) else raw.loc[0, col] for col in FOUR}
     assert one_area_release(shown).leaks() == []
 
 

@@ -117,10 +117,11 @@ def add_retention(release: Release, view, sel, table: pd.DataFrame, end: dt.date
                 assert pd.isna(still)
 
 
-def page_release(conn, start: dt.date, end: dt.date, release: Release | None = None) -> Release:
-    """Every view and network choice of the page, as published now (added to release, whose cells may start before
-    the period, where given)."""
-    since = pd.Timestamp(start) if release is not None else None
+def page_release(conn, start: dt.date, end: dt.date, release: Release | None = None,
+                 months_before: bool = True) -> Release:
+    """Every view and network choice of the page, as published now (added to release, where given, whose cells may
+    start before the period unless months_before is False)."""
+    since = pd.Timestamp(start) if release is not None and months_before else None
     release = Release(cells_of(conn, start, end)) if release is None else release
     ids = dict(zip(networks(conn)["name"], networks(conn)["id"]))
     for view in [None, *sorted(conn.execute(select(m.IcpArea.name)).scalars())]:

@@ -13,10 +13,11 @@ from sqlalchemy import insert
 from data_access import models as m
 from data_access.filters import Filters
 from data_access.networks import (
-    complete_months, growth_by_area, growth_cells, measure_settings, recent_growth, small_area_places,
+    complete_months, growth_by_area, measure_settings, recent_growth, small_area_places,
 )
+from data_access.network_release import cohort_cells, release_values
 from data_access.retention import (
-    channel_cells, channel_mix, joiners_by_channel, network_activities, retention_by_quarter,
+    channel_mix, joiners_by_channel, network_activities, retention_by_quarter,
 )
 from tests.factories import build_tiny_store
 
@@ -90,10 +91,13 @@ def test_growth_by_area_all_networks_hides_small_counts(conn):
     g = growth_by_area(conn, Q1, "icp").set_index("area")
     # All networks. East Kent: start m1; end m1, m3, m6, a, b, d (6); joined m3, m6, a, b, d (5); none left.
     # West Kent: start m2; end m5, c (2); joined m4, m5, c (3); left m2, m4 (2).
-    # West Kent's 2 members and 3 joiners are hidden; the two areas add up to a published total (8), so East
-    # Kent's 6 and 5 are hidden too (secondary suppression). Leavers: 0 is shown, 2 is hidden, total 2 is small.
+    # West Kent's 2 members and 3 joiners are hidden; the two areas add up to the total of the areas' members at the
+    # end (8), which the deprivation map publishes (shown first), so East Kent's 6 is hidden too; East Kent's 5
+    # joiners are hidden (shown, with all networks' 10 joiners less e, who has no small area, they would give West
+    # Kent's 3 away). Leavers: 0 is shown, 2 is hidden.
     assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers", "net") == [
         (None, None, None, 0, None), (None, None, None, None, None)]
+    assert release_values(conn, Q1)[("km", "members_end")] == (8, 8)
     assert g[["members_per_1000", "joiners_per_1000", "net_per_1000"]].isna().all().all()
     assert g.loc["East Kent", "residents"] == 3000
 
@@ -102,27 +106,30 @@ def test_growth_by_area_secondary_suppression_one_network(conn, monkeypatch):
     monkeypatch.setenv("SMALL_NUMBER_THRESHOLD", "2")
     g = growth_by_area(conn, Q1, "icp", network_id=1).set_index("area")
     # Network 1 (see test_growth_per_1000_by_icp_area): start (1, 1), end (2, 1), joined (1, 2), left (0, 2).
-    # Threshold 2: the 1s are hidden. Start: both 1 -> hidden. End: West's 1 hidden, total 3 shown -> East's 2
-    # hidden too. Joined: East's 1 hidden -> West's 2 hidden too. Left: 0 and 2 shown.
+    # Threshold 2: the 1s are hidden. Start: both 1 -> hidden. End: West's 1 hidden; East's 2 is shown, so network
+    # 1's members at the end of March (3, on its line of members over time) are hidden. Joined: East's 1 hidden ->
+    # West's 2 hidden too. Left: 0 and 2 shown.
     assert rows(g.reset_index(), "members_start", "members_end", "joiners", "leavers") == [
-        (None, None, None, 0), (None, None, None, 2)]
+        (None, 2, None, 0), (None, None, None, 2)]
+    assert release_values(conn, Q1, 1)[("members", "2025-03-01")] == (None, 3)
     assert g["net"].isna().all()
 
 
-def test_growth_cells_per_small_area_in_the_first_quarter(conn):
-    # network 3 in Q1 2025: nobody before 1 Jan; a, b join in A1, c in B2, d in A2 and all are still members on
-    # 31 Mar; e (no small area) is left out; f and g join after the period
-    cells = growth_cells(conn, D(2025, 1, 1), D(2025, 3, 31), 3)
-    assert sorted(rows(cells, "lsoa_code", "members_start", "members_end", "joiners", "leavers")) == [
-        ("A1", 0, 2, 2, 0), ("A2", 0, 1, 1, 0), ("B2", 0, 1, 1, 0)]
+def test_growth_by_district_in_the_first_quarter(conn, no_suppression):
+    # network 3 in Q1 2025: nobody before 1 Jan; a, b join in A1 (Thanet), c in B2 (Tunbridge Wells), d in A2
+    # (Canterbury) and all are still members on 31 Mar; e (no small area) is left out; f and g join after the period
+    g = growth_by_area(conn, Q1, "district", network_id=3)
+    assert rows(g, "area", "members_start", "members_end", "joiners", "leavers") == [
+        ("Canterbury", 0, 1, 1, 0), ("Maidstone", 0, 0, 0, 0), ("Thanet", 0, 2, 2, 0), ("Tunbridge Wells", 0, 1, 1, 0)]
 
 
-def test_growth_cells_over_a_period_with_leavers(conn):
+def test_growth_by_district_over_a_period_with_leavers(conn, no_suppression):
     # network 3, 1 Jul 2025 to 28 Feb 2026: on 30 Jun a, b (A1), c (B2), d (A2) are members; b and c leave in July,
     # d and f leave on 28 Feb (so are not members that day), f and g join in A1 on 31 Aug; on 28 Feb a and g remain
-    cells = growth_cells(conn, D(2025, 7, 1), D(2026, 2, 28), 3)
-    assert sorted(rows(cells, "lsoa_code", "members_start", "members_end", "joiners", "leavers")) == [
-        ("A1", 2, 2, 2, 2), ("A2", 1, 0, 0, 1), ("B2", 1, 0, 0, 1)]
+    g = growth_by_area(conn, Filters(None, D(2025, 7, 1), D(2026, 2, 28)), "district", network_id=3)
+    assert rows(g, "area", "members_start", "members_end", "joiners", "leavers", "net") == [
+        ("Canterbury", 1, 0, 0, 1, -1), ("Maidstone", 0, 0, 0, 0, 0), ("Thanet", 2, 2, 2, 2, 0),
+        ("Tunbridge Wells", 1, 0, 0, 1, -1)]
 
 
 def test_small_area_places(conn):
@@ -168,10 +175,12 @@ def test_retention_hides_small_counts(conn):
 
 def test_joiners_by_channel(conn, no_suppression):
     j = joiners_by_channel(conn, Q1, network_id=3)
+    assert len(j) == 6 and set(j["channel"]) == {"Social media", "GP practice"}  # every month, with its zeros
+    j = j[j["joiners"] > 0]
     assert rows(j.assign(month=j["month"].dt.strftime("%Y-%m")), "month", "channel", "joiners") == [
         ("2025-01", "Social media", 3), ("2025-02", "GP practice", 1), ("2025-03", "GP practice", 1)]
     east = joiners_by_channel(conn, Q1_EAST, network_id=3)
-    assert rows(east, "channel", "joiners") == [("Social media", 2), ("GP practice", 1)]
+    assert rows(east[east["joiners"] > 0], "channel", "joiners") == [("Social media", 2), ("GP practice", 1)]
     allnets = joiners_by_channel(conn, Q1)
     jan = allnets[allnets["month"] == "2025-01-01"].set_index("channel")["joiners"]
     assert jan["Event"] == 2 and jan["Social media"] == 3  # m3, m4 joined by "Event"
@@ -192,7 +201,10 @@ def test_channel_mix_by_imd_quintile(conn, no_suppression):
     mix = channel_mix(conn, Q1, "imd_quintile", network_id=3).set_index(["channel", "group"])
     # residents: quintile 1 = A1 + B1 = 2,500, quintile 3 = A2 = 2,000, quintile 5 = B2 = 1,500, of 6,000
     assert mix.loc[("Social media", "1 (most deprived)"), "ratio"] == pytest.approx((2 / 3) / (2500 / 6000))
-    assert mix.loc[("GP practice", "3"), "share"] == pytest.approx(1.0)  # e's area is not known
+    # the shares are of the channel's joiners, d (A2, quintile 3) and e, whose area is not known
+    assert mix.loc[("GP practice", "3"), "share"] == pytest.approx(0.5)
+    assert mix.loc[("GP practice", "3"), "ratio"] == pytest.approx(0.5 / (2000 / 6000))
+    assert mix.loc[("GP practice", "Not known"), "count"] == 1
     assert not mix.loc[("GP practice", "Not known"), "stated"]
 
 
@@ -204,10 +216,13 @@ def test_channel_mix_hides_small_counts(conn):
 
 # --- activities, measures and months ----------------------------------------------------------------
 
-def test_channel_cells_by_channel_age_and_deprivation(conn):
+def test_cohort_cells_by_channel_age_and_deprivation(conn):
     # network 3's Q1 2025 joiners, age in 2025 and the decile of their small area: a 25 in A1 (decile 1),
     # b 20 in A1, c 24 in B2 (decile 9) by social media; d 65 in A2 (decile 6), e 55 with no area at a GP practice
-    cells = channel_cells(conn, Q1, 3)
+    cells = cohort_cells(conn, Q1.start, Q1.end)
+    joined = cells[(cells["network"] == 3) & cells["joined"].str.startswith("2025")]
+    cells = joined.groupby(["channel", "age_band", "imd_quintile"], as_index=False)["n"].sum().rename(
+        columns={"n": "count"})
     assert sorted(rows(cells, "channel", "age_band", "imd_quintile", "count")) == [
         ("GP practice", "50-64", "Not known", 1), ("GP practice", "65+", "3", 1),
         ("Social media", "16-24", "1 (most deprived)", 1), ("Social media", "16-24", "5 (least deprived)", 1),
@@ -346,8 +361,10 @@ def test_recent_growth_flags_which_hidden_counts_are_small(engine):
     members who joined in December 2024 (one of them leaves on 15 March) and 10 more Thanet joiners in March.
     Patient Network: before 4 (m1-m4), joined 1 (m5), left 2 (m2, m4), end 3: every count small.
     Thanet: before 20, joined 2 + 10 = 12 (m6, m7, the ten), left 1, end 31. The 1 leaver is small; with the other
-    three shown it would be 20 + 12 - 31, so the smallest of them that gives it away, the 12 joiners, is hidden
-    too (not small: 'not shown')."""
+    three shown it would be 20 + 12 - 31, so one of them is hidden too. The members before (20) are Thanet's members
+    at the end of January and the members at the end (31) its members at the end of March, both on the chart of
+    members over time, where February's 2 joiners and March's 10 are hidden: the release keeps the 12 joiners (the
+    same people as Thanet's joiners in the period, shown) and hides 20 and 31 (not small: 'not shown')."""
     from data_access.networks import recent_growth
 
     build_tiny_store(engine)
@@ -362,12 +379,12 @@ def test_recent_growth_flags_which_hidden_counts_are_small(engine):
         recent = recent_growth(conn, Filters(None, D(2025, 1, 1), D(2025, 3, 31))).set_index("network")
     assert recent[["members_before", "members_end", "joiners", "leavers"]].isna().loc["Patient Network"].all()
     thanet = recent.loc["Thanet Health Network"]
-    assert (thanet["members_before"], thanet["members_end"]) == (20, 31)
-    assert pd.isna(thanet["joiners"]) and pd.isna(thanet["leavers"])
+    assert pd.isna(thanet["members_before"]) and pd.isna(thanet["members_end"]) and pd.isna(thanet["net"])
+    assert thanet["joiners"] == 12 and pd.isna(thanet["leavers"])
     assert recent["joiners_small"].to_dict() == {"Patient Network": True, "Thanet Health Network": False}
     assert recent["leavers_small"].to_dict() == {"Patient Network": True, "Thanet Health Network": True}
     sentence = recent_growth_chart(recent.reset_index(), "Kent and Medway").sentence
-    assert "Thanet Health Network: not shown joined, fewer than 5 left" in sentence
+    assert "Thanet Health Network: 12 joined, fewer than 5 left" in sentence
     assert "Patient Network: fewer than 5 joined, fewer than 5 left" in sentence
 
 
