@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 from data_access import models as m
 from data_access import summaries
 from data_access.disclosure import (
-    Policy, linked_suppression, policy, round_count, special_category_withheld, threshold, withhold_special_category,
+    Policy, policy, round_count, special_category_withheld, threshold, withhold_special_category,
 )
 from data_access.filters import Filters, icp_id, in_icp
+from data_access.gauss_suppression import distinct_sets, per_set, protect, show_order
 from data_access.cached import remembered
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
 from data_access.weighting import (
@@ -197,65 +198,35 @@ def _rank(key: tuple) -> int:
 
 def hidden_over_tables(tables: list[tuple[list[int], list[tuple], list[list[int]]]], rules: Policy) -> set:
     """The keys hidden in tables that publish some numbers in common (the same key in several tables, each as a sum
-    of its own cells): linked_suppression in each table, with a key hidden in one table hidden from the start in
-    the others, until no table hides more. Numbers are hidden to protect others in the order _rank says."""
-    seen: dict = {}
-    for _, keys, _ in tables:
-        for k in set(keys):
-            seen[k] = seen.get(k, 0) + 1
-    shared, forced, hidden = {k for k, times in seen.items() if times > 1}, set(), set()
-    while True:
-        hidden = set()
-        for counts, keys, sets in tables:
-            flags = linked_suppression(counts, sets, rules.threshold, rules.secondary,
-                                       hide=[k in forced for k in keys], keep=[_rank(k) for k in keys])
-            hidden |= {k for k, flag in zip(keys, flags) if flag}
-        if hidden & shared <= forced:
-            return _jointly_protected(tables, hidden, shared, rules)
-        forced |= hidden & shared
-
-
-def _vector(sets_by_key: dict, key, offset: int, size: int) -> np.ndarray:
-    vec = np.zeros(size)
-    vec[np.asarray(sets_by_key[key], dtype=int) + offset] = 1.0
-    return vec
-
-
-def _jointly_protected(tables, hidden: set, shared: set, rules: Policy) -> set:
-    """hidden, with more hidden until no small count is a linear combination of the shown numbers of all the tables
-    together, a reader knowing that a number published in several tables is the same in each (each table alone is
-    protected already, but two tables can each give a sum of hidden shared numbers away)."""
-    if not rules.secondary or not shared:
-        return hidden
-    hidden = set(hidden)
+    of its own cells): small counts, and more where needed so that no small count is a linear combination of the
+    shown numbers of all the tables together, a reader knowing that a number published in several tables is the
+    same in each. One system (gauss_suppression.protect): every table's cells side by side, each key the sum of its
+    cells in the first table that publishes it, and for each other table publishing it the difference of the two
+    sums known to be 0. Numbers are offered to be shown in the order _rank says (zeros first, then the question's
+    own results, the numbers shares are of, the rest; the largest first within each)."""
     offsets = np.cumsum([0, *[len(c) for c, _, _ in tables]])
     size = int(offsets[-1])
     counts = np.concatenate([np.asarray(c, dtype=float) for c, _, _ in tables]) if size else np.zeros(0)
-    where = [dict(zip(keys, sets)) for _, keys, sets in tables]
-    home = {}
-    for t, keys in enumerate(where):
-        for k in keys:
-            home.setdefault(k, t)
-    relations = [_vector(where[t], k, offsets[t], size) - _vector(where[home[k]], k, offsets[home[k]], size)
-                 for t in range(len(tables)) for k in where[t] if k in shared and home[k] != t]
-    value = {k: float(counts[_vector(where[t], k, offsets[t], size) > 0].sum()) for k, t in home.items()}
-    small = [k for k, v in value.items() if 0 < v < rules.threshold]
-    for _ in range(len(home)):
-        shown = [k for k in home if k not in hidden]
-        columns = [_vector(where[home[k]], k, offsets[home[k]], size) for k in shown] + relations
-        if not columns or not small:
-            return hidden
-        a = np.column_stack(columns)
-        b = np.column_stack([_vector(where[home[k]], k, offsets[home[k]], size) for k in small])
-        coef, *_ = np.linalg.lstsq(a, b, rcond=None)
-        leaked = np.linalg.norm(a @ coef - b, axis=0) < 1e-6
-        if not leaked.any():
-            return hidden
-        for j in np.flatnonzero(leaked):
-            used = [shown[i] for i in np.flatnonzero(np.abs(coef[:len(shown), j]) > 1e-7) if value[shown[i]] > 0]
-            if used and not hidden.intersection(used):
-                hidden.add(min(used, key=lambda k: (_rank(k), value[k], str(k))))
-    return hidden
+    home: dict = {}
+    relations = []
+    for offset, (_, keys, sets) in zip(offsets, tables):
+        for key, cells in zip(keys, sets):
+            here = sorted(int(c) + int(offset) for c in cells)
+            if key not in home:
+                home[key] = here
+            elif here != home[key]:
+                relation = np.zeros(size)
+                relation[here] += 1.0
+                relation[home[key]] -= 1.0
+                relations.append(relation)
+    keys = list(home)
+    which, members, values = distinct_sets(counts, [home[k] for k in keys])
+    hidden = (values > 0) & (values < rules.threshold)
+    if rules.secondary and hidden.any():
+        rank = per_set(which, len(members), [_rank(k) for k in keys])
+        order = show_order(values, members, hidden, np.zeros(len(members), dtype=bool), rank)
+        hidden = protect(size, members, hidden, order, known=np.array(relations) if relations else None)
+    return {k for k, i in zip(keys, which) if hidden[i]}
 
 
 def _views(conn: Connection) -> list[int | None]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from data_access.gauss_suppression import distinct_sets, per_set, protect, show_order
+
 RULES = ("threshold", "hes")
 DEFAULT_RULE = "threshold"
 DEFAULT_THRESHOLD = 5
@@ -235,9 +237,6 @@ def suppress_running_total(increments: Sequence, totals: Sequence | None = None)
 
 # --- Linked tables: secondary suppression over everything published together ------------------------------
 
-_TOL = 1e-7
-
-
 def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int]],
                        threshold_n: int | None = None, secondary: bool | None = None,
                        hide: Sequence[bool] | None = None, keep: Sequence[int] | None = None,
@@ -245,15 +244,15 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     """Which published numbers to hide, where each published number is the sum of some underlying cells.
 
     counts are the cells (people per finest group); published[i] lists the cells that number i adds up. A number
-    of 1 to threshold - 1 is hidden (primary); then, under the threshold rule, more numbers are hidden (for each
-    hidden number that could be worked out, the smallest non-zero shown number that gives it away) until no
-    primary can be written as a linear combination of the shown numbers (the standard of tau-ARGUS and
-    Statistics Norway's GaussSuppression). The same set of cells published twice is hidden or shown together.
+    of 1 to threshold - 1 is hidden (primary); then, under the threshold rule, every other number is offered in turn
+    (zeros first, then the largest) and hidden as well where showing it would make a primary a linear combination of
+    the shown numbers (the standard of tau-ARGUS and Statistics Norway's GaussSuppression; the one engine in
+    gauss_suppression.protect). The same set of cells published twice is hidden or shown together.
     hide marks numbers to hide from the start whatever their size (hidden elsewhere); they are protected as the
     small ones are. keep ranks numbers to hide only where no lower-ranked number would do (0 = as usual; e.g. 1 for
-    totals that shares are of). cost, where given (one per published number; the dearest of a set published twice
-    counts), ranks the numbers to hide within a rank instead of their values (e.g. a total made dearer to hide
-    than its parts). Returns a boolean array, True = hide.
+    totals that shares are of): they are offered first. cost, where given (one per published number; the dearest of
+    a set published twice counts), orders the numbers within a rank instead of their values (e.g. a total made
+    dearer to hide than its parts is offered before them). Returns a boolean array, True = hide.
     """
     limit = threshold() if threshold_n is None else threshold_n
     secondary = policy().secondary if secondary is None else secondary
@@ -261,104 +260,13 @@ def linked_suppression(counts: Sequence[float], published: Sequence[Sequence[int
     which, members, values = distinct_sets(counts, published)
     hidden = (values > 0) & (values < limit)
     if hide is not None:
-        hidden[np.unique(which[np.asarray(hide, dtype=bool)])] = True
-    kept = np.zeros(len(members), dtype=int)
-    if keep is not None:
-        np.maximum.at(kept, which, np.asarray(keep, dtype=int))
-    order = values.copy()
-    if cost is not None:
-        order = np.full(len(members), -np.inf)
-        np.maximum.at(order, which, np.asarray(cost, dtype=float))
+        hidden |= per_set(which, len(members), hide).astype(bool)
     if secondary and hidden.any():
-        hidden = _secondary(counts.size, members, values, hidden, order, kept)
+        rank = per_set(which, len(members), keep)
+        worth = None if cost is None else per_set(which, len(members), cost)
+        none = np.zeros(len(members), dtype=bool)
+        hidden = protect(counts.size, members, hidden, show_order(values, members, hidden, none, rank, worth))
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
-
-
-def distinct_sets(counts: np.ndarray, published: Sequence[Sequence[int]]) -> tuple[np.ndarray, list, np.ndarray]:
-    """The distinct sets of cells among the published numbers: (for each number, its set's index; each set's cells;
-    each set's value)."""
-    sets: dict[frozenset, int] = {}
-    which = np.array([sets.setdefault(frozenset(int(c) for c in cells), len(sets)) for cells in published],
-                     dtype=int)
-    members = [np.fromiter(s, dtype=int, count=len(s)) for s in sets]
-    return which, members, np.array([counts[mm].sum() for mm in members], dtype=float)
-
-
-def _secondary(n_cells: int, members: list[np.ndarray], values: np.ndarray, hidden: np.ndarray,
-               order: np.ndarray | None = None, kept: np.ndarray | None = None) -> np.ndarray:
-    """More sets hidden until no primary (a set hidden at the start) is in the span of the shown ones."""
-    hidden = hidden.copy()
-    primary = np.flatnonzero(hidden)
-    sizes = np.array([len(mm) for mm in members])
-    single_sets = np.flatnonzero(sizes == 1)
-    single_cells = np.array([members[i][0] for i in single_sets], dtype=int)
-    set_of_cell = np.full(n_cells, -1)
-    set_of_cell[single_cells] = single_sets
-    for _ in range(len(members) + 1):
-        # Cells published on their own and shown are known: eliminate them and work on the unknown ones only.
-        known = np.zeros(n_cells, dtype=bool)
-        known[single_cells] = ~hidden[single_sets]
-        unknown = np.flatnonzero(~known)
-        pos = np.full(n_cells, -1)
-        pos[unknown] = np.arange(unknown.size)
-        aggregates = [i for i in np.flatnonzero((sizes > 1) & ~hidden) if (~known[members[i]]).any()]
-        a = np.zeros((len(aggregates), unknown.size))
-        for r, i in enumerate(aggregates):
-            cols = pos[members[i]]
-            a[r, cols[cols >= 0]] = 1.0
-        # An orthonormal basis of the row space, from the smaller of the two Gram matrices; solve(x) gives the
-        # coefficients c with a.T @ c = x for x in the row space.
-        rank, basis = 0, np.zeros((0, unknown.size))
-        if a.size and len(aggregates) <= unknown.size:
-            w, v = np.linalg.eigh(a @ a.T)
-            keep = w > 1e-11 * max(1.0, w.max())
-            rank, u, s = int(keep.sum()), v[:, keep], np.sqrt(w[keep])
-            basis = (u.T @ a) / s[:, None]
-
-            def solve(x, u=u, s=s, basis=basis):
-                return u @ ((basis @ x) / s)
-        elif a.size:
-            w, v = np.linalg.eigh(a.T @ a)
-            keep = w > 1e-11 * max(1.0, w.max())
-            rank, vk, wk = int(keep.sum()), v[:, keep], w[keep]
-            basis = vk.T
-
-            def solve(x, a=a, vk=vk, wk=wk):
-                return a @ (vk @ ((vk.T @ x) / wk))
-        # A primary single cell is determined when its unit vector lies in the row space (leverage 1).
-        leverage = (basis ** 2).sum(axis=0) if rank else np.zeros(unknown.size)
-        chosen: set[int] = set()
-        singles = primary[sizes[primary] == 1]
-        at = pos[np.array([members[p][0] for p in singles], dtype=int)]
-        open_singles = singles[(at >= 0) & (leverage[np.maximum(at, 0)] < 1 - 1e-6)]
-        for p in np.setdiff1d(primary, open_singles):
-            cols = pos[members[p]]
-            vec = np.zeros(unknown.size)
-            vec[cols[cols >= 0]] = 1.0
-            if sizes[p] > 1 and vec.any() and np.linalg.norm(vec - basis.T @ (basis @ vec)) > 1e-6:
-                continue
-            # p = sum_r coef_r * aggregate_r + sum_c rest_c * cell_c, the cells c shown on their own
-            coef = solve(vec) if rank else np.zeros(len(aggregates))
-            rest = np.zeros(n_cells)
-            rest[members[p]] += 1.0
-            used = np.flatnonzero(np.abs(coef) > _TOL)
-            for r in used:
-                rest[members[aggregates[r]]] -= coef[r]
-            candidates = [int(aggregates[r]) for r in used]
-            candidates += [int(set_of_cell[c]) for c in np.flatnonzero((np.abs(rest) > _TOL) & known)]
-            if not candidates:  # should not happen; to be safe, hide every shown number sharing a cell with it
-                touching = set(members[p].tolist())
-                chosen.update(i for i in np.flatnonzero(~hidden) if touching.intersection(members[i].tolist()))
-                continue
-            if chosen.intersection(candidates):
-                continue
-            pick = min(candidates, key=lambda i: (values[i] == 0, 0 if kept is None else kept[i],
-                                                  values[i] if order is None else order[i], sizes[i] > 1, i))
-            chosen.add(pick)
-        if not chosen:
-            return hidden
-        hidden[list(chosen)] = True
-    return hidden
 
 
 def share(count, base):
