@@ -100,10 +100,19 @@ def size_days(cells: pd.DataFrame, day: dt.date, ahead: int = 12) -> list[dt.dat
     return month_ends(first, day) + [d for d in month_ends(day, horizon) if d > day]
 
 
-def page_release(cells: pd.DataFrame, day: dt.date, views: list, stated: dict) -> dict[tuple, list[int]]:
+PLAN_DAYS = 182  # the page's default wave day is this many days after the as-at day
+
+
+def default_wave_day(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=PLAN_DAYS)
+
+
+def page_release(cells: pd.DataFrame, day: dt.date, views: list, stated: dict,
+                 wave_day: dt.date | None = None) -> dict[tuple, list[int]]:
     """Everything the panel page publishes about its members for the as-at day, as rows of member_cells: panel_release
     (members serving on the day), recruits_release (everyone recruited, age as at the start of their term; 'begun':
-    term started by the day) and (view, "size", d) for every month end d of size_days."""
+    term started by the day), (view, "size", d) for every month end d of size_days and, for a wave day given (the
+    page's default), the plan's numbers (plan_release)."""
     from data_access.panel import panel_release, recruits_release
     published: dict[tuple, list[int]] = {}
     serving = np.flatnonzero(serving_on(cells, day))
@@ -120,6 +129,8 @@ def page_release(cells: pd.DataFrame, day: dt.date, views: list, stated: dict) -
         on = serving_on(cells, d)
         for view in views:
             add_count(published, (view, SIZE, d), view_of(cells, view) & on)
+    if wave_day is not None:
+        published.update(plan_release(cells, wave_day, views, stated))
     return published
 
 
@@ -171,28 +182,31 @@ def page_hidden(conn: Connection, day: dt.date, rules: Policy) -> frozenset:
     """The keys of page_release hidden, for every view together."""
     cells = member_cells(conn)
     views = view_ids(conn)
-    return protect(cells["n"].tolist(), page_release(cells, day, views, _stated(conn, views)), rules)
+    published = page_release(cells, day, views, _stated(conn, views), default_wave_day(day))
+    return protect(cells["n"].tolist(), published, rules)
 
 
 @remembered
 def plan_hidden(conn: Connection, day: dt.date, wave_day: dt.date, rules: Policy) -> frozenset:
-    """The keys of plan_release hidden (without the "plan" prefix), decided with the page's own choice for the
-    as-at day kept as it is: the page's shown numbers are taken first, its hidden ones are never shown. Where the
-    plan's numbers cannot be protected without hiding more of the page (a page number would give one away), every
-    plan number is hidden."""
+    """The keys of plan_release hidden (without the "plan" prefix). For the page's default wave day they are chosen
+    with the page (page_hidden); for another, with the page's own choice kept as it is: the page's shown numbers are
+    taken first, its hidden ones are never shown. Where the plan's numbers cannot then be protected without hiding
+    more of the page (a page number would give one away), every plan number is hidden."""
+    page_off = page_hidden(conn, day, rules)
+    if wave_day == default_wave_day(day):
+        return frozenset(k[1:] for k in page_off if k[0] == PLAN)
     cells = member_cells(conn)
     views = view_ids(conn)
     stated = _stated(conn, views)
-    page = page_release(cells, day, views, stated)
-    plan = plan_release(cells, wave_day, views, stated)
-    page_off = page_hidden(conn, day, rules)
+    page = page_release(cells, day, views, stated, default_wave_day(day))
+    plan = {(PLAN, wave_day, *k[1:]): rows for k, rows in plan_release(cells, wave_day, views, stated).items()}
     published = {**page, **plan}
     off = [k in page_off for k in published]
     hidden = protect(cells["n"].tolist(), published, rules, first=[k in page and not o for k, o in zip(published, off)],
                      never_shown=off)
     if any(k in hidden and k not in page_off for k in page):
-        return frozenset(k[1:] for k in plan)
-    return frozenset(k[1:] for k in hidden if k[0] == PLAN)
+        return frozenset(k[2:] for k in plan)
+    return frozenset(k[2:] for k in hidden if k in plan)
 
 
 # --- Panel survey invitations: the period's surveys and each survey, together ---------------------------------
