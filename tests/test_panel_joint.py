@@ -48,22 +48,26 @@ class Numbers:
         self.cells = pd.Series(1.0, index=list(cells))
         self.rows: list = []
 
-    def add(self, name, ids, shown) -> None:
+    def add(self, name, ids, shown, derived: bool = False) -> None:
+        """derived: a number the page does not show but a reader works out from shown ones (a sum or difference of
+        rounded counts under the HES rule; exact under the threshold rule); a breakdown's stated total is one."""
+        derived = derived or name[-1] == "stated"
         # as the charts and tables show it: rounded to 5 under the HES rule (round_count; exact otherwise)
-        self.rows.append((name, list(ids), None if shown is None or pd.isna(shown) else float(round_count(shown))))
+        value = None if shown is None or pd.isna(shown) else float(shown if derived else round_count(shown))
+        self.rows.append((name, list(ids), value, derived))
 
     def leaks(self) -> list:
         release = Release(self.cells)
-        for name, ids, shown in self.rows:
+        for name, ids, shown, _derived in self.rows:
             release.add(name, ids, shown)
         return release.leaks(policy().threshold)
 
     def hes_breaches(self) -> list:
-        return [(name, len(ids), shown) for name, ids, shown in self.rows
-                if shown is not None and (shown != round_count(len(ids)) or 0 < len(ids) < 8)]
+        return [(name, len(ids), shown) for name, ids, shown, derived in self.rows
+                if shown is not None and not derived and (shown != round_count(len(ids)) or 0 < len(ids) < 8)]
 
     def hidden(self) -> int:
-        return sum(shown is None and len(ids) > 0 for _name, ids, shown in self.rows)
+        return sum(shown is None and len(ids) > 0 for _name, ids, shown, _derived in self.rows)
 
 
 def member_numbers(conn, start: dt.date, day: dt.date, wave_day: dt.date) -> Numbers:
@@ -100,7 +104,7 @@ def member_numbers(conn, start: dt.date, day: dt.date, wave_day: dt.date) -> Num
                 numbers.add((icp, row, col, r[row], r[col]),
                             both.loc[(both[row] == r[row]) & (both[col] == r[col]), "id"], r["count"])
             shown = cells["count"].notna().all()
-            numbers.add((icp, row, col), both["id"], cells["count"].sum() if shown else None)  # behind the shares
+            numbers.add((icp, row, col), both["id"], cells["count"].sum() if shown else None, derived=True)  # shares
         design = design_effects(conn, day, icp).set_index("dimension")
         weighted = now
         for d in [d for d in PANEL_DIMENSIONS if not (icp and d == "icp_area")]:
@@ -156,7 +160,7 @@ def test_everything_the_panel_page_publishes_about_members_is_protected_together
     else:
         assert numbers.leaks() == []
         # no more hidden than needed where it was most visible: 16-24 year olds in all areas are shown
-        age = [shown for name, _ids, shown in numbers.rows if name == (None, "age_band", "16-24")]
+        age = [shown for name, _ids, shown, _d in numbers.rows if name == (None, "age_band", "16-24")]
         assert age and all(v is not None for v in age)
 
 
@@ -187,7 +191,7 @@ def invitation_numbers(conn, start: dt.date, end: dt.date) -> Numbers:
                     numbers.add((survey, icp, dim, r.group, "responded"), group.loc[group["responded"], "inv"],
                                 r.responded)
                     numbers.add((survey, icp, dim, r.group, "unanswered"), group.loc[~group["responded"], "inv"],
-                                r.invited - r.responded if shown else None)
+                                r.invited - r.responded if shown else None, derived=True)
     return numbers
 
 
@@ -288,7 +292,7 @@ def test_a_case_worked_by_hand_leaks_under_the_earlier_rule_and_not_now(engine, 
         # So only the 15s (and the zeros) are shown.
         numbers = hand_numbers(conn, earlier=False)
         assert numbers.leaks() == []
-        shown = {name: v for name, _ids, v in numbers.rows if v is not None}
+        shown = {name: v for name, _ids, v, _d in numbers.rows if v is not None}
         assert set(shown.values()) == {15.0}
         sizes = panel_size_by_month(conn, Filters(None, START, DAY))
         expected = [15 if D(2025, 1, 1) <= d <= D(2025, 5, 31) else None for d in sizes["day"]]
