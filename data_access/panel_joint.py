@@ -30,7 +30,7 @@ from data_access.cached import remembered
 from data_access.disclosure import Policy
 from data_access.gauss_suppression import ordered_suppression
 from data_access.linked_groups import add_count, group_release, is_total, view_of
-from data_access.profiles import HORIZONS, horizon_days, imd_quintile_label, stated_groups, view_ids
+from data_access.profiles import HORIZONS, horizon_days, named_areas, stated_groups, view_ids
 
 SIZE = "size"    # (view, "size", day): members serving at a month end (panel_size_by_month)
 PLAN = "plan"    # ("plan", view, ...): group_release of the members serving on the plan's wave day
@@ -48,17 +48,8 @@ def age_band_in(birth_years: pd.Series, years) -> np.ndarray:
 def _labelled(conn: Connection, rows: list, extra: list[str]) -> pd.DataFrame:
     """Rows of (birth_year, sex, ethnic_group, disability, decile, icp_id, lad_code, placed, own_icp, *extra, n) with
     the area dimensions named (imd_quintile, icp_area, district) and icp_key (as profiles.engaged_cells)."""
-    raw = pd.DataFrame(rows, columns=["birth_year", "sex", "ethnic_group", "disability", "decile", "icp_id",
-                                      "lad_code", "placed", "own_icp", *extra, "n"])
-    icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
-    districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
-    raw["imd_quintile"] = [imd_quintile_label(d) for d in raw["decile"]]
-    raw["icp_area"] = [icps.get(int(i), m.NOT_KNOWN) if pd.notna(i) else m.NOT_KNOWN for i in raw["icp_id"]]
-    raw["district"] = [districts.get(c, m.NOT_KNOWN) if isinstance(c, str) else m.NOT_KNOWN for c in raw["lad_code"]]
-    raw["placed"] = raw["placed"].astype(bool)
-    raw["icp_key"] = pd.to_numeric(raw["icp_id"]).astype(float).fillna(pd.to_numeric(raw["own_icp"]).astype(float))
-    raw["n"] = pd.to_numeric(raw["n"]).astype(int)
-    return raw
+    return named_areas(conn, pd.DataFrame(rows, columns=["birth_year", "sex", "ethnic_group", "disability", "decile",
+                                                      "icp_id", "lad_code", "placed", "own_icp", *extra, "n"]))
 
 
 def _person_groups(table):

@@ -24,17 +24,17 @@ from data_access.filters import Filters, default_period, icp_id
 from data_access.geography import icp_names
 from data_access.linked_groups import hidden_keys
 from data_access.overview import panel_target
-from data_access.panel import (INTERSECTIONS, PANEL_DIMENSIONS, coverage, design_effects, intersection, panel_by_wave,
-                               panel_release, published_panel_size, published_waves, quota_inputs, recruits_release)
+from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, panel_by_wave, panel_release,
+                               published_panel_size, published_waves, quota_inputs, recruits_release)
 from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
-                                       participation_total, terms_ending, terms_ending_total, wave_totals)
+                                       participation_total, terms_ending_total, wave_totals)
 from data_access.panel_joint import page_release, protect
 from data_access.profiles import engaged_cells, view_ids
 from data_access.quotas import plan_wave
 from data_access.representativeness import Tolerance, for_display
 from tests.audit import Release
 from tests.factories import build_tiny_store
-from tests.test_rep_disclosure import add_breakdowns, band, people
+from tests.test_rep_disclosure import add_breakdowns, add_terms_and_intersections, band, people
 
 D = dt.date
 HORIZON = (3, 6, 12)
@@ -90,21 +90,7 @@ def member_numbers(conn, start: dt.date, day: dt.date, wave_day: dt.date) -> Num
         add_breakdowns(numbers, now, icp, tables, totals["serving"])
         for h in HORIZON:
             numbers.add((icp, "within", h), now.loc[now["term_end"] < ends[h], "id"], totals[f"within_{h}"])
-        for dim in tables:
-            for r in terms_ending(conn, dim, day, icp).to_dict("records"):
-                group = now[now[dim] == r["group"]]
-                numbers.add((icp, dim, r["group"]), group["id"], r["serving"])
-                for h in HORIZON:
-                    numbers.add((icp, "within", h, dim, r["group"]), group.loc[group["term_end"] < ends[h], "id"],
-                                r[f"within_{h}"])
-        for row, col in INTERSECTIONS:
-            cells = intersection(conn, day, icp, row, col)
-            both = now[now[row].isin(set(cells[row])) & now[col].isin(set(cells[col]))]
-            for r in cells.to_dict("records"):
-                numbers.add((icp, row, col, r[row], r[col]),
-                            both.loc[(both[row] == r[row]) & (both[col] == r[col]), "id"], r["count"])
-            shown = cells["count"].notna().all()
-            numbers.add((icp, row, col), both["id"], cells["count"].sum() if shown else None, derived=True)  # shares
+        add_terms_and_intersections(numbers.add, conn, now, icp, day, list(tables), ends)
         design = design_effects(conn, day, icp).set_index("dimension")
         weighted = now
         for d in [d for d in PANEL_DIMENSIONS if not (icp and d == "icp_area")]:
