@@ -357,8 +357,9 @@ def _panel_hidden(conn: Connection, day: dt.date, rules: Policy, whole: bool = T
 
 def panel_hidden(conn: Connection, day: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
     """The keys of panel_release hidden (small counts, and those that would let one be worked out from everything
-    the panel page publishes about the members serving on the day, in every view together), and the view of the
-    ICP area given (its id, None for all areas)."""
+    the panel page publishes about its members: the members serving on the day, everyone recruited, the size by
+    month and the plan for the default wave day, in every view together: panel_joint.page_hidden), and the view of
+    the ICP area given (its id, None for all areas)."""
     return _panel_hidden(conn, day, policy()), icp_id(conn, icp)
 
 
@@ -431,5 +432,6 @@ def _participation_hidden(conn: Connection, start: dt.date, end: dt.date, survey
 
 def participation_hidden(conn: Connection, filters: Filters, survey_id: int | None = None) -> tuple[frozenset, int | None]:
     """The keys of participation_release hidden for the invitations of the period (or one survey): small counts,
-    and those that would let one be worked out, in every view together; and the filtered view."""
+    and those that would let one be worked out, in every view and for every survey choice of the period together
+    (panel_joint.participation_joint_hidden); and the filtered view."""
     return _participation_hidden(conn, filters.start, filters.end, survey_id, policy()), icp_id(conn, filters.icp)
