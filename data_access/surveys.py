@@ -229,12 +229,18 @@ def _icp_views(conn: Connection) -> list[int | None]:
 def cross_view_release(cells: pd.DataFrame, views: list, days: pd.DatetimeIndex, as_at: dt.date
                        ) -> dict[tuple, list[int]]:
     """Every number one survey's page publishes in every view, as the rows of cells (one survey's response_cells)
-    each adds up: the keys of _view_keys prefixed with the view (None or an ICP area's id)."""
+    each adds up: the keys of _view_keys prefixed with the view (None or an ICP area's id), and (view, "month",
+    month) the survey's responses in a month, which the overview's responses each month add up over surveys (taken
+    as published here, so that the overview's months are sums of shown numbers wherever these are shown)."""
     published: dict[tuple, list[int]] = {}
     icp = cells["icp_key"].to_numpy()
+    month = cells["day"].dt.to_period("M").dt.start_time
     for view in views:
         mine = np.ones(len(cells), dtype=bool) if view is None else icp == view
         _view_keys(published, (view,), cells, mine, days, as_at)
+        # the survey's part of the overview's responses each month (overview.months_hidden)
+        for key, idx in month[mine].groupby(month[mine], sort=True).indices.items():
+            published[(view, "month", key)] = np.flatnonzero(mine)[idx].tolist()
     return published
 
 
@@ -247,10 +253,10 @@ def _progress_hidden(conn: Connection, survey_id: int, as_at: dt.date, rules: Po
     cells = every[every["survey_id"] == survey_id].reset_index(drop=True)
     published = cross_view_release(cells, _icp_views(conn), pd.date_range(info[0], info[1], freq="D"), as_at)
     keys = list(published)
-    # every number in turn (zeros, the Responses figures, then the largest first) is shown only where no small one
-    # can then be worked out
+    # every number in turn (zeros, the Responses figures and the months, then the largest first) is shown only where
+    # no small one can then be worked out
     flags = ordered_suppression(cells["responses"].tolist(), [published[k] for k in keys], rules.threshold,
-                                rules.secondary, first=[k[1] == "total" for k in keys])
+                                rules.secondary, first=[k[1] in ("total", "month") for k in keys])
     return frozenset(k for k, flag in zip(keys, flags) if flag)
 
 
