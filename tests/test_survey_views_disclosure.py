@@ -155,3 +155,79 @@ def test_every_survey_page_of_the_demo_store_publishes_nothing_determined_across
             assert release.leaks() == [], sid
             checked += 1
         assert checked >= 10
+
+
+# --- the overview's survey responses each month, beside the survey pages -------------------------------------
+
+def add_months(release: Release, conn, as_at: dt.date, old: bool = False) -> None:
+    """The overview's survey responses each month in every view, as published (the chart is drawn only where no month
+    is hidden or small: otherwise none of it is published). old: as before, every month as counted."""
+    for name, area in views(conn):
+        frame = responses_by_month(conn, Filters(name, as_at, as_at))
+        column = "responses" if old else "published"
+        drawn = not frame[column].map(lambda v: pd.isna(v) or d.is_small(v)).any()
+        for row in frame.itertuples():
+            month = [k for k in release.cells.index if (area is None or k[3] == area)
+                     and k[1].to_period("M").start_time == row.month]
+            release.add(("month", name, row.month), month, getattr(row, column) if drawn else None)
+
+
+def build_two_surveys(engine) -> None:
+    """The tiny store without its own responses, and two surveys answered in East Kent (small area A2): survey 3 open
+    31 March to 2 April 2025 (2, 10 and 10 responses) and survey 4 open in March 2025 (20 on 1 March)."""
+    build_tiny_store(engine)
+    rows, rid = [], 6000
+    with engine.begin() as conn:
+        conn.execute(m.Answer.__table__.delete())
+        conn.execute(m.SurveyResponse.__table__.delete())
+        conn.execute(insert(m.Survey.__table__), [
+            dict(id=3, title="Spring", project="Test", opens_on=dt.date(2025, 3, 31), closes_on=dt.date(2025, 4, 2),
+                 target_responses=None, is_panel_survey=False),
+            dict(id=4, title="March", project="Test", opens_on=dt.date(2025, 3, 1), closes_on=dt.date(2025, 3, 31),
+                 target_responses=None, is_panel_survey=False)])
+        for sid, day, n in ((3, dt.date(2025, 3, 31), 2), (3, dt.date(2025, 4, 1), 10), (3, dt.date(2025, 4, 2), 10),
+                            (4, dt.date(2025, 3, 1), 20)):
+            for _ in range(n):
+                rid += 1
+                rows.append(dict(id=rid, survey_id=sid, external_id=f"w{rid}", channel="Online", lsoa_code="A2",
+                                 submitted_at=dt.datetime.combine(day, dt.time(12)), birth_year=1980, sex="Female",
+                                 ethnic_group="White", disability="Not disabled"))
+        conn.execute(insert(m.SurveyResponse.__table__), rows)
+
+
+def test_a_month_less_the_other_surveys_gives_no_hidden_day_away(engine):
+    # March 2025 had 22 responses: survey 4's 20 (shown on its page) and survey 3's 2 on 31 March (hidden there).
+    # Before, the overview charted March as 22, so 22 - 20 gave the 2 away. Now survey 3's March (2) is small, so
+    # the months of the views that count it (all areas and East Kent) are not drawn; the other areas have none.
+    build_two_surveys(engine)
+    as_at = dt.date(2025, 4, 30)
+    with engine.connect() as conn:
+        cells = raw_cells(conn)
+        old = Release(cells)
+        for sid in (3, 4):
+            add_survey_page(old, conn, sid, as_at, as_at, per_view=True)
+        add_months(old, conn, as_at, old=True)
+        assert ((3, None, "day", pd.Timestamp("2025-03-31")), 2.0) in old.leaks()
+        new = Release(cells)
+        for sid in (3, 4):
+            add_survey_page(new, conn, sid, as_at, as_at)
+        add_months(new, conn, as_at)
+        assert new.leaks() == []
+        for name in (None, "East Kent"):
+            frame = responses_by_month(conn, Filters(name, as_at, as_at)).set_index("month")
+            assert frame.loc[pd.Timestamp("2025-03-01"), "responses"] == 22  # for the verdict only
+            assert frame["published"].isna().all()
+        west = responses_by_month(conn, Filters("West Kent", as_at, as_at))
+        assert (west["published"] == 0).all()
+
+
+def test_the_demo_store_survey_pages_and_monthly_responses_publish_nothing_determined(demo7):
+    as_at, start = dt.date(2026, 11, 15), dt.date(2025, 11, 16)
+    with demo7.connect() as conn:
+        cells = raw_cells(conn)
+        release = Release(cells)
+        for (sid,) in conn.execute(select(m.Survey.id).where(m.Survey.opens_on <= as_at).order_by(m.Survey.id)):
+            add_survey_page(release, conn, sid, as_at, start)
+        add_months(release, conn, as_at)
+        assert sum(v is not None for name, _, v in release.numbers if name[0] == "month") >= 24  # drawn somewhere
+        assert release.leaks() == []
