@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
+from threadpoolctl import threadpool_limits
 
 from data_access import models as m
-from data_access.disclosure import publish_count
-from data_access.filters import Filters, in_icp
+from data_access.cached import remembered
+from data_access.disclosure import Policy, policy, publish_count
+from data_access.filters import Filters, icp_id, in_icp
 from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
 from data_access.actions import open_actions
 from data_access.network_release import period_months, published_counts
@@ -23,7 +26,10 @@ from data_access.profiles import DIMENSIONS, engaged_cells
 from data_access.reach import CORE20_QUINTILE, core20_reach
 from data_access.representativeness import dissimilarity_index, for_display, published
 from data_access.sql import month_start
-from data_access.surveys import progress_against_target, responses_by_day, survey_summary, target_verdict
+from data_access.surveys import (
+    cross_view_release, progress_against_target, progress_hidden, response_cells, responses_by_day, survey_summary,
+    target_verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,9 @@ def network_change_by_month(conn: Connection, filters: Filters, months: int = SP
 
 def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MONTHS) -> pd.DataFrame:
     """Survey responses from people in the filtered area in each complete month of the `months` months to the
-    period end (months with none are 0), counted in SQL and rounded as the policy asks: month, responses."""
+    period end (months with none are 0), counted in SQL and rounded as the policy asks: month, responses, published
+    (the same, missing in every month where the series would let a count the survey pages hide be worked out:
+    months_hidden; the chart is then not drawn)."""
     window = months_to_end(filters, months)
     r = m.SurveyResponse
     month = month_start(r.submitted_at).label("month")
@@ -185,7 +193,111 @@ def responses_by_month(conn: Connection, filters: Filters, months: int = SPC_MON
     months_index = pd.date_range(pd.Timestamp(window.start), window.end, freq="MS")
     frame = pd.DataFrame({"month": months_index})
     frame["responses"] = [_published(counts.get(f"{mo:%Y-%m-%d}", 0)) for mo in months_index]
-    return complete_months(frame, window)
+    frame = complete_months(frame, window)
+    secret = icp_id(conn, filters.icp) in months_hidden(conn, filters.end, months)
+    frame["published"] = pd.array([None if secret else v for v in frame["responses"]], dtype="Int64")
+    return frame
+
+
+def months_hidden(conn: Connection, as_at: dt.date, months: int = SPC_MONTHS) -> frozenset:
+    """The views (None: all areas, or an ICP area's id) whose "survey responses each month" are not shown as they
+    are: each month's count is a sum of the survey pages' cells (responses per survey, day, channel and ICP area),
+    so the series is published only where, with the survey pages of every survey in every view and the series
+    kept before it (all areas first, then each ICP area), no count the survey pages hide as small becomes a linear
+    combination of published numbers. A series with a small month is not drawn anyway and is passed over."""
+    return _months_hidden(conn, as_at, months, policy())
+
+
+@remembered
+def _months_hidden(conn: Connection, as_at: dt.date, months: int, rules: Policy) -> frozenset:
+    with threadpool_limits(1):  # many small matrices: one BLAS thread is many times faster on a busy machine
+        return _months_hidden_now(conn, as_at, months, rules)
+
+
+def _months_hidden_now(conn: Connection, as_at: dt.date, months: int, rules: Policy) -> frozenset:
+    if not rules.secondary:
+        return frozenset()
+    cells = response_cells(conn)
+    if cells.empty:
+        return frozenset()
+    windows = dict(((sid, (o, c)) for sid, o, c in conn.execute(select(m.Survey.id, m.Survey.opens_on,
+                                                                        m.Survey.closes_on))))
+    views = [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
+    # per survey: an orthonormal basis of what its pages show, and the part of each small number they hide that
+    # is not worked out from them (a reader's knowledge, block by block: one survey's numbers touch its cells only)
+    blocks = []
+    for sid, rows in cells.groupby("survey_id", sort=True).indices.items():
+        part = cells.iloc[rows].reset_index(drop=True)
+        opens, closes = windows[int(sid)]
+        published = cross_view_release(part, views, pd.date_range(opens, closes, freq="D"), as_at)
+        hidden = progress_hidden(conn, int(sid), as_at)
+        values = part["responses"].to_numpy(dtype=float)
+        shown_sets = {frozenset(v) for k, v in published.items() if k not in hidden and v}
+        small = {frozenset(v) for k, v in published.items() if 0 < values[v].sum() < rules.threshold}
+        basis = _orthonormal(_indicator(len(part), shown_sets))
+        residual = _indicator(len(part), small)
+        residual -= basis @ (basis.T @ residual)
+        norms = (residual ** 2).sum(axis=0)
+        live = norms > 1e-9  # (a small number a survey's pages give away by themselves is theirs to protect)
+        blocks.append((rows, basis, residual[:, live], norms[live]))
+    if not any(len(norms) for *_, norms in blocks):
+        return frozenset()
+    n = len(cells)
+    window = months_to_end(Filters(None, as_at, as_at), months)
+    month_starts = [mo for mo in pd.date_range(pd.Timestamp(window.start), as_at, freq="MS")
+                    if (mo + pd.offsets.MonthEnd(0)).date() <= as_at]  # complete months, as charted
+    month_of = cells["day"].dt.to_period("M").dt.start_time.to_numpy()
+    icp, values = cells["icp_key"].to_numpy(), cells["responses"].to_numpy()
+    kept, secret = np.zeros((n, 0)), set()
+    for view in views:
+        mine = np.ones(n, dtype=bool) if view is None else icp == view
+        series = []
+        for start in month_starts:
+            vec = (mine & (month_of == start.to_datetime64())).astype(float)
+            if 0 < values[vec > 0].sum() < rules.threshold:
+                series = None  # a small month: the chart is not drawn
+                break
+            for rows, basis, _, _ in blocks:  # the part not already worked out from each survey's own pages
+                vec[rows] -= basis @ (basis.T @ vec[rows])
+            series.append(vec)
+        if series is None:
+            continue
+        trial = np.column_stack([kept, *series]) if series else kept
+        if _gives_away(trial, blocks):
+            secret.add(view)
+        else:
+            kept = trial
+    return frozenset(secret)
+
+
+def _gives_away(a: np.ndarray, blocks: list) -> bool:
+    """Whether a small number's unexplained part (a block's residual) is a linear combination of the columns of a."""
+    if not a.shape[1]:
+        return False
+    basis = _orthonormal(a)
+    for rows, _, residual, norms in blocks:
+        if len(norms) and (norms - ((basis[rows].T @ residual) ** 2).sum(axis=0) < 1e-8).any():
+            return True
+    return False
+
+
+def _indicator(n: int, sets) -> np.ndarray:
+    out = np.zeros((n, len(sets)))
+    for j, cells in enumerate(sets):
+        out[list(cells), j] = 1.0
+    return out
+
+
+def _orthonormal(a: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the columns of a (n x r), from the smaller of its two Gram matrices."""
+    if not a.shape[1]:
+        return np.zeros((a.shape[0], 0))
+    if a.shape[0] <= a.shape[1]:
+        w, v = np.linalg.eigh(a @ a.T)
+        return v[:, w > 1e-9 * max(1.0, w.max())]
+    w, v = np.linalg.eigh(a.T @ a)
+    keep = w > 1e-9 * max(1.0, w.max())
+    return (a @ v[:, keep]) / np.sqrt(w[keep])
 
 
 def last_months(filters: Filters, months: int = 3) -> Filters:

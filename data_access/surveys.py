@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
@@ -14,7 +14,9 @@ from data_access import summaries
 from data_access.disclosure import (
     Policy, format_count, is_small, linked_suppression, policy, round_count, suppress,
 )
-from data_access.filters import Filters, in_icp
+from data_access.cached import remembered
+from data_access.filters import Filters, icp_id, in_icp
+from data_access.gauss_suppression import ordered_suppression
 from data_access.geography import CORE20_MAX_DECILE
 from data_access.profiles import DIMENSIONS, representation_tables
 from data_access.sql import day_of, year_of
@@ -46,7 +48,8 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     Status and days left are as at the end of the period; small response counts are hidden (missing). With an
     ICP area chosen, target is that area's share of the survey's target (by population, among the areas the survey
     covers) and target_all the whole target. Columns: id, title, project, opens_on, closes_on, target, responses,
-    status, days_left, areas, target_all.
+    status, days_left, areas, target_all. Responses are hidden where the survey page hides its Responses figure
+    (progress_hidden).
     """
     s, r = m.Survey, m.SurveyResponse
     if summaries.current(conn):
@@ -77,7 +80,12 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
         populations = icp_populations(conn)
         frame["target"] = [area_target(None if pd.isna(t) else int(t), areas.get(i, []), filters.icp, populations)
                            for i, t in zip(frame["id"], frame["target_all"])]
-    return suppress(frame, "responses").drop(columns="suppressed")
+    shown = suppress(frame, "responses").drop(columns="suppressed")
+    # the survey page's Responses figure: hidden where its release (every view together) hides it
+    view = icp_id(conn, filters.icp)
+    secret = [(view, "total") in progress_hidden(conn, int(i), filters.end) for i in frame["id"]]
+    shown["responses"] = shown["responses"].mask(pd.Series(secret, index=shown.index, dtype=bool))
+    return shown
 
 
 def icp_populations(conn: Connection) -> dict[str, int]:
@@ -114,7 +122,9 @@ def survey(conn: Connection, survey_id: int) -> dict:
 
 
 def responses_by_day(conn: Connection, survey_id: int, filters: Filters) -> pd.DataFrame:
-    """Responses to one survey per day and channel, in the filtered area: day, channel, responses."""
+    """Responses to one survey per day and channel, in the filtered area: day, channel, responses. attrs['release']:
+    the as-at day (the period end) and the keys of _survey_release the page hides in this view (progress_hidden:
+    chosen for the all-areas view and every ICP area's view together)."""
     r, t = m.SurveyResponse, m.SummaryResponseDay
     if summaries.current(conn):
         rows = sorted(summaries.counted(conn, t, [t.day, t.channel], [t.survey_id == survey_id], filters.icp))
@@ -126,39 +136,57 @@ def responses_by_day(conn: Connection, survey_id: int, filters: Filters) -> pd.D
         rows = conn.execute(in_icp(stmt, r.lsoa_code, conn, filters.icp)).all()
     frame = pd.DataFrame(rows, columns=["day", "channel", "responses"])
     frame["day"] = pd.to_datetime(frame["day"])
+    # what the page hides of these, chosen for every view together (survey_hidden reads it)
+    hidden = view_hidden(progress_hidden(conn, survey_id, filters.end), icp_id(conn, filters.icp))
+    frame.attrs["release"] = {"as_at": filters.end, "hidden": frozenset(hidden)}
     return frame
 
 
 def _survey_release(daily: pd.DataFrame, days: pd.DatetimeIndex, as_at: dt.date
                     ) -> tuple[list[int], dict[tuple, list[int]]]:
     """Every count one survey's progress chart, its sentence, the Responses figure and the channel chart with its
-    sentence publish together, as sums of cells (responses per day and channel): ("day", day) a day's responses,
-    ("cum", day) responses so far on a day that has happened, ("total",) all responses, ("week", week, channel) a
-    bar of the channel chart, ("week", week) a week's stack and ("channel", channel) a channel's total."""
+    sentence publish together in one view, as sums of cells (responses per day and channel): see _view_keys."""
     if len(daily):
         cells = daily.groupby(["day", "channel"], as_index=False)["responses"].sum()
     else:
         cells = pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), "channel": [], "responses": []})
     cells["day"] = pd.to_datetime(cells["day"])
-    day = cells["day"].to_numpy()
-    in_window = cells["day"].isin(days).to_numpy()
-    published: dict[tuple, list[int]] = {("total",): list(range(len(cells)))}
-    for d in days:
-        published[("day", d)] = np.flatnonzero(day == d.to_datetime64()).tolist()
-        if d <= pd.Timestamp(as_at):
-            published[("cum", d)] = np.flatnonzero(in_window & (day <= d.to_datetime64())).tolist()
-    week = cells["day"].dt.to_period("W-SUN").dt.start_time
-    for key, idx in cells.assign(week=week).groupby(["week", "channel"], sort=True).indices.items():
-        published[("week", *key)] = list(idx)
-    for key, idx in cells.assign(week=week).groupby("week", sort=True).indices.items():
-        published[("week", key)] = list(idx)
-    for key, idx in cells.groupby("channel", sort=True).indices.items():
-        published[("channel", key)] = list(idx)
+    published: dict[tuple, list[int]] = {}
+    _view_keys(published, (), cells, np.ones(len(cells), dtype=bool), days, as_at)
     return cells["responses"].astype(int).tolist(), published
 
 
+def _view_keys(published: dict, view: tuple, cells: pd.DataFrame, mine: np.ndarray, days: pd.DatetimeIndex,
+               as_at: dt.date) -> None:
+    """The keys one view of a survey publishes, each prefixed with `view`, as the rows of cells (columns day,
+    channel) where `mine` holds that it adds up: ("day", day) a day's responses, ("cum", day) responses so far on a
+    day that has happened, ("total",) all responses, ("week", week, channel) a bar of the channel chart, ("week",
+    week) a week's stack and ("channel", channel) a channel's total."""
+    day = cells["day"].to_numpy()
+    rows = np.flatnonzero(mine)
+    published[(*view, "total")] = rows.tolist()
+    in_window = mine & cells["day"].isin(days).to_numpy()
+    for d in days:
+        published[(*view, "day", d)] = np.flatnonzero(mine & (day == d.to_datetime64())).tolist()
+        if d <= pd.Timestamp(as_at):
+            published[(*view, "cum", d)] = np.flatnonzero(in_window & (day <= d.to_datetime64())).tolist()
+    part = cells.iloc[rows]
+    week = part["day"].dt.to_period("W-SUN").dt.start_time
+    for key, idx in part.assign(week=week).groupby(["week", "channel"], sort=True).indices.items():
+        published[(*view, "week", *key)] = rows[idx].tolist()
+    for key, idx in part.assign(week=week).groupby("week", sort=True).indices.items():
+        published[(*view, "week", key)] = rows[idx].tolist()
+    for key, idx in part.groupby("channel", sort=True).indices.items():
+        published[(*view, "channel", key)] = rows[idx].tolist()
+
+
 def survey_hidden(daily: pd.DataFrame, opens: dt.date, closes: dt.date, as_at: dt.date) -> set[tuple]:
-    """The keys of _survey_release that one survey's page hides: small, or giving a small one away."""
+    """The keys of _survey_release that one survey's page hides: small, or giving a small one away. Where daily
+    came from responses_by_day for the same as-at day, the choice made for every view together (its attrs); else
+    (a frame made by hand) the view's own."""
+    release = daily.attrs.get("release")
+    if release is not None and release["as_at"] == as_at:
+        return set(release["hidden"])
     counts, published = _survey_release(daily, pd.date_range(opens, closes, freq="D"), as_at)
     return _hidden_of(counts, published, policy())
 
@@ -167,6 +195,82 @@ def _hidden_of(counts: list[int], published: dict[tuple, list[int]], rules: Poli
     keys = list(published)
     flags = linked_suppression(counts, [published[k] for k in keys], rules.threshold, rules.secondary)
     return {k for k, flag in zip(keys, flags) if flag}
+
+
+NO_ICP = 0  # the icp_key of responses in no ICP area (counted only in the all-areas view)
+
+
+@remembered
+def response_cells(conn: Connection) -> pd.DataFrame:
+    """Responses per survey, day, channel and ICP area (icp_key as filters.in_icp counts them, NO_ICP where none),
+    counted in SQL in one GROUP BY: survey_id, day, channel, icp_key, responses. Unsuppressed: the cells the
+    published numbers add up, never shown as they are."""
+    r, t = m.SurveyResponse, m.SummaryResponseDay
+    if summaries.current(conn):
+        rows = summaries.counted(conn, t, [t.survey_id, t.day, t.channel, t.icp_key], [], None)
+    else:
+        day = day_of(r.submitted_at).label("day")
+        icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
+        keys = [r.survey_id, day, r.channel, icp_key]
+        rows = conn.execute(select(*keys, func.count()).select_from(r)
+                            .outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code).group_by(*keys)).all()
+    frame = pd.DataFrame(rows, columns=["survey_id", "day", "channel", "icp_key", "responses"])
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["icp_key"] = pd.to_numeric(frame["icp_key"]).fillna(NO_ICP).astype(int)
+    frame["responses"] = pd.to_numeric(frame["responses"]).astype(int)
+    return frame.sort_values(["survey_id", "day", "channel", "icp_key"], kind="stable").reset_index(drop=True)
+
+
+def _icp_views(conn: Connection) -> list[int | None]:
+    """The all-areas view (None) and every ICP area's view (its id): a reader can switch between them."""
+    return [None, *conn.execute(select(m.IcpArea.id).order_by(m.IcpArea.id)).scalars()]
+
+
+def cross_view_release(cells: pd.DataFrame, views: list, days: pd.DatetimeIndex, as_at: dt.date
+                       ) -> dict[tuple, list[int]]:
+    """Every number one survey's page publishes in every view, as the rows of cells (one survey's response_cells)
+    each adds up: the keys of _view_keys prefixed with the view (None or an ICP area's id), and (view, "month",
+    month) the survey's responses in a month, which the overview's responses each month add up over surveys (taken
+    as published here, so that the overview's months are sums of shown numbers wherever these are shown)."""
+    published: dict[tuple, list[int]] = {}
+    icp = cells["icp_key"].to_numpy()
+    month = cells["day"].dt.to_period("M").dt.start_time
+    for view in views:
+        mine = np.ones(len(cells), dtype=bool) if view is None else icp == view
+        _view_keys(published, (view,), cells, mine, days, as_at)
+        # the survey's part of the overview's responses each month (overview.months_hidden)
+        for key, idx in month[mine].groupby(month[mine], sort=True).indices.items():
+            published[(view, "month", key)] = np.flatnonzero(mine)[idx].tolist()
+    return published
+
+
+@remembered
+def _progress_hidden(conn: Connection, survey_id: int, as_at: dt.date, rules: Policy) -> frozenset:
+    info = conn.execute(select(m.Survey.opens_on, m.Survey.closes_on).where(m.Survey.id == survey_id)).one_or_none()
+    if info is None:
+        return frozenset()
+    every = response_cells(conn)
+    cells = every[every["survey_id"] == survey_id].reset_index(drop=True)
+    published = cross_view_release(cells, _icp_views(conn), pd.date_range(info[0], info[1], freq="D"), as_at)
+    keys = list(published)
+    # every number in turn (zeros, the Responses figures and the months, then the largest first) is shown only where
+    # no small one can then be worked out
+    flags = ordered_suppression(cells["responses"].tolist(), [published[k] for k in keys], rules.threshold,
+                                rules.secondary, first=[k[1] in ("total", "month") for k in keys])
+    return frozenset(k for k, flag in zip(keys, flags) if flag)
+
+
+def progress_hidden(conn: Connection, survey_id: int, as_at: dt.date) -> frozenset:
+    """The keys of cross_view_release one survey's pages hide on the as-at day: small, or letting a small one be
+    worked out from what the survey page publishes in the all-areas view and every ICP area's view together
+    (the days, the running total, the "so far" sentence, the Responses figure and the channel chart). Decided once
+    per data load, survey, as-at day and policy."""
+    return _progress_hidden(conn, survey_id, as_at, policy())
+
+
+def view_hidden(hidden: frozenset, view) -> set[tuple]:
+    """One view's hidden keys (those of _survey_release) out of progress_hidden's."""
+    return {k[1:] for k in hidden if k[0] == view}
 
 
 def progress_against_target(daily: pd.DataFrame, opens: dt.date, closes: dt.date, target: int | None,
@@ -392,7 +496,9 @@ def surveys_at_a_glance(conn: Connection, filters: Filters) -> pd.DataFrame:
 def glance_with_reach(summary: pd.DataFrame, reach: pd.DataFrame) -> pd.DataFrame:
     """survey_summary joined to survey_reach's counts as reach_shares shows them."""
     keep = ["id", "residents", "with_area", "core20", "per_1000", "core20_share"]
-    return summary.merge(reach_shares(reach)[keep], on="id", how="left")
+    out = summary.merge(reach_shares(reach)[keep], on="id", how="left")
+    out["per_1000"] = out["per_1000"].mask(out["responses"].isna())  # responses per resident give the count away
+    return out
 
 
 def reach_over_time(conn: Connection, filters: Filters) -> pd.DataFrame:

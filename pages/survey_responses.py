@@ -256,10 +256,12 @@ m2.metric("Target", f"{target:,}" if target else "none set",
                 "covers." if target and whole != target else None))
 m3.metric("Days left" if row["status"] == "Open" else "Status",
           f"{int(row['days_left']):,}" if row["status"] == "Open" else row["status"])
-m4.metric("Per 1,000 residents", ("not shown" if is_small(n_responses) else "no data") if pd.isna(row["per_1000"])
+total_hidden = pd.isna(row["responses"])  # small, or hidden so that a small count elsewhere cannot be worked out
+m4.metric("Per 1,000 residents", ("not shown" if is_small(n_responses) or total_hidden else "no data")
+          if pd.isna(row["per_1000"])
           else f"{row['per_1000']:.1f}",
           help="Responses per 1,000 residents (all ages) of the areas the survey covers.")
-if pd.isna(row["per_1000"]) and not is_small(n_responses):
+if pd.isna(row["per_1000"]) and not is_small(n_responses) and not total_hidden:
     st.info("There is no population data for the areas this survey covers, so there is no response rate, and "
             "respondents cannot be compared with residents.")
 
