@@ -26,6 +26,8 @@ ICPS = [None, *[name for name, _ in ICP_AREAS]]
 OPTIONS = ["Yes", "No", "Not sure"]
 QUESTIONS = [(1, "single", OPTIONS), (2, "multiple", OPTIONS), (3, "likert", m.LIKERT_SCALE), (4, "free_text", [])]
 PERIOD = Filters(None, dt.date(2024, 12, 1), dt.date(2025, 12, 31))
+# free-text answers mention a theme by its keywords: "Other words" mentions Words, "Not sure" Unsure; Nothing has none
+THEMES = {"Agreeing": "agree, yes", "Nothing": "", "Unsure": "sure, unsure", "Words": "word"}
 
 person = st.fixed_dictionaries({
     "survey_id": st.sampled_from([1, 2]),
@@ -55,8 +57,9 @@ def _fill(engine, people: list[dict]) -> None:
     """Replace the tiny store's surveys with two surveys of four questions each and the people given, then refresh
     the summaries as every write path does (data version, then summaries, in one transaction)."""
     with engine.begin() as conn:
-        for model in (m.SurveyArea, m.Answer, m.SurveyResponse, m.Question, m.Survey):
+        for model in (m.SurveyArea, m.Answer, m.SurveyResponse, m.Question, m.Survey, m.Theme):
             conn.execute(delete(model.__table__))
+        conn.execute(insert(m.Theme.__table__), [dict(name=k, keywords=v) for k, v in THEMES.items()])
         conn.execute(insert(m.Survey.__table__), [
             dict(id=s, title=f"Survey {s}", project="", opens_on=dt.date(2025, 1, 1), closes_on=dt.date(2025, 2, 9),
                  target_responses=20, is_panel_survey=s == 2) for s in (1, 2)])
@@ -117,11 +120,38 @@ def _check_every_function(engine) -> None:
             _same(engine, lambda c: profiles.respondent_cells(c, sid, filters, list(profiles.DIMENSIONS)),
                   sort=list(profiles.DIMENSIONS))
             _same(engine, lambda c: profiles.engaged_cells(c, "respondents", filters, survey_id=sid))
-            for k, _qtype, _ in QUESTIONS:
+            for k, qtype, _ in QUESTIONS:
                 qid = 10 * sid + k
-                # question_results and question_by_group count their joint cells from the records
-                # (answers.question_cells), so only the weighted results read the summaries
+                if qtype == "free_text":
+                    _same_free_text(engine, qid, filters)
+                    continue
                 _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
+                _same(engine, lambda c: answers.question_results(c, qid, filters))
+                for dimension in answers.BREAKDOWNS:
+                    _same(engine, lambda c: answers.question_by_group(c, qid, dimension, filters))
+    for sid in (1, 2):
+        for k, qtype, _ in QUESTIONS:
+            _same_cells(engine, 10 * sid + k, qtype)
+
+
+def _same_cells(engine, question_id: int, qtype: str) -> None:
+    """The question's cells (and the keys hidden on the survey page), row for row, from the summaries as from the
+    records."""
+    if qtype == "free_text":
+        got, want = _both(engine, lambda c: answers.free_text_cells(c, question_id))
+        pd.testing.assert_frame_equal(got, want)
+        return
+    got, want = _both(engine, lambda c: (answers.question_cells(c, question_id),
+                                         answers.question_hidden(c, question_id)))
+    assert (got[0].qtype, got[0].options) == (want[0].qtype, want[0].options)
+    pd.testing.assert_frame_equal(got[0].frame, want[0].frame)
+    assert got[1] == want[1]
+
+
+def _same_free_text(engine, question_id: int, filters: Filters) -> None:
+    got, want = _both(engine, lambda c: answers.free_text_summary(c, question_id, filters))
+    pd.testing.assert_frame_equal(got.pop("themes"), want.pop("themes"))
+    assert got == want
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -148,19 +178,29 @@ def test_the_summaries_hold_the_counts_worked_out_by_hand(tiny):
         days = conn.execute(select(t.survey_id, t.day, t.icp_key, t.n).order_by(t.survey_id, t.day)).all()
         assert [tuple(r) for r in days] == [(1, dt.date(2025, 1, 1), east_kent, 2), (1, dt.date(2025, 1, 4), east_kent, 1),
                                             (2, dt.date(2025, 1, 4), 4, 1)]  # B1 is in West Kent
-        a = m.SummaryAnswerCell
-        chosen = dict(conn.execute(select(a.value, func.sum(a.n)).where(a.question_id == 11).group_by(a.value)).all())
-        assert chosen == {"Yes": 2, "No": 1}
-        q = m.SummaryQuestionCell
-        # question 12 (multiple choice): two respondents answered, one choosing two options
-        assert conn.execute(select(func.sum(q.n)).where(q.question_id == 12)).scalar_one() == 2
-        # free text (question 14) is not summarised: it is counted from the records
-        assert conn.execute(select(func.count()).select_from(a).where(a.question_id == 14)).scalar_one() == 0
-        g = m.SummaryAnswerGroup
-        by_icp = dict(conn.execute(select(g.group_name, g.n).where(
-            g.question_id == 11, g.dimension == "icp_area", g.value == "Yes")).all())
+        v = m.SummaryQuestionValue
+        bits = dict(conn.execute(select(v.value, v.bit).where(v.question_id == 12)).all())
+        assert bits == {"No": 1, "Yes": 2}  # the values given, A-Z, a bit each
+        c = m.SummaryChoiceCell
+        # question 12 (multiple choice): one respondent chose Yes and No (bits 2 + 1), one No (1); both in A1, whose
+        # decile puts it in IMD quintile 1, East Kent's
+        chosen = conn.execute(select(c.options, c.age_band, c.imd_quintile, c.lsoa_icp, c.icp_key, c.n)
+                              .where(c.question_id == 12).order_by(c.options)).all()
+        assert [tuple(r) for r in chosen] == [(1, "35-49", "1 (most deprived)", east_kent, east_kent, 1),
+                                              (3, "35-49", "1 (most deprived)", east_kent, east_kent, 1)]
+        # question 11 (single choice): two chose Yes, one in A1 and one with no small area (East Kent recorded)
+        yes = conn.execute(select(c.lsoa_icp, c.icp_key, c.imd_quintile, c.n).where(
+            c.question_id == 11, c.options == 2).order_by(c.lsoa_icp)).all()
+        assert sorted(map(tuple, yes), key=str) == sorted([(None, east_kent, m.NOT_KNOWN, 1),
+                                                           (east_kent, east_kent, "1 (most deprived)", 1)], key=str)
+        cells = answers.question_cells(conn, 11).frame
         # the respondent with no small area is 'Not known' by ICP area of residence, yet counts in East Kent's view
-        assert by_icp == {"East Kent": 1, m.NOT_KNOWN: 1}
+        assert cells[["icp_key", "icp_area", "o0", "o1", "n"]].values.tolist() == [
+            [east_kent, "East Kent", 0, 1, 1], [east_kent, "East Kent", 1, 0, 1], [east_kent, m.NOT_KNOWN, 1, 0, 1]]
+        # free text (question 14): one answer, "Words", mentioning the theme Words (the 4th, bit 8)
+        f = m.SummaryFreeTextCell
+        assert [tuple(r) for r in conn.execute(select(f.question_id, f.themes, f.icp_key, f.n))] == [
+            (14, 8, east_kent, 1)]
         assert surveys.responses_by_day(conn, 1, Filters("East Kent"))["responses"].tolist() == [2, 1]
 
 
