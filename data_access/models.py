@@ -499,4 +499,24 @@ class SummaryFreeTextCell(SQLModel, table=True):
 
 
 SUMMARY_TABLES = [SummaryResponseDay, SummaryRespondentCell, SummaryQuestionValue, SummaryChoiceCell,
-                  SummaryFreeTextCell]
+                  SummaryFreeTextCell]  # of surveys (each has survey_id)
+
+
+class SummaryMembershipCell(SQLModel, table=True):
+    """Network memberships per network, channel, ICP area (icp_key), month joined, month left (None while a member)
+    and whether still a member 6 and 12 months after joining (0 or 1, as network_release.cohort_cells says)."""
+
+    __table_args__ = (Index("ix_summarymembershipcell_network", "network_id", "icp_key", "joined_month"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    network_id: int
+    channel: str = Field(max_length=40)
+    icp_key: Optional[int] = None
+    joined_month: dt.date
+    left_month: Optional[dt.date] = None
+    still_6: int
+    still_12: int
+    n: int
+
+
+MEMBER_SUMMARY_TABLES = [SummaryMembershipCell]

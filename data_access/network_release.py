@@ -18,6 +18,7 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import Policy, policy, round_count
 from data_access.filters import Filters, icp_id
 from data_access.gauss_suppression import ordered_suppression
@@ -57,22 +58,21 @@ def cohort_cells(conn: Connection, start: dt.date, end: dt.date, quarters: int =
     joining, counted in SQL. Columns: network, icp, joined ('YYYY-MM-01' in the period, 'p:YYYY-MM-01' before it
     from the first retention quarter, else 'before'), left ('YYYY-MM-01' in the period, 'gone' before it, 'after'
     still a member at its end), still_6, still_12 (0 or 1; 0 outside the retention quarters), n."""
-    t = m.NetworkMembership
     first_q = retention_quarters(end, quarters)[0].start_time.date()
     first = min(start, first_q)
-    icp = case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id)  # as filters.in_icp counts them
+    source = summaries.memberships(conn, starts=[start, first_q], ends=[end])  # the summary's cells, or the records
+    t = source.c
+    icp = t.icp_key  # as filters.in_icp counts them
     joined_month = case((t.joined_on >= first, month_start(t.joined_on)), else_=None)
     joined_in = case((t.joined_on >= start, 1), else_=0)
     left_month = case((and_(t.left_on.is_not(None), t.left_on <= end), month_start(t.left_on)), else_=None)
     left_in = case((t.left_on >= start, 1), else_=0)
-    joined_key, left_key = day_key(t.joined_on), day_key(t.left_on)
 
     def still(months: int):
-        return case((and_(t.joined_on >= first_q, or_(t.left_on.is_(None), left_key > joined_key + months * 100)), 1),
-                    else_=0)
+        return case((and_(t.joined_on >= first_q, t[f"still_{months}"] == 1), 1), else_=0)
 
     groups = [t.network_id, icp, joined_month, joined_in, left_month, left_in, still(6), still(12)]
-    stmt = (select(*groups, func.count()).select_from(t).outerjoin(m.Lsoa, m.Lsoa.code == t.lsoa_code)
+    stmt = (select(*groups, func.sum(t.n)).select_from(source)
             .where(t.joined_on <= end, or_(t.left_on.is_(None), t.left_on >= start, t.joined_on >= first_q))
             .group_by(*groups))
     raw = pd.DataFrame(conn.execute(stmt).all(),

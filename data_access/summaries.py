@@ -18,20 +18,22 @@ it is built").
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterable, Iterator
 
 from sqlalchemy import (
-    BigInteger, Column, Integer, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, select,
+    BigInteger, Column, Integer, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, or_,
+    select,
 )
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.filters import icp_id
 from data_access.settings import get_setting, set_setting
-from data_access.sql import age_band, calendar_day, imd_quintile, year_of
+from data_access.sql import age_band, calendar_day, imd_quintile, month_start, year_of
 
 MARKER = "summaries_of"
 THEMES = "summary_themes"  # the theme list the free-text summaries were written with
@@ -74,10 +76,15 @@ def in_area(stmt, table, conn: Connection, icp: str | None):
 # --- Writing them -------------------------------------------------------------------------------------------------
 
 
-def refresh(conn: Connection, survey_ids: Iterable[int] | None = None) -> None:
-    """Rewrite the summaries from the records (of every survey, or only of the surveys given) and mark them as of the
-    store's present data version. Call it in the writing transaction, after the data version is set."""
+def refresh(conn: Connection, survey_ids: Iterable[int] | None = None, members: bool | None = None) -> None:
+    """Rewrite the summaries from the records (of every survey, or only of the surveys given; the memberships' where
+    members is true, by default where every survey's are rewritten) and mark them as of the store's present data
+    version. Call it in the writing transaction, after the data version is set."""
     ids = None if survey_ids is None else sorted({int(i) for i in survey_ids})
+    if members if members is not None else ids is None:
+        for table in m.MEMBER_SUMMARY_TABLES:
+            conn.execute(delete(table.__table__))
+        _fill_members(conn)
     if ids is not None and get_setting(conn, THEMES) != theme_list_key(conn):
         ids = None  # the other surveys' free-text summaries are of another theme list
     if ids is None or ids:
@@ -94,10 +101,18 @@ def refresh(conn: Connection, survey_ids: Iterable[int] | None = None) -> None:
 def forget(conn: Connection) -> None:
     """Empty the summaries and mark them as of no data version (the counting functions read the records until the
     next refresh)."""
-    for table in m.SUMMARY_TABLES:
+    for table in [*m.SUMMARY_TABLES, *m.MEMBER_SUMMARY_TABLES]:
         conn.execute(delete(table.__table__))
     set_setting(conn, MARKER, "")
     set_setting(conn, THEMES, "")
+
+
+def members_of_import(conn: Connection, import_id: int) -> bool:
+    """True where an import added or changed network memberships (whose summaries it changes)."""
+    t, c = m.NetworkMembership, m.ImportChange
+    added = select(t.id).where(t.import_id == import_id)
+    changed = select(c.id).where(c.import_id == import_id, c.table_name == t.__tablename__)
+    return any(conn.execute(q.limit(1)).first() for q in (added, changed))
 
 
 def surveys_of_import(conn: Connection, import_id: int) -> set[int]:
@@ -239,6 +254,28 @@ def _fill_free_text(conn: Connection, ids: list[int] | None) -> None:
                                                   words.c.icp_key], words, [], func.count())
 
 
+def _still(months: int):
+    """A membership lasted more than `months` months after joining (or has not ended), as network_release says."""
+    from data_access.network_release import day_key  # network_release reads the summaries
+
+    t = m.NetworkMembership
+    return case((or_(t.left_on.is_(None), day_key(t.left_on) > day_key(t.joined_on) + months * 100), 1), else_=0)
+
+
+def _member_icp():
+    t = m.NetworkMembership
+    return case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id).label("icp_key")  # as filters.in_icp
+
+
+def _fill_members(conn: Connection) -> None:
+    t = m.NetworkMembership
+    columns = [t.network_id, t.channel, _member_icp(), calendar_day(month_start(t.joined_on)).label("joined_month"),
+               calendar_day(month_start(t.left_on)).label("left_month"), _still(6).label("still_6"),
+               _still(12).label("still_12")]
+    joined = t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code)
+    _insert_grouped(conn, m.SummaryMembershipCell, columns, joined, [], func.count())
+
+
 # --- Reading them ---------------------------------------------------------------------------------------------------
 
 
@@ -270,3 +307,22 @@ def respondent_group(dimension: str):
 
 RESPONDENT_PLACES = ((m.IcpArea.__table__, m.IcpArea.id == m.SummaryRespondentCell.lsoa_icp),
                      (m.LocalAuthority.__table__, m.LocalAuthority.code == m.SummaryRespondentCell.lad_code))
+
+
+def memberships(conn: Connection, starts: Iterable[dt.date] = (), ends: Iterable[dt.date] = ()):
+    """Network memberships to count from, as a subquery of network_id, channel, icp_key (as filters.in_icp counts
+    them), joined_on, left_on, still_6, still_12 (network_release's flags, not limited to any quarters) and n (the
+    memberships a row stands for: count with sum(n)). The summary's cells (joined_on and left_on the first day of the
+    month) where they are current and the dates the query compares with are month edges (starts: first days, for
+    joined_on/left_on >= d or < d; ends: last days, for <= d or > d), so every comparison gives what it gives on the
+    records; otherwise one row per membership record."""
+    edges = all(d.day == 1 for d in starts) and all((d + dt.timedelta(days=1)).day == 1 for d in ends)
+    if edges and current(conn):
+        s = m.SummaryMembershipCell
+        return select(s.network_id, s.channel, s.icp_key, s.joined_month.label("joined_on"),
+                      s.left_month.label("left_on"), s.still_6, s.still_12, s.n).subquery("memberships")
+    t = m.NetworkMembership
+    return (select(t.network_id, t.channel, _member_icp(), t.joined_on, t.left_on, _still(6).label("still_6"),
+                   _still(12).label("still_12"), literal(1).label("n"))
+            .select_from(t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code))
+            .subquery("memberships"))

@@ -121,17 +121,31 @@ def _check_every_function(engine) -> None:
                   sort=list(profiles.DIMENSIONS))
             _same(engine, lambda c: profiles.engaged_cells(c, "respondents", filters, survey_id=sid))
             for k, qtype, _ in QUESTIONS:
-                qid = 10 * sid + k
-                if qtype == "free_text":
-                    _same_free_text(engine, qid, filters)
-                    continue
-                _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
-                _same(engine, lambda c: answers.question_results(c, qid, filters))
-                for dimension in answers.BREAKDOWNS:
-                    _same(engine, lambda c: answers.question_by_group(c, qid, dimension, filters))
+                if qtype != "free_text":
+                    qid = 10 * sid + k
+                    _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
     for sid in (1, 2):
         for k, qtype, _ in QUESTIONS:
             _same_cells(engine, 10 * sid + k, qtype)
+            _same_pages(engine, 10 * sid + k, qtype)
+
+
+def _same_pages(engine, question_id: int, qtype: str) -> None:
+    """What the survey page shows of a question, in every view (and every breakdown), the same from the summaries as
+    from the records (all views in one call: the cells and hidden keys are worked out once per data load)."""
+    views = [Filters(icp, PERIOD.start, PERIOD.end) for icp in ICPS]
+    if qtype == "free_text":
+        got, want = _both(engine, lambda c: [answers.free_text_summary(c, question_id, f) for f in views])
+        for g, w in zip(got, want):
+            pd.testing.assert_frame_equal(g.pop("themes"), w.pop("themes"))
+            assert g == w
+        return
+    got, want = _both(engine, lambda c: [[answers.question_results(c, question_id, f),
+                                          *[answers.question_by_group(c, question_id, d, f)
+                                            for d in answers.BREAKDOWNS]] for f in views])
+    for g_view, w_view in zip(got, want):
+        for g, w in zip(g_view, w_view):
+            pd.testing.assert_frame_equal(g, w)
 
 
 def _same_cells(engine, question_id: int, qtype: str) -> None:
@@ -146,12 +160,6 @@ def _same_cells(engine, question_id: int, qtype: str) -> None:
     assert (got[0].qtype, got[0].options) == (want[0].qtype, want[0].options)
     pd.testing.assert_frame_equal(got[0].frame, want[0].frame)
     assert got[1] == want[1]
-
-
-def _same_free_text(engine, question_id: int, filters: Filters) -> None:
-    got, want = _both(engine, lambda c: answers.free_text_summary(c, question_id, filters))
-    pd.testing.assert_frame_equal(got.pop("themes"), want.pop("themes"))
-    assert got == want
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -241,6 +249,10 @@ def _current_and_equal(engine, survey_id: int) -> None:
               sort=list(profiles.DIMENSIONS))
         for qid in answers.survey_questions(engine.connect(), survey_id)["id"]:
             _same(engine, lambda c: answers.weighted_question_results(c, int(qid), survey_id, filters, None))
+    with engine.connect() as conn:
+        questions = answers.survey_questions(conn, survey_id)
+    for qid, qtype in zip(questions["id"], questions["qtype"]):
+        _same_cells(engine, int(qid), qtype)
 
 
 def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
@@ -265,3 +277,106 @@ def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
     with tiny.connect() as conn:  # the undone import's survey is gone, and so are its summaries
         assert conn.execute(select(func.count()).select_from(m.SummaryResponseDay).where(
             m.SummaryResponseDay.survey_id.not_in([1, autumn]))).scalar_one() == 0
+
+
+# --- Network memberships ---------------------------------------------------------------------------------------------
+
+from data_access import network_release, networks  # noqa: E402
+
+MONTH_PERIODS = [Filters(None, dt.date(2025, 1, 1), dt.date(2025, 6, 30)),  # month edges: read from the summary
+                 Filters(None, dt.date(2024, 11, 1), dt.date(2026, 2, 28))]
+ODD_PERIOD = Filters(None, dt.date(2025, 1, 10), dt.date(2025, 5, 20))  # not: read from the records both ways
+
+member = st.fixed_dictionaries({
+    "network_id": st.sampled_from([1, 2]),
+    "joined": st.integers(0, 500),  # days after 2024-06-01
+    "stay": st.one_of(st.none(), st.integers(0, 450)),  # days until leaving (None: still a member)
+    "channel": st.sampled_from(["Event", "Online", "GP practice"]),
+    "lsoa_code": st.sampled_from([None, *[code for code, *_ in LSOAS]]),
+    "icp_id": st.sampled_from([None, 1, 2, 3, 4]),
+})
+
+
+def _fill_members(engine, people: list[dict]) -> None:
+    """Replace the tiny store's memberships with the people given and refresh the summaries (memberships and all)."""
+    first = dt.date(2024, 6, 1)
+    with engine.begin() as conn:
+        conn.execute(delete(m.NetworkMembership.__table__))
+        if people:
+            conn.execute(insert(m.NetworkMembership.__table__), [dict(
+                network_id=p["network_id"], member_ref=f"m{i}", joined_on=first + dt.timedelta(days=p["joined"]),
+                left_on=None if p["stay"] is None else first + dt.timedelta(days=p["joined"] + p["stay"]),
+                channel=p["channel"], lsoa_code=p["lsoa_code"], icp_id=p["icp_id"] if p["lsoa_code"] is None else None)
+                for i, p in enumerate(people)])
+        set_setting(conn, "data_version", f"members-{len(people)}-{id(people)}")
+        summaries.refresh(conn)
+
+
+def _member_views(period: Filters) -> list[Filters]:
+    return [Filters(icp, period.start, period.end) for icp in ICPS]
+
+
+def _check_member_functions(engine) -> None:
+    for period in [*MONTH_PERIODS, ODD_PERIOD]:
+        def everything(c, period=period):
+            out = []
+            for f in _member_views(period):
+                out.append(network_release.cohort_cells(c, f.start, f.end))
+                out.append(networks._monthly_raw(c, f))
+                out.append(networks.membership_totals_by_month(c, f))
+                out += [networks.membership_by_month(c, f, n) for n in (None, 1, 2)]
+                out.append(pd.Series([networks.members_on(c, day, f, n) for day in (f.end, f.start, dt.date(2025, 3, 31))
+                                      for n in (None, 1, 2)]))
+            return out
+        got, want = _both(engine, everything)
+        for g, w in zip(got, want):
+            if isinstance(g, pd.Series):
+                pd.testing.assert_series_equal(g, w)
+            else:
+                pd.testing.assert_frame_equal(g, w, check_dtype=False)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(people=st.lists(member, max_size=40))
+def test_membership_counts_are_the_same_from_the_summary_as_from_the_records(tiny, people):
+    _fill_members(tiny, people)
+    _check_member_functions(tiny)
+
+
+def test_the_membership_summary_holds_the_counts_worked_out_by_hand(tiny):
+    """Three members of network 1: two joining in January 2025 in A1 (East Kent's), one leaving 10 March 2025 (not
+    6 months on, so not still a member 6 months after joining, nor 12), one not leaving; one with no small area but
+    West Kent recorded, joining 31 July 2024 and leaving 1 February 2025 (6 months and a day on: still a member 6
+    months after joining, not 12)."""
+    _fill_members(tiny, [])
+    with tiny.begin() as conn:
+        conn.execute(insert(m.NetworkMembership.__table__), [
+            dict(network_id=1, member_ref="a", joined_on=dt.date(2025, 1, 5), left_on=dt.date(2025, 3, 10),
+                 channel="Event", lsoa_code="A1", icp_id=None),
+            dict(network_id=1, member_ref="b", joined_on=dt.date(2025, 1, 20), left_on=None, channel="Event",
+                 lsoa_code="A1", icp_id=None),
+            dict(network_id=1, member_ref="c", joined_on=dt.date(2024, 7, 31), left_on=dt.date(2025, 2, 1),
+                 channel="Online", lsoa_code=None, icp_id=4)])
+        set_setting(conn, "data_version", "by hand")
+        summaries.refresh(conn, [], members=True)
+    with tiny.connect() as conn:
+        s = m.SummaryMembershipCell
+        rows = conn.execute(select(s.channel, s.icp_key, s.joined_month, s.left_month, s.still_6, s.still_12, s.n))
+        assert sorted((tuple(r) for r in rows), key=str) == [
+            ("Event", 2, dt.date(2025, 1, 1), None, 1, 1, 1),
+            ("Event", 2, dt.date(2025, 1, 1), dt.date(2025, 3, 1), 0, 0, 1),
+            ("Online", 4, dt.date(2024, 7, 1), dt.date(2025, 2, 1), 1, 0, 1)]
+        feb = Filters(None, dt.date(2025, 2, 1), dt.date(2025, 2, 28))
+        assert networks.members_on(conn, dt.date(2025, 2, 28), feb, 1) == 2  # c left on 1 February
+        assert networks.members_on(conn, dt.date(2025, 1, 31), feb, 1) == 3
+        assert networks.members_on(conn, dt.date(2025, 1, 31), Filters("East Kent"), 1) == 2
+
+
+def test_a_survey_refresh_keeps_the_membership_summary(tiny):
+    _fill_members(tiny, [dict(network_id=1, joined=10, stay=None, channel="Event", lsoa_code="A1", icp_id=None)])
+    with tiny.begin() as conn:
+        set_setting(conn, "data_version", "a survey import")
+        summaries.refresh(conn, [1])
+        assert conn.execute(select(func.sum(m.SummaryMembershipCell.n))).scalar_one() == 1
+    _check_member_functions(tiny)

@@ -1,4 +1,5 @@
-"""question and free-text cells kept with the data: respondents per question x set of values chosen x cell, and
+"""question, free-text and membership cells kept with the data: memberships per network x channel x ICP area x
+month joined x month left x still a member 6 and 12 months on; respondents per question x set of values chosen x cell, and
 free-text answers per question x set of themes mentioned x ICP area (read by answers.question_cells and
 free_text_cells); the answer summaries by raking cell and by group (the latter never read) go, their counts being
 GROUP BYs over the new cells
@@ -67,13 +68,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_summaryfreetextcell_question', ['question_id', 'icp_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_summaryfreetextcell_survey_id'), ['survey_id'], unique=False)
 
+    op.create_table('summarymembershipcell',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('network_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('icp_key', sa.Integer(), nullable=True),
+    sa.Column('joined_month', sa.Date(), nullable=False),
+    sa.Column('left_month', sa.Date(), nullable=True),
+    sa.Column('still_6', sa.Integer(), nullable=False),
+    sa.Column('still_12', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('summarymembershipcell', schema=None) as batch_op:
+        batch_op.create_index('ix_summarymembershipcell_network', ['network_id', 'icp_key', 'joined_month'],
+                              unique=False)
+
     from data_access import summaries
 
     summaries.refresh(op.get_bind())  # every summary of the records already in the store
 
 
 def downgrade() -> None:
-    for name in ('summaryfreetextcell', 'summarychoicecell', 'summaryquestionvalue'):
+    for name in ('summarymembershipcell', 'summaryfreetextcell', 'summarychoicecell', 'summaryquestionvalue'):
         op.drop_table(name)
     for value, kind in ((True, 'summaryanswer'), (False, 'summaryquestion')):
         extra = [sa.Column('value', sa.Text(), nullable=False)] if value else []
