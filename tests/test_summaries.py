@@ -321,7 +321,9 @@ def _check_member_functions(engine) -> None:
         def everything(c, period=period):
             out = []
             for f in _member_views(period):
-                out.append(network_release.cohort_cells(c, f.start, f.end))
+                cells = network_release.cohort_cells(c, f.start, f.end)  # rows in no particular order
+                out.append(cells.assign(icp=cells["icp"].fillna(-1)).sort_values(list(cells.columns))
+                           .reset_index(drop=True))
                 out.append(networks._monthly_raw(c, f))
                 out.append(networks.membership_totals_by_month(c, f))
                 out += [networks.membership_by_month(c, f, n) for n in (None, 1, 2)]
