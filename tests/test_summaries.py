@@ -162,8 +162,13 @@ def _same_cells(engine, question_id: int, qtype: str) -> None:
     assert got[1] == want[1]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+def _random_stores(examples: int):
+    """hypothesis settings for tests on random small stores (each example fills the store and compares)."""
+    return settings(max_examples=examples, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@_random_stores(8)
 @given(people=st.lists(person, max_size=30))
 def test_every_converted_function_gives_the_same_from_summaries_as_from_records(tiny, people):
     _fill(tiny, people)
@@ -338,8 +343,7 @@ def _check_member_functions(engine) -> None:
                 pd.testing.assert_frame_equal(g, w, check_dtype=False)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@_random_stores(6)
 @given(people=st.lists(member, max_size=40))
 def test_membership_counts_are_the_same_from_the_summary_as_from_the_records(tiny, people):
     _fill_members(tiny, people)
