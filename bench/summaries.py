@@ -21,10 +21,17 @@ from data_access.db import make_engine
 from data_access.filters import Filters
 
 
-def _calls(survey_id: int, question_ids: list[int]) -> dict:
+def _calls(survey_id: int, question_ids: list[int], free_text_ids: list[int]) -> dict:
     """Name -> call(conn) for every converted function, for all areas and East Kent."""
     views = (Filters(None), Filters("East Kent"))
     return {
+        "question_cells (every question)": lambda c: [answers.question_cells(c, q) for q in question_ids],
+        "question_results + question_by_group (every question, both views, every breakdown)": lambda c: [
+            (answers.question_results(c, q, f), [answers.question_by_group(c, q, d, f) for d in answers.BREAKDOWNS])
+            for q in question_ids for f in views],
+        "free_text_cells (every free-text question)": lambda c: [answers.free_text_cells(c, q) for q in free_text_ids],
+        "free_text_summary (every free-text question, both views)": lambda c: [
+            answers.free_text_summary(c, q, f) for q in free_text_ids for f in views],
         "survey_summary": lambda c: [surveys.survey_summary(c, f) for f in views],
         "survey_reach_in": lambda c: [surveys.survey_reach_in(c, f.icp) for f in views],
         "responses_by_day": lambda c: [surveys.responses_by_day(c, survey_id, f) for f in views],
@@ -64,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         survey_id = conn.execute(select(r.survey_id).group_by(r.survey_id).order_by(func.count().desc())).first()[0]
         questions = answers.survey_questions(conn, survey_id)
     question_ids = [int(i) for i, t in zip(questions["id"], questions["qtype"]) if t != "free_text"]
-    print(f"Survey {survey_id} ({len(question_ids)} questions that are not free text); all areas and East Kent.\n")
+    free_text_ids = [int(i) for i, t in zip(questions["id"], questions["qtype"]) if t == "free_text"]
+    print(f"Survey {survey_id} ({len(question_ids)} questions that are not free text, {len(free_text_ids)} free "
+          "text); all areas and East Kent.\n")
     print("| function | records CPU (s) | summaries CPU (s) | records wall (s) | summaries wall (s) |")
     print("| --- | --- | --- | --- | --- |")
-    for name, call in _calls(survey_id, question_ids).items():
+    for name, call in _calls(survey_id, question_ids, free_text_ids).items():
         (rc, rw), (sc, sw) = _timed(engine, call, True), _timed(engine, call, False)
         print(f"| {name} | {rc:.3f} | {sc:.3f} | {rw:.3f} | {sw:.3f} |")
     return 0

@@ -93,17 +93,22 @@ class QuestionCells:
 
 @remembered
 def question_cells(conn: Connection, question_id: int) -> QuestionCells:
-    """A question's cells (see QuestionCells), counted in SQL in one GROUP BY over every area; unsuppressed (for
-    the published tables to add up, never shown as they are). Worked out once per data load and question."""
-    a, r = m.Answer, m.SurveyResponse
+    """A question's cells (see QuestionCells), counted in SQL in one GROUP BY over every area (over the summaries'
+    cells where they are current, else over the records); unsuppressed (for the published tables to add up, never
+    shown as they are). Rows in the order of their columns. Worked out once per data load and question."""
     qtype, listed = _question(conn, question_id)
+    if _summarised(conn, qtype):
+        v = m.SummaryQuestionValue
+        bits = dict(conn.execute(select(v.value, v.bit).where(v.question_id == question_id)).all())
+        if all(b > 0 for b in bits.values()):
+            return _question_cells_summarised(conn, question_id, qtype, listed, bits)
+    a, r = m.Answer, m.SurveyResponse
     values = set(conn.execute(select(a.value).where(_answered(question_id)).distinct()).scalars())
     options = [*listed, *sorted(v for v in values if v not in listed)]
     flags = [f"o{i}" for i in range(len(options))]
     columns = ["icp_key", *BREAKDOWNS, *flags, "n"]
     if not values:
-        return QuestionCells(qtype, options, pd.DataFrame({c: pd.Series(dtype=int if c in ("icp_key", "n") or
-                                                                         c in flags else object) for c in columns}))
+        return QuestionCells(qtype, options, _cells_frame([], columns))
     # each respondent once, with the options they chose (a multiple-choice answer has one row per option)
     chose = select(a.response_id.label("rid"), *[func.max(case((a.value == v, 1), else_=0)).label(f)
                                                  for v, f in zip(options, flags)])
@@ -111,11 +116,41 @@ def question_cells(conn: Connection, question_id: int) -> QuestionCells:
     icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
     keys = [icp_key, *[respondent_group(d).label(d) for d in BREAKDOWNS], *[chose.c[f] for f in flags]]
     stmt = with_respondent_areas(select(*keys, func.count()).select_from(chose).join(r, r.id == chose.c.rid))
-    frame = pd.DataFrame(conn.execute(stmt.group_by(*keys)).all(), columns=columns)
+    return QuestionCells(qtype, options, _cells_frame(conn.execute(stmt.group_by(*keys)).all(), columns))
+
+
+def _question_cells_summarised(conn: Connection, question_id: int, qtype: str, listed: list[str],
+                               bits: dict[str, int]) -> QuestionCells:
+    """question_cells as a GROUP BY over the summary's cells (respondents per set of values chosen, given as a sum
+    of the values' bits, and cell)."""
+    t = m.SummaryChoiceCell
+    options = [*listed, *sorted(v for v in bits if v not in listed)]
+    flags = [f"o{i}" for i in range(len(options))]
+    groups = {"icp_area": func.coalesce(m.IcpArea.name, m.NOT_KNOWN)}
+    keys = [t.icp_key, *[groups[d] if d in groups else getattr(t, d).label(d) for d in BREAKDOWNS], t.options]
+    stmt = (select(*keys, func.sum(t.n)).select_from(t).outerjoin(m.IcpArea, m.IcpArea.id == t.lsoa_icp)
+            .where(t.question_id == question_id).group_by(*keys))
+    rows = conn.execute(stmt).all()
+    sets = np.array([int(row[-2]) for row in rows], dtype=np.int64)
+    chose = {f: ((sets & bits[o]) != 0).astype(int) if o in bits else np.zeros(len(rows), dtype=int)
+             for o, f in zip(options, flags)}
+    frame = pd.DataFrame([(*row[:-2], *[chose[f][i] for f in flags], row[-1]) for i, row in enumerate(rows)],
+                         columns=["icp_key", *BREAKDOWNS, *flags, "n"])
+    return QuestionCells(qtype, options, _cells_frame(frame, list(frame.columns)))
+
+
+def _cells_frame(rows, columns: list[str]) -> pd.DataFrame:
+    """Cells (rows of columns icp_key, groups..., 0/1 flags..., n) as a frame: icp_key NO_ICP where none, counts as
+    ints, rows sorted by every column but n (the same order whether counted from the summaries or the records)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    groups = [c for c in columns if c in BREAKDOWNS]
     frame["icp_key"] = pd.to_numeric(frame["icp_key"]).fillna(NO_ICP).astype(int)
-    for col in [*flags, "n"]:
-        frame[col] = pd.to_numeric(frame[col]).astype(int)
-    return QuestionCells(qtype, options, frame)
+    for col in columns:
+        if col not in groups:
+            frame[col] = pd.to_numeric(frame[col]).astype(int)
+    for col in groups:
+        frame[col] = frame[col].astype(object)
+    return frame.sort_values(columns[:-1], kind="stable").reset_index(drop=True)
 
 
 def _group_order(dimension: str, groups) -> list:
@@ -347,29 +382,40 @@ def themes(conn: Connection) -> pd.DataFrame:
 def free_text_cells(conn: Connection, question_id: int) -> pd.DataFrame:
     """Answers to a free-text question counted by ICP area (icp_key, as question_cells) and the themes they mention
     (a 0/1 column t0, t1, ... per theme, in the order of themes(): an answer mentions a theme when it contains any
-    of its keywords as whole words, or with a plural s), in SQL in one GROUP BY; unsuppressed. Columns: icp_key,
-    t..., n."""
+    of its keywords as whole words, or with a plural s), in SQL in one GROUP BY (over the summaries' cells where
+    they are current and of the present theme list, else over the records); unsuppressed. Columns: icp_key,
+    t..., n; rows in the order of their columns."""
     a, r = m.Answer, m.SurveyResponse
-    theme_list = themes(conn)
+    count = len(themes(conn))
+    columns = ["icp_key", *[f"t{i}" for i in range(count)], "n"]
+    if _question(conn, question_id)[0] == "free_text" and summaries.themes_current(conn):
+        t = m.SummaryFreeTextCell
+        rows = conn.execute(select(t.icp_key, t.themes, func.sum(t.n)).where(t.question_id == question_id)
+                            .group_by(t.icp_key, t.themes)).all()
+        frame = pd.DataFrame([(key, *[(int(mask) >> i) & 1 for i in range(count)], n) for key, mask, n in rows],
+                             columns=columns)
+        return _cells_frame(frame, columns)
     icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
-    inner = (select(icp_key, _words(a.value).label("words")).select_from(a).join(r, r.id == a.response_id)
+    inner = (select(icp_key, answer_words(a.value).label("words")).select_from(a).join(r, r.id == a.response_id)
              .outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code).where(_answered(question_id)))
     # materialised, so the database works out each answer's words once, not once per keyword
     inner = inner.cte("answered_words").prefix_with("MATERIALIZED")
-    text = inner.c.words
-    flags = []
-    for i, kws in enumerate(theme_list["keywords"]):
-        cond = []
-        for k in {" ".join(_plain(k).split()) for k in kws} - {""}:
-            cond += [text.contains(f" {k} ", autoescape=True), text.contains(f" {k}s ", autoescape=True)]
-        flags.append((case((or_(*cond), 1), else_=0) if cond else literal(0)).label(f"t{i}"))
+    flags = [(case((mentions, 1), else_=0) if mentions is not None else literal(0)).label(f"t{i}")
+             for i, mentions in enumerate(theme_mentions(conn, inner.c.words))]
     keys = [inner.c.icp_key, *flags]
-    columns = ["icp_key", *[f"t{i}" for i in range(len(flags))], "n"]
-    frame = pd.DataFrame(conn.execute(select(*keys, func.count()).group_by(*keys)).all(), columns=columns)
-    frame["icp_key"] = pd.to_numeric(frame["icp_key"]).fillna(NO_ICP).astype(int)
-    for col in columns[1:]:
-        frame[col] = pd.to_numeric(frame[col]).astype(int)
-    return frame
+    return _cells_frame(conn.execute(select(*keys, func.count()).group_by(*keys)).all(), columns)
+
+
+def theme_mentions(conn: Connection, words) -> list:
+    """For each theme in the order of themes(), SQL: the answer (words: its answer_words) mentions the theme (any
+    of its keywords as whole words, or with a plural s); None for a theme without keywords (it matches nothing)."""
+    found = []
+    for kws in themes(conn)["keywords"]:
+        cond = []
+        for k in sorted({" ".join(_plain(k).split()) for k in kws} - {""}):
+            cond += [words.contains(f" {k} ", autoescape=True), words.contains(f" {k}s ", autoescape=True)]
+        found.append(or_(*cond) if cond else None)
+    return found
 
 
 def free_text_release(cells: pd.DataFrame, theme_names: list[str], views: list[int | None]
@@ -432,14 +478,14 @@ WORD_BREAKS = ".,;:!?\"'()[]/\\-<>*\n\r\t"
 
 
 def _plain(text: str) -> str:
-    """Text in lower case with punctuation as spaces (the Python twin of _words)."""
+    """Text in lower case with punctuation as spaces (the Python twin of answer_words)."""
     text = text.lower()
     for ch in WORD_BREAKS:
         text = text.replace(ch, " ")
     return text
 
 
-def _words(column):
+def answer_words(column):
     """SQL: ' ' + the text in lower case with punctuation as spaces + ' ', so that ' word ' finds a whole word."""
     expr = func.lower(column)
     for ch in WORD_BREAKS:
@@ -556,16 +602,17 @@ def _raking_cells(conn: Connection, question_id: int, filters: Filters) -> tuple
     """A question's respondents per raking cell (RAKING_DIMENSIONS) choosing each option (columns: the dimensions,
     option, count) and answering at all (the dimensions, answered), in the filtered area."""
     qtype, _ = _question(conn, question_id)
-    if _summarised(conn, qtype):
-        t, q = m.SummaryAnswerCell, m.SummaryQuestionCell
-        cells = [t.age_band, t.sex, t.imd_quintile]
-        by_cell = pd.DataFrame(summaries.counted(conn, t, [*cells, t.value], [t.question_id == question_id],
-                                                 filters.icp), columns=[*RAKING_DIMENSIONS, "option", "count"])
+    if _summarised(conn, qtype):  # from the question's cells (read from the summaries once per data load)
+        qc = question_cells(conn, question_id)
+        _, part = _view_cells(conn, qc, filters)
+        by_cell = pd.concat([part[part[f] == 1].groupby(RAKING_DIMENSIONS, as_index=False)["n"].sum().assign(option=o)
+                             for o, f in zip(qc.options, qc.flags())] or [pd.DataFrame(columns=[*RAKING_DIMENSIONS,
+                                                                                              "n", "option"])])
+        by_cell = by_cell.rename(columns={"n": "count"})[[*RAKING_DIMENSIONS, "option", "count"]]
         by_cell["count"] = pd.to_numeric(by_cell["count"]).astype(int)
-        base = pd.DataFrame(summaries.counted(conn, q, [q.age_band, q.sex, q.imd_quintile],
-                                              [q.question_id == question_id], filters.icp),
-                            columns=[*RAKING_DIMENSIONS, "answered"])
-        return by_cell, base
+        base = (part.groupby(RAKING_DIMENSIONS, as_index=False)["n"].sum()
+                .rename(columns={"n": "answered"}))
+        return by_cell.reset_index(drop=True), base
     a, r = m.Answer, m.SurveyResponse
     groups = [respondent_group(d).label(d) for d in RAKING_DIMENSIONS]
     chosen = with_respondent_areas(select(*groups, a.value, func.count(func.distinct(a.response_id))).select_from(a)

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import List, Optional
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 # --- The words used throughout -------------------------------------------------
@@ -450,64 +450,73 @@ class SummaryRespondentCell(SQLModel, table=True):
     n: int
 
 
-class _RakingCellCounts(SQLModel):
-    """Columns of the answer summaries by raking cell (not a table)."""
+class SummaryQuestionValue(SQLModel, table=True):
+    """Every value given in answer to a (not free-text) question, with its bit in SummaryChoiceCell.options (bit -1
+    for every value of a question with more values than a mask holds: its cells are counted from the records)."""
 
+    __table_args__ = (Index("ix_summaryquestionvalue_question", "question_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
     survey_id: int = Field(index=True)
     question_id: int
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    bit: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SummaryChoiceCell(SQLModel, table=True):
+    """Respondents answering a (not free-text) question per set of values chosen (options: the sum of their
+    SummaryQuestionValue bits), ICP area (icp_key) and cell: age band as at responding, sex, ethnic group,
+    disability, small area's IMD quintile and ICP area (lsoa_icp) - answers.question_cells is a GROUP BY over it."""
+
+    __table_args__ = (Index("ix_summarychoicecell_question", "question_id", "icp_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: int = Field(index=True)
+    question_id: int
+    options: int = Field(sa_column=Column(BigInteger, nullable=False))
     age_band: str = Field(max_length=20)
     sex: str = Field(max_length=20)
+    ethnic_group: str = Field(max_length=20)
+    disability: str = Field(max_length=20)
     imd_quintile: str = Field(max_length=20)
+    lsoa_icp: Optional[int] = None
     icp_key: Optional[int] = None
     n: int
 
 
-class SummaryAnswerCell(_RakingCellCounts, table=True):
-    """Respondents choosing an answer to a (not free-text) question per raking cell (age band, sex, IMD quintile)
-    and ICP area (icp_key)."""
+class SummaryFreeTextCell(SQLModel, table=True):
+    """Answers to a free-text question per ICP area (icp_key) and set of themes mentioned (themes: a bit per theme
+    in answers.themes() order, as the theme list was at the refresh: the 'summary_themes' setting)."""
 
-    __table_args__ = (Index("ix_summaryanswercell_question", "question_id", "icp_key"),)
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    value: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class SummaryQuestionCell(_RakingCellCounts, table=True):
-    """Respondents answering a (not free-text) question per raking cell and ICP area (icp_key)."""
-
-    __table_args__ = (Index("ix_summaryquestioncell_question", "question_id", "icp_key"),)
+    __table_args__ = (Index("ix_summaryfreetextcell_question", "question_id", "icp_key"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
-
-
-class _GroupCounts(SQLModel):
-    """Columns of the answer summaries by group of one dimension (not a table)."""
-
     survey_id: int = Field(index=True)
     question_id: int
-    dimension: str = Field(max_length=20)
-    group_name: str = Field(max_length=80)
+    themes: int = Field(sa_column=Column(BigInteger, nullable=False))
     icp_key: Optional[int] = None
     n: int
 
 
-class SummaryAnswerGroup(_GroupCounts, table=True):
-    """Respondents choosing an answer to a (not free-text) question per group of one dimension (data_access.profiles
-    DIMENSIONS, the group as data_access.profiles.respondent_group says) and ICP area (icp_key)."""
-
-    __table_args__ = (Index("ix_summaryanswergroup_question", "question_id", "dimension", "icp_key"),)
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    value: str = Field(sa_column=Column(Text, nullable=False))
+SUMMARY_TABLES = [SummaryResponseDay, SummaryRespondentCell, SummaryQuestionValue, SummaryChoiceCell,
+                  SummaryFreeTextCell]  # of surveys (each has survey_id)
 
 
-class SummaryQuestionGroup(_GroupCounts, table=True):
-    """Respondents answering a (not free-text) question per group of one dimension and ICP area (icp_key)."""
+class SummaryMembershipCell(SQLModel, table=True):
+    """Network memberships per network, channel, ICP area (icp_key), month joined, month left (None while a member)
+    and whether still a member 6 and 12 months after joining (0 or 1, as network_release.cohort_cells says)."""
 
-    __table_args__ = (Index("ix_summaryquestiongroup_question", "question_id", "dimension", "icp_key"),)
+    __table_args__ = (Index("ix_summarymembershipcell_network", "network_id", "icp_key", "joined_month"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
+    network_id: int
+    channel: str = Field(max_length=40)
+    icp_key: Optional[int] = None
+    joined_month: dt.date
+    left_month: Optional[dt.date] = None
+    still_6: int
+    still_12: int
+    n: int
 
 
-SUMMARY_TABLES = [SummaryResponseDay, SummaryRespondentCell, SummaryAnswerCell, SummaryQuestionCell,
-                  SummaryAnswerGroup, SummaryQuestionGroup]
+MEMBER_SUMMARY_TABLES = [SummaryMembershipCell]

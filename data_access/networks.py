@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
+from data_access import summaries
 from data_access.disclosure import is_small, round_count
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.network_release import (
@@ -33,12 +34,11 @@ def _month_range(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
 
 def members_on(conn: Connection, day: dt.date, filters: Filters, network_id: int | None = None) -> int:
     """Members on a day (joined on or before it, not yet left), in the filtered area."""
-    t = m.NetworkMembership
-    stmt = select(func.count()).select_from(t).where(
-        t.joined_on <= day, or_(t.left_on.is_(None), t.left_on > day))
+    t = summaries.memberships(conn, ends=[day]).c
+    stmt = select(func.coalesce(func.sum(t.n), 0)).where(t.joined_on <= day, or_(t.left_on.is_(None), t.left_on > day))
     if network_id is not None:
         stmt = stmt.where(t.network_id == network_id)
-    stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+    stmt = summaries.in_area(stmt, t, conn, filters.icp)
     return int(conn.execute(stmt).scalar_one())
 
 
@@ -47,31 +47,32 @@ def _monthly_raw(conn: Connection, filters: Filters, network_id: int | None = No
     """Monthly joiners, leavers, net change and members at month end, per network, unsuppressed (for
     totals and projections only; never shown as they are). Worked out once per data load, period and network:
     the monthly series, the totals and the projection read the same scans."""
-    t = m.NetworkMembership
     start, end = filters.start, filters.end
+    day_before = start - dt.timedelta(days=1)
+    source = summaries.memberships(conn, starts=[start], ends=[end, day_before])
+    t = source.c
 
     def bucketed(date_col):
         month = month_start(date_col).label("month")
-        stmt = (select(m.Network.name.label("network"), month, func.count().label("n"))
-                .select_from(t).join(m.Network, m.Network.id == t.network_id)
+        stmt = (select(m.Network.name.label("network"), month, func.sum(t.n).label("n"))
+                .select_from(source).join(m.Network, m.Network.id == t.network_id)
                 .where(and_(date_col >= start, date_col <= end))
                 .group_by(m.Network.name, month))
         if network_id is not None:
             stmt = stmt.where(t.network_id == network_id)
-        stmt = in_icp(stmt, t.lsoa_code, conn, filters.icp)
+        stmt = summaries.in_area(stmt, t, conn, filters.icp)
         return pd.DataFrame(conn.execute(stmt).all(), columns=["network", "month", "n"])
 
     joiners = bucketed(t.joined_on).rename(columns={"n": "joiners"})
     leavers = bucketed(t.left_on).rename(columns={"n": "leavers"})
-    day_before = start - dt.timedelta(days=1)
-    base_stmt = (select(m.Network.name.label("network"), func.count().label("base"))
-                 .select_from(t).join(m.Network, m.Network.id == t.network_id)
+    base_stmt = (select(m.Network.name.label("network"), func.sum(t.n).label("base"))
+                 .select_from(source).join(m.Network, m.Network.id == t.network_id)
                  .where(t.joined_on <= day_before, or_(t.left_on.is_(None), t.left_on > day_before))
                  .group_by(m.Network.name))
     if network_id is not None:
         base_stmt = base_stmt.where(t.network_id == network_id)
-    base_stmt = in_icp(base_stmt, t.lsoa_code, conn, filters.icp)
-    base = dict(conn.execute(base_stmt).all())
+    base_stmt = summaries.in_area(base_stmt, t, conn, filters.icp)
+    base = {name: int(n) for name, n in conn.execute(base_stmt).all()}
 
     names = networks(conn)
     if network_id is not None:

@@ -8,27 +8,35 @@ one transaction); otherwise (a store filled by hand, or changed without a new re
 did before. records_only() makes the counting functions read the records (the tests' independent oracle).
 
 Cells (models.SUMMARY_TABLES): responses per survey x day x channel x ICP area; respondents per survey x age band x
-sex x ethnic group x disability x small area's IMD decile, ICP area and district; and, for every question that is not
-free text, the respondents choosing each answer, and those answering at all, per raking cell (age band x sex x IMD
-quintile) x ICP area and per group of every dimension x ICP area. Network memberships and panel members are still
-counted from their records (see README "How it is built").
+sex x ethnic group x disability x small area's IMD decile, ICP area and district; for every question that is not
+free text, the respondents per set of values chosen x ICP area x age band x sex x ethnic group x disability x IMD
+quintile x small area's ICP area (answers.question_cells, and the raking cells, are GROUP BYs over it); and for every
+free-text question, the answers per ICP area x set of themes mentioned (answers.free_text_cells), as the theme list
+was at the refresh. Network memberships and panel members are still counted from their records (see README "How
+it is built").
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterable, Iterator
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, case, delete, func, insert, literal, select
+from sqlalchemy import (
+    BigInteger, Column, Integer, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.filters import icp_id
 from data_access.settings import get_setting, set_setting
-from data_access.sql import age_band, calendar_day, imd_quintile, year_of
+from data_access.sql import age_band, calendar_day, imd_quintile, month_start, year_of
 
 MARKER = "summaries_of"
+THEMES = "summary_themes"  # the theme list the free-text summaries were written with
 _records_only: ContextVar[bool] = ContextVar("summaries_records_only", default=False)
 
 
@@ -68,25 +76,43 @@ def in_area(stmt, table, conn: Connection, icp: str | None):
 # --- Writing them -------------------------------------------------------------------------------------------------
 
 
-def refresh(conn: Connection, survey_ids: Iterable[int] | None = None) -> None:
-    """Rewrite the summaries from the records (of every survey, or only of the surveys given) and mark them as of the
-    store's present data version. Call it in the writing transaction, after the data version is set."""
+def refresh(conn: Connection, survey_ids: Iterable[int] | None = None, members: bool | None = None) -> None:
+    """Rewrite the summaries from the records (of every survey, or only of the surveys given; the memberships' where
+    members is true, by default where every survey's are rewritten) and mark them as of the store's present data
+    version. Call it in the writing transaction, after the data version is set."""
     ids = None if survey_ids is None else sorted({int(i) for i in survey_ids})
+    if members if members is not None else ids is None:
+        for table in m.MEMBER_SUMMARY_TABLES:
+            conn.execute(delete(table.__table__))
+        _fill_members(conn)
+    if ids is not None and get_setting(conn, THEMES) != theme_list_key(conn):
+        ids = None  # the other surveys' free-text summaries are of another theme list
     if ids is None or ids:
         for table in m.SUMMARY_TABLES:
             stmt = delete(table.__table__)
             conn.execute(stmt if ids is None else stmt.where(table.__table__.c.survey_id.in_(ids)))
         _fill_responses(conn, ids)
         _fill_answers(conn, ids)
+        _fill_free_text(conn, ids)
     set_setting(conn, MARKER, get_setting(conn, "data_version") or "")
+    set_setting(conn, THEMES, theme_list_key(conn))
 
 
 def forget(conn: Connection) -> None:
     """Empty the summaries and mark them as of no data version (the counting functions read the records until the
     next refresh)."""
-    for table in m.SUMMARY_TABLES:
+    for table in [*m.SUMMARY_TABLES, *m.MEMBER_SUMMARY_TABLES]:
         conn.execute(delete(table.__table__))
     set_setting(conn, MARKER, "")
+    set_setting(conn, THEMES, "")
+
+
+def members_of_import(conn: Connection, import_id: int) -> bool:
+    """True where an import added or changed network memberships (whose summaries it changes)."""
+    t, c = m.NetworkMembership, m.ImportChange
+    added = select(t.id).where(t.import_id == import_id)
+    changed = select(c.id).where(c.import_id == import_id, c.table_name == t.__tablename__)
+    return any(conn.execute(q.limit(1)).first() for q in (added, changed))
 
 
 def surveys_of_import(conn: Connection, import_id: int) -> set[int]:
@@ -134,22 +160,9 @@ def _fill_responses(conn: Connection, ids: list[int] | None) -> None:
                     joined, where, func.count())
 
 
-_CELLS = ["age_band", "sex", "ethnic_group", "disability", "imd_decile", "lsoa_icp", "lad_code", "icp_key"]
-
-
-def _scratch(name: str, with_value: bool) -> Table:
-    """A temporary table of answer counts per question (and answer) and respondent's full cell."""
-    cols = [Column("survey_id", Integer), Column("question_id", Integer)]
-    if with_value:
-        cols.append(Column("value", Text))
-    cols += [Column("age_band", String(20)), Column("sex", String(20)), Column("ethnic_group", String(20)),
-             Column("disability", String(20)), Column("imd_decile", Integer), Column("lsoa_icp", Integer),
-             Column("lad_code", String(9)), Column("icp_key", Integer), Column("n", Integer)]
-    return Table(name, MetaData(), *cols, prefixes=["TEMPORARY"])
-
-
 def _respondents_scratch(conn: Connection, ids: list[int] | None) -> Table:
-    """A temporary table of every respondent's full cell (response_id, then _CELLS), worked out once."""
+    """A temporary table of every respondent's full cell (response_id, age band, sex, ethnic group, disability, small
+    area's IMD decile, ICP area and district, icp_key), worked out once."""
     r, L = m.SurveyResponse, m.Lsoa
     table = Table("summary_scratch_respondents", MetaData(), Column("response_id", Integer, primary_key=True),
                   Column("age_band", String(20)), Column("sex", String(20)), Column("ethnic_group", String(20)),
@@ -165,54 +178,102 @@ def _respondents_scratch(conn: Connection, ids: list[int] | None) -> Table:
     return table
 
 
+MASK_BITS = 62  # values (or themes) a set can hold as a BIGINT of bits
+
+
 def _fill_answers(conn: Connection, ids: list[int] | None) -> None:
-    """The answer summaries, from one scan of the answers per kind (chosen, answered) into a scratch table of full
-    cells (each respondent is in one cell, so counts of distinct respondents add up over cells)."""
-    a, q = m.Answer, m.Question
-    people = _respondents_scratch(conn, ids)
-    joined = a.__table__.join(q.__table__, q.id == a.question_id).join(people, people.c.response_id == a.response_id)
+    """The respondents per question, set of values chosen and cell (SummaryQuestionValue gives each value of a
+    question its bit; SummaryChoiceCell counts the respondents per sum of the bits of the values they chose, with
+    their cell worked out once per respondent in a scratch table)."""
+    a, q, v = m.Answer, m.Question, m.SummaryQuestionValue
     where = [q.qtype != "free_text", func.length(func.trim(a.value)) > 0]  # as answers._answered counts them
     if ids is not None:
         where.append(q.survey_id.in_(ids))
-    cell = [people.c[c] for c in _CELLS]
-    for with_value, cell_table, group_table in ((True, m.SummaryAnswerCell, m.SummaryAnswerGroup),
-                                                (False, m.SummaryQuestionCell, m.SummaryQuestionGroup)):
-        scratch = _scratch("summary_scratch_answers" if with_value else "summary_scratch_questions", with_value)
-        scratch.drop(conn, checkfirst=True)
-        scratch.create(conn)
-        keys = [q.survey_id, a.question_id, *([a.value] if with_value else [])]
-        stmt = select(*keys, *cell, func.count(func.distinct(a.response_id))).select_from(joined).where(
-            *where).group_by(*keys, *cell)
-        conn.execute(insert(scratch).from_select([c.name for c in scratch.c], stmt))
-        _derive(conn, scratch, with_value, cell_table, group_table)
-        scratch.drop(conn)
+    given = conn.execute(select(q.survey_id, q.id, a.value).join(a, a.question_id == q.id).where(*where)
+                         .distinct()).all()
+    by_question: dict[tuple[int, int], list[str]] = {}
+    for survey_id, question_id, value in given:
+        by_question.setdefault((int(survey_id), int(question_id)), []).append(value)
+    rows = []
+    for (survey_id, question_id), values in by_question.items():
+        wide = len(values) > MASK_BITS  # too many values for a mask: the question's cells come from the records
+        rows += [dict(survey_id=survey_id, question_id=question_id, value=value, bit=-1 if wide else 1 << i)
+                 for i, value in enumerate(sorted(values))]
+    if not rows:
+        return
+    conn.execute(insert(v.__table__), rows)
+    chose = select(v.survey_id, a.response_id, a.question_id,
+                   cast(func.sum(v.bit.distinct()), BigInteger).label("options")).join(
+        v, and_(v.question_id == a.question_id, v.value == a.value)).where(v.bit > 0)
+    if ids is not None:
+        chose = chose.where(v.survey_id.in_(ids))
+    chose = chose.group_by(v.survey_id, a.response_id, a.question_id).subquery()
+    people = _respondents_scratch(conn, ids)
+    p = people.c
+    cells = [p.age_band, p.sex, p.ethnic_group, p.disability, imd_quintile(p.imd_decile).label("imd_quintile"),
+             p.lsoa_icp, p.icp_key]
+    _insert_grouped(conn, m.SummaryChoiceCell, [chose.c.survey_id, chose.c.question_id, chose.c.options, *cells],
+                    chose.join(people, p.response_id == chose.c.response_id), [], func.count())
     people.drop(conn)
 
 
-def _group_of(dimension: str, s: Table):
-    """A respondent's group on a dimension from a scratch table's cell, as profiles.respondent_group says."""
-    if dimension in ("age_band", "sex", "ethnic_group", "disability"):
-        return s.c[dimension]
-    if dimension == "imd_quintile":
-        return imd_quintile(s.c.imd_decile)
-    if dimension == "icp_area":
-        return func.coalesce(m.IcpArea.name, m.NOT_KNOWN)
-    return func.coalesce(m.LocalAuthority.name, m.NOT_KNOWN)
+def theme_list_key(conn: Connection) -> str:
+    """The theme list as it is now (names and keywords), to tell whether the free-text summaries were written with
+    it ('' where there are more themes than a mask holds: free text is then counted from the records)."""
+    rows = conn.execute(select(m.Theme.name, m.Theme.keywords).order_by(m.Theme.name)).all()
+    return "" if len(rows) > MASK_BITS else json.dumps([list(r) for r in rows])
 
 
-GROUP_DIMENSIONS = ["age_band", "sex", "ethnic_group", "disability", "imd_quintile", "icp_area", "district"]
+def themes_current(conn: Connection) -> bool:
+    """True when the free-text summaries may be read: current, and written with the present theme list."""
+    if not current(conn):
+        return False
+    key = theme_list_key(conn)
+    return bool(key) and get_setting(conn, THEMES) == key
 
 
-def _derive(conn: Connection, s: Table, with_value: bool, cell_table, group_table) -> None:
-    """The raking-cell and per-dimension summaries of the answers from the scratch table of full cells."""
-    keys = [s.c.survey_id, s.c.question_id, *([s.c.value] if with_value else [])]
-    raking = [s.c.age_band, s.c.sex, imd_quintile(s.c.imd_decile).label("imd_quintile"), s.c.icp_key]
-    _insert_grouped(conn, cell_table, [*keys, *raking], s, [], func.sum(s.c.n))
-    places = (s.outerjoin(m.IcpArea.__table__, m.IcpArea.id == s.c.lsoa_icp)
-              .outerjoin(m.LocalAuthority.__table__, m.LocalAuthority.code == s.c.lad_code))
-    for dim in GROUP_DIMENSIONS:
-        columns = [*keys, _group_of(dim, s).label("group_name"), s.c.icp_key]
-        _insert_grouped(conn, group_table, columns, places, [], func.sum(s.c.n), fixed=(("dimension", dim),))
+def _fill_free_text(conn: Connection, ids: list[int] | None) -> None:
+    """Answers to each free-text question per ICP area and set of themes mentioned (answers.theme_mentions)."""
+    from data_access.answers import answer_words, theme_mentions  # answers reads the summaries
+
+    if not theme_list_key(conn):
+        return
+    a, q, r = m.Answer, m.Question, m.SurveyResponse
+    words = (select(q.survey_id, a.question_id, _icp_key(), answer_words(a.value).label("words")).select_from(a)
+             .join(q, q.id == a.question_id).join(r, r.id == a.response_id)
+             .outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code)
+             .where(q.qtype == "free_text", func.length(func.trim(a.value)) > 0))
+    if ids is not None:
+        words = words.where(q.survey_id.in_(ids))
+    words = words.cte("free_text_words").prefix_with("MATERIALIZED")  # each answer's words worked out once
+    mask = literal(0, BigInteger)
+    for i, mentions in enumerate(theme_mentions(conn, words.c.words)):
+        if mentions is not None:
+            mask = mask + case((mentions, literal(1 << i, BigInteger)), else_=literal(0, BigInteger))
+    _insert_grouped(conn, m.SummaryFreeTextCell, [words.c.survey_id, words.c.question_id, mask.label("themes"),
+                                                  words.c.icp_key], words, [], func.count())
+
+
+def _still(months: int):
+    """A membership lasted more than `months` months after joining (or has not ended), as network_release says."""
+    from data_access.network_release import day_key  # network_release reads the summaries
+
+    t = m.NetworkMembership
+    return case((or_(t.left_on.is_(None), day_key(t.left_on) > day_key(t.joined_on) + months * 100), 1), else_=0)
+
+
+def _member_icp():
+    t = m.NetworkMembership
+    return case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id).label("icp_key")  # as filters.in_icp
+
+
+def _fill_members(conn: Connection) -> None:
+    t = m.NetworkMembership
+    columns = [t.network_id, t.channel, _member_icp(), calendar_day(month_start(t.joined_on)).label("joined_month"),
+               calendar_day(month_start(t.left_on)).label("left_month"), _still(6).label("still_6"),
+               _still(12).label("still_12")]
+    joined = t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code)
+    _insert_grouped(conn, m.SummaryMembershipCell, columns, joined, [], func.count())
 
 
 # --- Reading them ---------------------------------------------------------------------------------------------------
@@ -246,3 +307,22 @@ def respondent_group(dimension: str):
 
 RESPONDENT_PLACES = ((m.IcpArea.__table__, m.IcpArea.id == m.SummaryRespondentCell.lsoa_icp),
                      (m.LocalAuthority.__table__, m.LocalAuthority.code == m.SummaryRespondentCell.lad_code))
+
+
+def memberships(conn: Connection, starts: Iterable[dt.date] = (), ends: Iterable[dt.date] = ()):
+    """Network memberships to count from, as a subquery of network_id, channel, icp_key (as filters.in_icp counts
+    them), joined_on, left_on, still_6, still_12 (network_release's flags, not limited to any quarters) and n (the
+    memberships a row stands for: count with sum(n)). The summary's cells (joined_on and left_on the first day of the
+    month) where they are current and the dates the query compares with are month edges (starts: first days, for
+    joined_on/left_on >= d or < d; ends: last days, for <= d or > d), so every comparison gives what it gives on the
+    records; otherwise one row per membership record."""
+    edges = all(d.day == 1 for d in starts) and all((d + dt.timedelta(days=1)).day == 1 for d in ends)
+    if edges and current(conn):
+        s = m.SummaryMembershipCell
+        return select(s.network_id, s.channel, s.icp_key, s.joined_month.label("joined_on"),
+                      s.left_month.label("left_on"), s.still_6, s.still_12, s.n).subquery("memberships")
+    t = m.NetworkMembership
+    return (select(t.network_id, t.channel, _member_icp(), t.joined_on, t.left_on, _still(6).label("still_6"),
+                   _still(12).label("still_12"), literal(1).label("n"))
+            .select_from(t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code))
+            .subquery("memberships"))

@@ -39,7 +39,7 @@ def test_upgrade_from_earlier_schemas_keeps_data(engine):
                                   m.SummaryResponseDay.channel, m.SummaryResponseDay.n)).one()
         assert summaries.current(conn)  # the migration wrote the summaries of the records already there
     assert tuple(row) == ("m1", None)
-    assert version == "0006"
+    assert version == "0007_more_summaries"
     assert tuple(day) == (1, dt.date(2025, 1, 5), "Paper", 1)
     assert {"importlog", "theme", "measure", "panelinvitation", "columnmapping"} <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:

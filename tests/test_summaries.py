@@ -26,6 +26,8 @@ ICPS = [None, *[name for name, _ in ICP_AREAS]]
 OPTIONS = ["Yes", "No", "Not sure"]
 QUESTIONS = [(1, "single", OPTIONS), (2, "multiple", OPTIONS), (3, "likert", m.LIKERT_SCALE), (4, "free_text", [])]
 PERIOD = Filters(None, dt.date(2024, 12, 1), dt.date(2025, 12, 31))
+# free-text answers mention a theme by its keywords: "Other words" mentions Words, "Not sure" Unsure; Nothing has none
+THEMES = {"Agreeing": "agree, yes", "Nothing": "", "Unsure": "sure, unsure", "Words": "word"}
 
 person = st.fixed_dictionaries({
     "survey_id": st.sampled_from([1, 2]),
@@ -55,8 +57,9 @@ def _fill(engine, people: list[dict]) -> None:
     """Replace the tiny store's surveys with two surveys of four questions each and the people given, then refresh
     the summaries as every write path does (data version, then summaries, in one transaction)."""
     with engine.begin() as conn:
-        for model in (m.SurveyArea, m.Answer, m.SurveyResponse, m.Question, m.Survey):
+        for model in (m.SurveyArea, m.Answer, m.SurveyResponse, m.Question, m.Survey, m.Theme):
             conn.execute(delete(model.__table__))
+        conn.execute(insert(m.Theme.__table__), [dict(name=k, keywords=v) for k, v in THEMES.items()])
         conn.execute(insert(m.Survey.__table__), [
             dict(id=s, title=f"Survey {s}", project="", opens_on=dt.date(2025, 1, 1), closes_on=dt.date(2025, 2, 9),
                  target_responses=20, is_panel_survey=s == 2) for s in (1, 2)])
@@ -117,15 +120,55 @@ def _check_every_function(engine) -> None:
             _same(engine, lambda c: profiles.respondent_cells(c, sid, filters, list(profiles.DIMENSIONS)),
                   sort=list(profiles.DIMENSIONS))
             _same(engine, lambda c: profiles.engaged_cells(c, "respondents", filters, survey_id=sid))
-            for k, _qtype, _ in QUESTIONS:
-                qid = 10 * sid + k
-                # question_results and question_by_group count their joint cells from the records
-                # (answers.question_cells), so only the weighted results read the summaries
-                _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
+            for k, qtype, _ in QUESTIONS:
+                if qtype != "free_text":
+                    qid = 10 * sid + k
+                    _same(engine, lambda c: answers.weighted_question_results(c, qid, sid, filters, None))
+    for sid in (1, 2):
+        for k, qtype, _ in QUESTIONS:
+            _same_cells(engine, 10 * sid + k, qtype)
+            _same_pages(engine, 10 * sid + k, qtype)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+def _same_pages(engine, question_id: int, qtype: str) -> None:
+    """What the survey page shows of a question, in every view (and every breakdown), the same from the summaries as
+    from the records (all views in one call: the cells and hidden keys are worked out once per data load)."""
+    views = [Filters(icp, PERIOD.start, PERIOD.end) for icp in ICPS]
+    if qtype == "free_text":
+        got, want = _both(engine, lambda c: [answers.free_text_summary(c, question_id, f) for f in views])
+        for g, w in zip(got, want):
+            pd.testing.assert_frame_equal(g.pop("themes"), w.pop("themes"))
+            assert g == w
+        return
+    got, want = _both(engine, lambda c: [[answers.question_results(c, question_id, f),
+                                          *[answers.question_by_group(c, question_id, d, f)
+                                            for d in answers.BREAKDOWNS]] for f in views])
+    for g_view, w_view in zip(got, want):
+        for g, w in zip(g_view, w_view):
+            pd.testing.assert_frame_equal(g, w)
+
+
+def _same_cells(engine, question_id: int, qtype: str) -> None:
+    """The question's cells (and the keys hidden on the survey page), row for row, from the summaries as from the
+    records."""
+    if qtype == "free_text":
+        got, want = _both(engine, lambda c: answers.free_text_cells(c, question_id))
+        pd.testing.assert_frame_equal(got, want)
+        return
+    got, want = _both(engine, lambda c: (answers.question_cells(c, question_id),
+                                         answers.question_hidden(c, question_id)))
+    assert (got[0].qtype, got[0].options) == (want[0].qtype, want[0].options)
+    pd.testing.assert_frame_equal(got[0].frame, want[0].frame)
+    assert got[1] == want[1]
+
+
+def _random_stores(examples: int):
+    """hypothesis settings for tests on random small stores (each example fills the store and compares)."""
+    return settings(max_examples=examples, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@_random_stores(8)
 @given(people=st.lists(person, max_size=30))
 def test_every_converted_function_gives_the_same_from_summaries_as_from_records(tiny, people):
     _fill(tiny, people)
@@ -148,19 +191,29 @@ def test_the_summaries_hold_the_counts_worked_out_by_hand(tiny):
         days = conn.execute(select(t.survey_id, t.day, t.icp_key, t.n).order_by(t.survey_id, t.day)).all()
         assert [tuple(r) for r in days] == [(1, dt.date(2025, 1, 1), east_kent, 2), (1, dt.date(2025, 1, 4), east_kent, 1),
                                             (2, dt.date(2025, 1, 4), 4, 1)]  # B1 is in West Kent
-        a = m.SummaryAnswerCell
-        chosen = dict(conn.execute(select(a.value, func.sum(a.n)).where(a.question_id == 11).group_by(a.value)).all())
-        assert chosen == {"Yes": 2, "No": 1}
-        q = m.SummaryQuestionCell
-        # question 12 (multiple choice): two respondents answered, one choosing two options
-        assert conn.execute(select(func.sum(q.n)).where(q.question_id == 12)).scalar_one() == 2
-        # free text (question 14) is not summarised: it is counted from the records
-        assert conn.execute(select(func.count()).select_from(a).where(a.question_id == 14)).scalar_one() == 0
-        g = m.SummaryAnswerGroup
-        by_icp = dict(conn.execute(select(g.group_name, g.n).where(
-            g.question_id == 11, g.dimension == "icp_area", g.value == "Yes")).all())
+        v = m.SummaryQuestionValue
+        bits = dict(conn.execute(select(v.value, v.bit).where(v.question_id == 12)).all())
+        assert bits == {"No": 1, "Yes": 2}  # the values given, A-Z, a bit each
+        c = m.SummaryChoiceCell
+        # question 12 (multiple choice): one respondent chose Yes and No (bits 2 + 1), one No (1); both in A1, whose
+        # decile puts it in IMD quintile 1, East Kent's
+        chosen = conn.execute(select(c.options, c.age_band, c.imd_quintile, c.lsoa_icp, c.icp_key, c.n)
+                              .where(c.question_id == 12).order_by(c.options)).all()
+        assert [tuple(r) for r in chosen] == [(1, "35-49", "1 (most deprived)", east_kent, east_kent, 1),
+                                              (3, "35-49", "1 (most deprived)", east_kent, east_kent, 1)]
+        # question 11 (single choice): two chose Yes, one in A1 and one with no small area (East Kent recorded)
+        yes = conn.execute(select(c.lsoa_icp, c.icp_key, c.imd_quintile, c.n).where(
+            c.question_id == 11, c.options == 2).order_by(c.lsoa_icp)).all()
+        assert sorted(map(tuple, yes), key=str) == sorted([(None, east_kent, m.NOT_KNOWN, 1),
+                                                           (east_kent, east_kent, "1 (most deprived)", 1)], key=str)
+        cells = answers.question_cells(conn, 11).frame
         # the respondent with no small area is 'Not known' by ICP area of residence, yet counts in East Kent's view
-        assert by_icp == {"East Kent": 1, m.NOT_KNOWN: 1}
+        assert cells[["icp_key", "icp_area", "o0", "o1", "n"]].values.tolist() == [
+            [east_kent, "East Kent", 0, 1, 1], [east_kent, "East Kent", 1, 0, 1], [east_kent, m.NOT_KNOWN, 1, 0, 1]]
+        # free text (question 14): one answer, "Words", mentioning the theme Words (the 4th, bit 8)
+        f = m.SummaryFreeTextCell
+        assert [tuple(r) for r in conn.execute(select(f.question_id, f.themes, f.icp_key, f.n))] == [
+            (14, 8, east_kent, 1)]
         assert surveys.responses_by_day(conn, 1, Filters("East Kent"))["responses"].tolist() == [2, 1]
 
 
@@ -201,6 +254,10 @@ def _current_and_equal(engine, survey_id: int) -> None:
               sort=list(profiles.DIMENSIONS))
         for qid in answers.survey_questions(engine.connect(), survey_id)["id"]:
             _same(engine, lambda c: answers.weighted_question_results(c, int(qid), survey_id, filters, None))
+    with engine.connect() as conn:
+        questions = answers.survey_questions(conn, survey_id)
+    for qid, qtype in zip(questions["id"], questions["qtype"]):
+        _same_cells(engine, int(qid), qtype)
 
 
 def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
@@ -225,3 +282,107 @@ def test_every_write_path_leaves_current_summaries(tiny, tmp_path):
     with tiny.connect() as conn:  # the undone import's survey is gone, and so are its summaries
         assert conn.execute(select(func.count()).select_from(m.SummaryResponseDay).where(
             m.SummaryResponseDay.survey_id.not_in([1, autumn]))).scalar_one() == 0
+
+
+# --- Network memberships ---------------------------------------------------------------------------------------------
+
+from data_access import network_release, networks  # noqa: E402
+
+MONTH_PERIODS = [Filters(None, dt.date(2025, 1, 1), dt.date(2025, 6, 30)),  # month edges: read from the summary
+                 Filters(None, dt.date(2024, 11, 1), dt.date(2026, 2, 28))]
+ODD_PERIOD = Filters(None, dt.date(2025, 1, 10), dt.date(2025, 5, 20))  # not: read from the records both ways
+
+member = st.fixed_dictionaries({
+    "network_id": st.sampled_from([1, 2]),
+    "joined": st.integers(0, 500),  # days after 2024-06-01
+    "stay": st.one_of(st.none(), st.integers(0, 450)),  # days until leaving (None: still a member)
+    "channel": st.sampled_from(["Event", "Online", "GP practice"]),
+    "lsoa_code": st.sampled_from([None, *[code for code, *_ in LSOAS]]),
+    "icp_id": st.sampled_from([None, 1, 2, 3, 4]),
+})
+
+
+def _fill_members(engine, people: list[dict]) -> None:
+    """Replace the tiny store's memberships with the people given and refresh the summaries (memberships and all)."""
+    first = dt.date(2024, 6, 1)
+    with engine.begin() as conn:
+        conn.execute(delete(m.NetworkMembership.__table__))
+        if people:
+            conn.execute(insert(m.NetworkMembership.__table__), [dict(
+                network_id=p["network_id"], member_ref=f"m{i}", joined_on=first + dt.timedelta(days=p["joined"]),
+                left_on=None if p["stay"] is None else first + dt.timedelta(days=p["joined"] + p["stay"]),
+                channel=p["channel"], lsoa_code=p["lsoa_code"], icp_id=p["icp_id"] if p["lsoa_code"] is None else None)
+                for i, p in enumerate(people)])
+        set_setting(conn, "data_version", f"members-{len(people)}-{id(people)}")
+        summaries.refresh(conn)
+
+
+def _member_views(period: Filters) -> list[Filters]:
+    return [Filters(icp, period.start, period.end) for icp in ICPS]
+
+
+def _check_member_functions(engine) -> None:
+    for period in [*MONTH_PERIODS, ODD_PERIOD]:
+        def everything(c, period=period):
+            out = []
+            for f in _member_views(period):
+                cells = network_release.cohort_cells(c, f.start, f.end)  # rows in no particular order
+                out.append(cells.assign(icp=cells["icp"].fillna(-1)).sort_values(list(cells.columns))
+                           .reset_index(drop=True))
+                out.append(networks._monthly_raw(c, f))
+                out.append(networks.membership_totals_by_month(c, f))
+                out += [networks.membership_by_month(c, f, n) for n in (None, 1, 2)]
+                out.append(pd.Series([networks.members_on(c, day, f, n) for day in (f.end, f.start, dt.date(2025, 3, 31))
+                                      for n in (None, 1, 2)]))
+            return out
+        got, want = _both(engine, everything)
+        for g, w in zip(got, want):
+            if isinstance(g, pd.Series):
+                pd.testing.assert_series_equal(g, w)
+            else:
+                pd.testing.assert_frame_equal(g, w, check_dtype=False)
+
+
+@_random_stores(6)
+@given(people=st.lists(member, max_size=40))
+def test_membership_counts_are_the_same_from_the_summary_as_from_the_records(tiny, people):
+    _fill_members(tiny, people)
+    _check_member_functions(tiny)
+
+
+def test_the_membership_summary_holds_the_counts_worked_out_by_hand(tiny):
+    """Three members of network 1: two joining in January 2025 in A1 (East Kent's), one leaving 10 March 2025 (not
+    6 months on, so not still a member 6 months after joining, nor 12), one not leaving; one with no small area but
+    West Kent recorded, joining 31 July 2024 and leaving 1 February 2025 (6 months and a day on: still a member 6
+    months after joining, not 12)."""
+    _fill_members(tiny, [])
+    with tiny.begin() as conn:
+        conn.execute(insert(m.NetworkMembership.__table__), [
+            dict(network_id=1, member_ref="a", joined_on=dt.date(2025, 1, 5), left_on=dt.date(2025, 3, 10),
+                 channel="Event", lsoa_code="A1", icp_id=None),
+            dict(network_id=1, member_ref="b", joined_on=dt.date(2025, 1, 20), left_on=None, channel="Event",
+                 lsoa_code="A1", icp_id=None),
+            dict(network_id=1, member_ref="c", joined_on=dt.date(2024, 7, 31), left_on=dt.date(2025, 2, 1),
+                 channel="Online", lsoa_code=None, icp_id=4)])
+        set_setting(conn, "data_version", "by hand")
+        summaries.refresh(conn, [], members=True)
+    with tiny.connect() as conn:
+        s = m.SummaryMembershipCell
+        rows = conn.execute(select(s.channel, s.icp_key, s.joined_month, s.left_month, s.still_6, s.still_12, s.n))
+        assert sorted((tuple(r) for r in rows), key=str) == [
+            ("Event", 2, dt.date(2025, 1, 1), None, 1, 1, 1),
+            ("Event", 2, dt.date(2025, 1, 1), dt.date(2025, 3, 1), 0, 0, 1),
+            ("Online", 4, dt.date(2024, 7, 1), dt.date(2025, 2, 1), 1, 0, 1)]
+        feb = Filters(None, dt.date(2025, 2, 1), dt.date(2025, 2, 28))
+        assert networks.members_on(conn, dt.date(2025, 2, 28), feb, 1) == 2  # c left on 1 February
+        assert networks.members_on(conn, dt.date(2025, 1, 31), feb, 1) == 3
+        assert networks.members_on(conn, dt.date(2025, 1, 31), Filters("East Kent"), 1) == 2
+
+
+def test_a_survey_refresh_keeps_the_membership_summary(tiny):
+    _fill_members(tiny, [dict(network_id=1, joined=10, stay=None, channel="Event", lsoa_code="A1", icp_id=None)])
+    with tiny.begin() as conn:
+        set_setting(conn, "data_version", "a survey import")
+        summaries.refresh(conn, [1])
+        assert conn.execute(select(func.sum(m.SummaryMembershipCell.n))).scalar_one() == 1
+    _check_member_functions(tiny)

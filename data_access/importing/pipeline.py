@@ -524,8 +524,9 @@ def commit_import(engine: Engine, preview: Preview, user: str) -> int:
             wide.save_mapping(conn, survey_id, preview.survey_title,
                               {h: t for h, t in preview.mapping.items() if h not in preview.dropped})
         touched = summaries.scope(conn, summaries.surveys_of_import(conn, log_id))
+        members = touched is None or summaries.members_of_import(conn, log_id)
         set_setting(conn, "data_version", f"import-{log_id}-{now:%Y%m%d%H%M%S}")
-        summaries.refresh(conn, touched)
+        summaries.refresh(conn, touched, members)
     after_load(engine)
     return log_id
 
@@ -652,6 +653,7 @@ def undo_import(engine: Engine, import_id: int, user: str) -> UndoResult:
             raise ImportError_(f"Import number {import_id} was already undone on {log.undone_at:%d/%m/%Y %H:%M}.")
         table = KINDS[log.kind].model.__table__
         touched = summaries.scope(conn, summaries.surveys_of_import(conn, import_id))  # before its records go
+        members = touched is None or summaries.members_of_import(conn, import_id)
         _restore_changes(conn, table, import_id, result)
         if table.name == "surveyresponse":
             mine = select(table.c.id).where(table.c.import_id == import_id)
@@ -661,7 +663,7 @@ def undo_import(engine: Engine, import_id: int, user: str) -> UndoResult:
             undone_at=dt.datetime.now().replace(microsecond=0), undone_by=user[:120]))
         _remove_unused_created(conn, result)
         set_setting(conn, "data_version", f"undo-{import_id}-{dt.datetime.now():%Y%m%d%H%M%S%f}")
-        summaries.refresh(conn, touched)
+        summaries.refresh(conn, touched, members)
     after_load(engine)
     return result
 

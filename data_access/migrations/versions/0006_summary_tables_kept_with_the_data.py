@@ -109,9 +109,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_summaryresponseday_survey', ['survey_id', 'icp_key', 'day'], unique=False)
 
     # ### end Alembic commands ###
-    from data_access import summaries
-
-    summaries.refresh(op.get_bind())  # the summaries of the records already in the store
+    # The summaries of the records already in the store are written by 0007_more_summaries (summaries.refresh writes
+    # the tables of the present code, some of which 0007 creates).
 
 
 def downgrade() -> None:
