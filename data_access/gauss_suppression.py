@@ -54,10 +54,11 @@ def protect(n_cells: int, members: list[np.ndarray], hidden: np.ndarray, order: 
     """hidden (the sets to protect: a boolean per set) with more sets hidden: each set in `order` joins the shown
     ones unless then some protected set would be a linear combination of the shown ones and of the rows of `known`
     (vectors over the cells whose value a reader knows, such as the difference of two tables' sums of one number).
-    withheld sets are protected but never offered. Returns the hidden sets (protected, withheld and secondary)."""
+    withheld sets are never offered (and protected only if hidden too). Returns the hidden sets (protected,
+    withheld and secondary)."""
     hidden = np.asarray(hidden, dtype=bool).copy()
     withheld = np.zeros(len(members), dtype=bool) if withheld is None else withheld
-    protected = [p for p in np.flatnonzero(hidden | withheld) if len(members[p])]
+    protected = [p for p in np.flatnonzero(hidden) if len(members[p])]
     if not protected or not len(order):
         return hidden | withheld
     with threadpool_limits(limits=1, user_api="blas"):  # many small products: threads only contend
