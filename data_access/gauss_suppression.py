@@ -37,14 +37,16 @@ def per_set(which: np.ndarray, n_sets: int, flags: Sequence | None, how=np.maxim
 
 
 def show_order(values: np.ndarray, members: list, hidden: np.ndarray, withheld: np.ndarray,
-               rank: np.ndarray | None = None, worth: np.ndarray | None = None) -> list[int]:
+               rank: np.ndarray | None = None, worth: np.ndarray | None = None, sums_first: bool = True) -> list[int]:
     """The sets that may be shown, in the order they are offered: zeros first (always shown: they give no one
     away), then the highest rank (numbers to hide only where nothing else will do), then the highest worth (the
-    value, or a cost: a total made dearer to hide than its parts), sums of several cells before single cells."""
+    value, or a cost: a total made dearer to hide than its parts), then (sums_first) sums of several cells before
+    single cells."""
     rank = np.zeros(len(members), dtype=int) if rank is None else rank
     worth = values if worth is None else worth
     candidates = [i for i in range(len(members)) if not hidden[i] and not withheld[i] and len(members[i])]
-    return sorted(candidates, key=lambda i: (values[i] != 0, -rank[i], -worth[i], len(members[i]) == 1, i))
+    return sorted(candidates, key=lambda i: (values[i] != 0, -rank[i], -worth[i],
+                                             sums_first and len(members[i]) == 1, i))
 
 
 def protect(n_cells: int, members: list[np.ndarray], hidden: np.ndarray, order: Sequence[int],
@@ -52,10 +54,11 @@ def protect(n_cells: int, members: list[np.ndarray], hidden: np.ndarray, order: 
     """hidden (the sets to protect: a boolean per set) with more sets hidden: each set in `order` joins the shown
     ones unless then some protected set would be a linear combination of the shown ones and of the rows of `known`
     (vectors over the cells whose value a reader knows, such as the difference of two tables' sums of one number).
-    withheld sets are protected but never offered. Returns the hidden sets (protected, withheld and secondary)."""
+    withheld sets are never offered (and protected only if hidden too). Returns the hidden sets (protected,
+    withheld and secondary)."""
     hidden = np.asarray(hidden, dtype=bool).copy()
     withheld = np.zeros(len(members), dtype=bool) if withheld is None else withheld
-    protected = [p for p in np.flatnonzero(hidden | withheld) if len(members[p])]
+    protected = [p for p in np.flatnonzero(hidden) if len(members[p])]
     if not protected or not len(order):
         return hidden | withheld
     with threadpool_limits(limits=1, user_api="blas"):  # many small products: threads only contend
@@ -161,6 +164,6 @@ def ordered_suppression(counts: Sequence[float], published: Sequence[Sequence[in
     withheld = per_set(which, len(members), never_shown, how=np.minimum).astype(bool)
     early = per_set(which, len(members), first)
     if secondary and hidden.any():
-        hidden = protect(counts.size, members, hidden, show_order(values, members, hidden, withheld, rank=early),
-                         withheld)
+        hidden = protect(counts.size, members, hidden,
+                         show_order(values, members, hidden, withheld, rank=early, sums_first=False), withheld)
     return hidden[which] if len(which) else np.zeros(0, dtype=bool)
