@@ -240,7 +240,7 @@ def tracking_chart(tracking: pd.DataFrame, filters) -> Chart:
         return Chart(None, sentence, pd.DataFrame())
     data = pd.DataFrame({
         "Survey": tracking["title"], "Closes": [day(d) for d in tracking["closes_on"]],
-        "Responses so far": [n_people(v) for v in tracking["responses"]],
+        "Responses so far": [n_members(v) for v in tracking["responses"]],  # None: hidden to protect another
         "Needed by now": [("" if pd.isna(v) else f"{int(v):,}") for v in tracking["expected"]],
         "Target": [("" if pd.isna(v) else f"{int(v):,}") for v in tracking["target"]],
         "Status": tracking["status"].str.capitalize()})
@@ -248,7 +248,7 @@ def tracking_chart(tracking: pd.DataFrame, filters) -> Chart:
     fig = go.Figure()
     titles = [plain_label(t) for t in tracking["title"]]
     fig.add_trace(go.Bar(y=titles, x=shown, orientation="h", name="Responses so far",
-                         marker=dict(color=NHS_BLUE), text=[n_people(v) for v in tracking["responses"]],
+                         marker=dict(color=NHS_BLUE), text=[n_members(v) for v in tracking["responses"]],
                          textposition="outside"))
     fig.add_trace(go.Scatter(y=titles, x=tracking["expected"], mode="markers", name="Needed by now",
                              marker=dict(symbol="line-ns", size=30, line=dict(width=4, color=NHS_DARK_PINK))))

@@ -133,7 +133,9 @@ def glance_sentence(glance: pd.DataFrame) -> str:
             "still to come.")
     for row in open_now.itertuples():
         target = f" of a target of {int(row.target):,}" if not pd.isna(row.target) and row.target else ""
-        text += f" {row.title}: {format_count(row.responses)} responses{target}, {int(row.days_left):,} days left."
+        count = (f"{format_count(row.responses)} responses{target}" if not getattr(row, "protected", False) else
+                 "responses not shown (so that a small count elsewhere cannot be worked out)")
+        text += f" {row.title}: {count}, {int(row.days_left):,} days left."
     rated = glance.dropna(subset=["per_1000", "responses"])
     rated = rated[rated["responses"] > 0]
     if len(rated):

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from data_access import models as m
 from data_access.cached import remembered
-from data_access.disclosure import Policy, policy, publish_count
+from data_access.disclosure import Policy, is_small, policy, publish_count
 from data_access.filters import Filters, icp_id, in_icp
 from data_access.geography import CORE20_MAX_DECILE, core20_share_of_residents
 from data_access.actions import open_actions
@@ -324,7 +324,8 @@ ON_TRACK = ("on track", "target met")
 def survey_tracking(conn: Connection, filters: Filters, summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each survey open on the last day of the period that covers the filtered area, against its target
     (responses from the area; the straight-line trajectory as on the survey page): id, title, closes_on,
-    target, responses, expected, status ('on track', 'target met', 'behind' or 'no target'), sentence.
+    target, responses (None where the survey page does not state it), expected, status ('on track', 'target met',
+    'behind' or 'no target'), sentence.
     summary: surveys.survey_summary for these filters, if already worked out."""
     summary = survey_summary(conn, filters) if summary is None else summary
     rows = []
@@ -334,8 +335,11 @@ def survey_tracking(conn: Connection, filters: Filters, summary: pd.DataFrame | 
                                            target, filters.end)
         whole = None if pd.isna(s.target_all) else int(s.target_all)
         verdict = target_verdict(progress, target, filters.end, whole, filters.icp)
+        # the number so far as the survey page states it: not shown where its release hides it
+        secret = progress.attrs.get("responses_hidden", False) and not is_small(verdict["responses"])
         rows.append(dict(id=int(s.id), title=s.title, closes_on=s.closes_on, target=target,
-                         responses=verdict["responses"], expected=verdict["expected"], status=verdict["status"],
+                         responses=None if secret else verdict["responses"], expected=verdict["expected"],
+                         status=verdict["status"],
                          sentence=verdict["sentence"]))
     return pd.DataFrame(rows, columns=["id", "title", "closes_on", "target", "responses", "expected", "status",
                                        "sentence"])

@@ -48,8 +48,8 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     Status and days left are as at the end of the period; small response counts are hidden (missing). With an
     ICP area chosen, target is that area's share of the survey's target (by population, among the areas the survey
     covers) and target_all the whole target. Columns: id, title, project, opens_on, closes_on, target, responses,
-    status, days_left, areas, target_all. Responses are hidden where the survey page hides its Responses figure
-    (progress_hidden).
+    status, days_left, areas, target_all, protected. Responses are hidden where the survey page hides its Responses
+    figure (progress_hidden); protected says it is hidden only so that a small count cannot be worked out.
     """
     s, r = m.Survey, m.SurveyResponse
     if summaries.current(conn):
@@ -84,7 +84,9 @@ def survey_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
     # the survey page's Responses figure: hidden where its release (every view together) hides it
     view = icp_id(conn, filters.icp)
     secret = [(view, "total") in progress_hidden(conn, int(i), filters.end) for i in frame["id"]]
-    shown["responses"] = shown["responses"].mask(pd.Series(secret, index=shown.index, dtype=bool))
+    secret = pd.Series(secret, index=shown.index, dtype=bool)
+    shown["protected"] = secret & shown["responses"].notna()  # hidden only so that a small one cannot be worked out
+    shown["responses"] = shown["responses"].mask(secret)
     return shown
 
 

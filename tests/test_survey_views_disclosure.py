@@ -231,3 +231,30 @@ def test_the_demo_store_survey_pages_and_monthly_responses_publish_nothing_deter
         add_months(release, conn, as_at)
         assert sum(v is not None for name, _, v in release.numbers if name[0] == "month") >= 24  # drawn somewhere
         assert release.leaks() == []
+
+
+def test_under_the_hes_rule_every_view_shows_rounded_counts_only(demo7, monkeypatch):
+    monkeypatch.setenv("DISCLOSURE_RULE", "hes")
+    as_at, start = dt.date(2026, 11, 15), dt.date(2025, 11, 16)
+    with demo7.connect() as conn:
+        ids = [i for (i,) in conn.execute(select(m.Survey.id).where(m.Survey.opens_on <= as_at).order_by(m.Survey.id))]
+        seen = 0
+        for sid in ids[:4]:
+            info = survey(conn, sid)
+            for name, _ in views(conn):
+                daily = responses_by_day(conn, sid, Filters(name, start, as_at))
+                prog = progress_against_target(daily, info["opens_on"], info["closes_on"], None, as_at)
+                weekly = responses_by_week(daily, info["opens_on"], info["closes_on"], as_at, m.CHANNELS_SURVEY)
+                # the channel sentence states its totals with format_count (rounded): as the chart words them
+                stated = [*weekly.attrs["totals"].values(), weekly.attrs["total"]]
+                numbers = [*prog["responses"], *prog["cumulative"], *weekly["responses"],
+                           *[None if v is None else d.round_count(v) for v in stated]]
+                for value in numbers:
+                    if value is not None and not pd.isna(value):
+                        assert value % 5 == 0 and not 0 < value < 8, (sid, name, value)
+                        seen += 1
+        for name, _ in views(conn):
+            months = responses_by_month(conn, Filters(name, start, as_at))
+            assert months["published"].notna().all()  # no secondary suppression under the HES rule: rounding
+            assert (months["published"] % 5 == 0).all()
+        assert seen > 100
