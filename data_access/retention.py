@@ -65,6 +65,7 @@ def joiners_by_channel(conn: Connection, filters: Filters, network_id: int | Non
     rows = [(pd.Timestamp(mo), ch, shown.get(("channel_joiners", mo, ch), 0))
             for mo in period_months(filters.start, filters.end) for ch in _channels(shown)]
     out = pd.DataFrame(rows, columns=["month", "channel", "joiners"])
+    out["month"] = pd.to_datetime(out["month"])
     out["joiners"] = pd.array(out["joiners"].tolist(), dtype="Int64")
     return out
 

@@ -157,7 +157,7 @@ def add_recent(release: Release, conn, view, f: Filters, ids: dict) -> None:
 def add_map_total(release: Release, conn, f: Filters) -> None:
     """The deprivation map's total of the areas' members at the end, taken as published beside the growth tables."""
     from data_access.network_release import release_values
-    shown = release_values(conn, Filters(None, f.start, f.end))[("km", "members_end")][0]
+    shown = release_values(conn, Filters(None, f.start, f.end)).get(("km", "members_end"), (0, 0))[0]  # none: 0
     release.add("map total", [k for k in release.cells.index if k[PLACED] == 1 and k[LEFT] == "out"], shown)
 
 
@@ -280,3 +280,36 @@ def test_the_growth_page_on_handfuls_publishes_nothing_determined(engine):
         assert release.leaks() == []
 
     check()
+
+
+def test_the_hes_rule_on_channels_and_growth_tables(demo7, monkeypatch):
+    # Under the HES rule every count is rounded to the nearest 5 and counts of 1-7 are hidden; there is no secondary
+    # suppression. The truths are worked out from the rows.
+    monkeypatch.setenv("DISCLOSURE_RULE", "hes")
+    f = Filters(None, *YEAR)
+    with demo7.connect() as conn:
+        cells = cells_of(conn, *YEAR)
+        by_channel = joiners_by_channel(conn, f)
+        totals = channel_totals(conn, f).set_index("channel")["joiners"]
+        growth = growth_by_area(conn, f, "icp").set_index("area")
+        mix = channel_mix(conn, f, "age_band")
+    joiners = [k for k in cells.index if is_joiner(k)]
+
+    def check(shown, truth):
+        if 0 < truth < 8:
+            assert pd.isna(shown)
+        else:
+            assert shown == 5 * round(truth / 5) and shown % 5 == 0
+
+    for r in by_channel.itertuples():
+        check(r.joiners, sum(cells[k] for k in joiners if k[JOINED] == r.month and k[CHANNEL] == r.channel))
+    for channel, shown in totals.items():
+        check(shown, sum(cells[k] for k in joiners if k[CHANNEL] == channel))
+    for area, r in growth.iterrows():
+        for col, test in GROWTH.items():
+            check(r[col], sum(cells[k] for k in cells.index if k[PLACED] == 1 and k[ICP] == area and test(k)))
+    for r in mix.itertuples():
+        check(r.count, sum(cells[k] for k in joiners if k[CHANNEL] == r.channel and k[AGE] == r.group))
+        if not pd.isna(r.share):  # a share is of the channel's joiners as shown (rounded)
+            assert r.share == pytest.approx(r.count / totals[r.channel])
+    assert by_channel["joiners"].notna().sum() > 30 and growth["members_end"].notna().all()
