@@ -15,7 +15,7 @@ import time
 
 from sqlalchemy import func, select
 
-from data_access import answers, cached, profiles, summaries, surveys
+from data_access import answers, cached, network_release, networks, profiles, summaries, surveys
 from data_access import models as m
 from data_access.db import make_engine
 from data_access.filters import Filters
@@ -29,6 +29,9 @@ def _calls(survey_id: int, question_ids: list[int], free_text_ids: list[int]) ->
         "question_results + question_by_group (every question, both views, every breakdown)": lambda c: [
             (answers.question_results(c, q, f), [answers.question_by_group(c, q, d, f) for d in answers.BREAKDOWNS])
             for q in question_ids for f in views],
+        "network growth counts (cohort_cells, _monthly_raw, members_on; default period)": lambda c: [
+            (network_release.cohort_cells(c, f.start, f.end), networks._monthly_raw(c, f),
+             networks.members_on(c, f.end, f)) for f in views],
         "free_text_cells (every free-text question)": lambda c: [answers.free_text_cells(c, q) for q in free_text_ids],
         "free_text_summary (every free-text question, both views)": lambda c: [
             answers.free_text_summary(c, q, f) for q in free_text_ids for f in views],

@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import (
     BigInteger, Column, Integer, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, or_,
-    select,
+    select, union_all,
 )
 from sqlalchemy.engine import Connection
 
@@ -312,17 +312,30 @@ RESPONDENT_PLACES = ((m.IcpArea.__table__, m.IcpArea.id == m.SummaryRespondentCe
 def memberships(conn: Connection, starts: Iterable[dt.date] = (), ends: Iterable[dt.date] = ()):
     """Network memberships to count from, as a subquery of network_id, channel, icp_key (as filters.in_icp counts
     them), joined_on, left_on, still_6, still_12 (network_release's flags, not limited to any quarters) and n (the
-    memberships a row stands for: count with sum(n)). The summary's cells (joined_on and left_on the first day of the
-    month) where they are current and the dates the query compares with are month edges (starts: first days, for
-    joined_on/left_on >= d or < d; ends: last days, for <= d or > d), so every comparison gives what it gives on the
-    records; otherwise one row per membership record."""
-    edges = all(d.day == 1 for d in starts) and all((d + dt.timedelta(days=1)).day == 1 for d in ends)
-    if edges and current(conn):
-        s = m.SummaryMembershipCell
-        return select(s.network_id, s.channel, s.icp_key, s.joined_month.label("joined_on"),
-                      s.left_month.label("left_on"), s.still_6, s.still_12, s.n).subquery("memberships")
+    memberships a row stands for: count with sum(n)), for a query comparing joined_on and left_on with the dates given
+    (starts: for >= d or < d; ends: for <= d or > d) and bucketing them by month.
+
+    Where the summaries are current: the summary's cells (joined_on and left_on the first of the month), which
+    compare as the records do whenever neither month holds a date compared with mid-month (an edge month: a start
+    that is not the 1st, an end that is not a month's last day), and the records of the memberships joining or
+    leaving in an edge month. Otherwise one row per membership record."""
     t = m.NetworkMembership
-    return (select(t.network_id, t.channel, _member_icp(), t.joined_on, t.left_on, _still(6).label("still_6"),
-                   _still(12).label("still_12"), literal(1).label("n"))
-            .select_from(t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code))
-            .subquery("memberships"))
+    records = (select(t.network_id, t.channel, _member_icp(), t.joined_on, t.left_on, _still(6).label("still_6"),
+                      _still(12).label("still_12"), literal(1).label("n"))
+               .select_from(t.__table__.outerjoin(m.Lsoa.__table__, m.Lsoa.code == t.lsoa_code)))
+    if not current(conn):
+        return records.subquery("memberships")
+    edges = sorted({d.replace(day=1) for d in starts if d.day != 1}
+                   | {d.replace(day=1) for d in ends if (d + dt.timedelta(days=1)).day != 1})
+    s = m.SummaryMembershipCell
+    cells = select(s.network_id, s.channel, s.icp_key, s.joined_month.label("joined_on"),
+                   s.left_month.label("left_on"), s.still_6, s.still_12, s.n)
+    if not edges:
+        return cells.subquery("memberships")
+    cells = cells.where(s.joined_month.not_in(edges), or_(s.left_month.is_(None), s.left_month.not_in(edges)))
+
+    def in_edge_month(col):
+        return or_(*[and_(col >= e, col < (e + dt.timedelta(days=32)).replace(day=1)) for e in edges])
+
+    return union_all(cells, records.where(or_(in_edge_month(t.joined_on), in_edge_month(t.left_on)))).subquery(
+        "memberships")
