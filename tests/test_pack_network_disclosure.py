@@ -70,6 +70,9 @@ def test_the_packs_publish_nothing_determined_on_the_demo_store(demo7):
     assert release.leaks() == []
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Known leak (#14, open): the pack's 24 months of joiners and leavers are a release of their own, decided apart "
+    "from the growth page's year; beside the page they give away 26 of its retention counts on the demo store"))
 def test_the_packs_beside_the_growth_page_on_the_demo_store(demo7):
     # The growth page for the same year (each network's line, the totals and retention, every view) and the packs
     # together: the members at the end are the page's last month end; a year before is the page's members at the start.
