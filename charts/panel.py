@@ -344,23 +344,12 @@ def _count(value) -> str:
     return format_count(value)
 
 
-def _unshown(value) -> bool:
-    """A count that is not shown: small, or missing (hidden so that a small one cannot be worked out)."""
-    return value is None or pd.isna(value) or is_small_count(value)
-
-
-def _size(value) -> str:
-    """A panel size as shown: 'not shown' where it is hidden only so that a small number cannot be worked out."""
-    return "not shown" if value is None or pd.isna(value) else _count(value)
-
-
 def size_chart(sizes: pd.DataFrame, target: int, area: str) -> Chart:
     """Members serving at each month end (solid), then at each month end ahead counting only members already on
     record (dashed: no new recruits), against the target (dotted line). sizes: day, members, recorded."""
     data = sizes.copy()
-    # as published: the HES rule rounds to 5; missing where hidden so that no small number can be worked out
-    data["members"] = data["members"].astype(float).map(round_count)
-    data["shown"] = data["members"].where(~data["members"].map(is_small_count)).astype(float)
+    data["members"] = data["members"].map(round_count)  # as published: the HES rule rounds to 5
+    data["shown"] = data["members"].where(~data["members"].map(is_small_count))
     past, ahead = data[data["recorded"]], data[~data["recorded"]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=past["day"], y=past["shown"], name="Members serving", mode="lines+markers",
@@ -381,8 +370,8 @@ def size_chart(sizes: pd.DataFrame, target: int, area: str) -> Chart:
     fig.update_xaxes(title_text="Month end")
     table = pd.DataFrame({
         "Date": [f"{d:%-d %B %Y}" for d in data["day"]],
-        "Panel members": data["members"].map(_size),
-        "Against target": ["—" if _unshown(v) else f"{int(v) - target:+,}" for v in data["members"]],
+        "Panel members": data["members"].map(_count),
+        "Against target": ["—" if is_small_count(v) else f"{int(v) - target:+,}" for v in data["members"]],
         "Counted": ["serving" if r else "on record, no new recruits" for r in data["recorded"]]})
     return Chart(fig, size_sentence(data, target, area), table)
 
@@ -393,21 +382,20 @@ def size_sentence(sizes: pd.DataFrame, target: int, area: str) -> str:
     if past.empty:
         return f"There is no panel size to show for {area}."
     now, first = past.iloc[-1], past.iloc[0]
-    text = f"On {now['day']:%-d %B %Y} the panel in {area} had {_size(now['members'])} members"
-    if not _unshown(now["members"]):
+    text = f"On {now['day']:%-d %B %Y} the panel in {area} had {_count(now['members'])} members"
+    if not is_small_count(now["members"]):
         gap = int(round_count(now["members"])) - target
         text += f", {abs(gap):,} {'above' if gap > 0 else 'below'} the target of {target:,}" if gap else \
             f", exactly the target of {target:,}"
     if len(past) > 1:
-        text += f" (at the end of {first['day']:%B %Y}: {_size(first['members'])})"
+        text += f" (at the end of {first['day']:%B %Y}: {_count(first['members'])})"
     text += "."
     if len(ahead):
         last = ahead.iloc[-1]
-        shown = ahead[ahead["members"].notna()]
-        low = shown.loc[shown["members"].astype(float).idxmin()] if len(shown) else last
-        text += (f" If no one new were recruited, terms ending would bring it to {_size(last['members'])} by "
+        low = ahead.loc[ahead["members"].idxmin()]
+        text += (f" If no one new were recruited, terms ending would bring it to {_count(last['members'])} by "
                  f"{last['day']:%-d %B %Y}")
-        text += "." if low["day"] == last["day"] else f" (lowest{'' if len(shown) == len(ahead) else ' shown'} {_size(low['members'])}, {low['day']:%B %Y})."
+        text += "." if low["day"] == last["day"] else f" (lowest {_count(low['members'])}, {low['day']:%B %Y})."
     return text
 
 

@@ -292,13 +292,8 @@ def quota_inputs(conn: Connection, wave_day: dt.date, icp: str | None = None, as
     so that the plan shows what the breakdowns show)."""
     seed = adult_residents(conn, icp).groupby(["icp_area", "imd_quintile", "age_band"], as_index=False)["residents"].sum()
     cells = panel_cells(conn, wave_day, icp, PANEL_DIMENSIONS)  # one scan; each dimension is a margin
-    if wave_day == as_at:
-        hidden, view = panel_hidden(conn, wave_day, icp)
-    elif as_at is not None:  # protected together with everything the page publishes for the as-at day
-        from data_access.panel_joint import plan_hidden
-        hidden, view = plan_hidden(conn, as_at, wave_day, policy()), icp_id(conn, icp)
-    else:
-        hidden, view = _panel_hidden(conn, wave_day, policy(), whole=False), icp_id(conn, icp)
+    hidden, view = (panel_hidden(conn, wave_day, icp) if wave_day == as_at
+                    else (_panel_hidden(conn, wave_day, policy(), whole=False), icp_id(conn, icp)))
     return {
         "hidden": {d: hidden_groups(hidden, view, d) for d in PANEL_DIMENSIONS},
         "stated_hidden": {d: (view, STATED, d) in hidden for d in PANEL_DIMENSIONS},
@@ -344,22 +339,19 @@ def panel_release(cells: pd.DataFrame, views: list, stated: dict) -> dict[tuple,
 
 @remembered
 def _panel_hidden(conn: Connection, day: dt.date, rules: Policy, whole: bool = True) -> frozenset:
-    """The panel page's hidden keys (whole: panel_joint.page_hidden, which protects panel_release together with
-    recruits_release and the size by month) or, for a day the page shows only the plan for, group_release's."""
-    if whole:
-        from data_access.panel_joint import page_hidden
-        return page_hidden(conn, day, rules)
+    """panel_release's hidden keys (whole) or, for a day the page shows only the plan for, group_release's."""
     cells = engaged_cells(conn, "panel", Filters(None, day, day))
     views = view_ids(conn)
     stated = stated_groups(conn, views, lambda dim, icp: panel_residents_by(conn, PANEL_DIMENSIONS, icp)[dim])
-    return hidden_keys(cells["n"].tolist(), group_release(cells, PANEL_DIMENSIONS, views, stated), rules)
+    published = (panel_release(cells, views, stated) if whole
+                 else group_release(cells, PANEL_DIMENSIONS, views, stated))
+    return hidden_keys(cells["n"].tolist(), published, rules)
 
 
 def panel_hidden(conn: Connection, day: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
     """The keys of panel_release hidden (small counts, and those that would let one be worked out from everything
-    the panel page publishes about its members: the members serving on the day, everyone recruited, the size by
-    month and the plan for the default wave day, in every view together: panel_joint.page_hidden), and the view of
-    the ICP area given (its id, None for all areas)."""
+    the panel page publishes about the members serving on the day, in every view together), and the view of the
+    ICP area given (its id, None for all areas)."""
     return _panel_hidden(conn, day, policy()), icp_id(conn, icp)
 
 
@@ -393,11 +385,16 @@ def recruits_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[int]]
     return published
 
 
+@remembered
+def _recruits_hidden(conn: Connection, end: dt.date, rules: Policy) -> frozenset:
+    cells = engaged_cells(conn, "recruits", Filters(None, end, end))
+    return hidden_keys(cells["n"].tolist(), recruits_release(cells, view_ids(conn)), rules)
+
+
 def recruits_hidden(conn: Connection, end: dt.date, icp: str | None = None) -> tuple[frozenset, int | None]:
     """The keys of recruits_release hidden (small counts, and those that would let one be worked out from the
-    waves' recruits and joiners by group, and from everything else the panel page publishes about its members:
-    panel_joint.page_hidden, in every view together), and the view of the ICP area given."""
-    return _panel_hidden(conn, end, policy()), icp_id(conn, icp)
+    waves' recruits and joiners by group, in every view together), and the view of the ICP area given."""
+    return _recruits_hidden(conn, end, policy()), icp_id(conn, icp)
 
 
 # --- Panel survey invitations: participation by group -------------------------------------------------------------
@@ -423,15 +420,11 @@ def participation_release(cells: pd.DataFrame, views: list) -> dict[tuple, list[
 @remembered
 def _participation_hidden(conn: Connection, start: dt.date, end: dt.date, survey_id: int | None,
                           rules: Policy) -> frozenset:
-    from data_access.panel_joint import has_survey, participation_joint_hidden, participation_keys
-    if survey_id is None or has_survey(conn, start, end, survey_id):  # a survey the page offers for the period
-        return participation_keys(participation_joint_hidden(conn, start, end, rules), survey_id)
     cells = engaged_cells(conn, "invitations", Filters(None, start, end), survey_id=survey_id)
     return hidden_keys(cells["n"].tolist(), participation_release(cells, view_ids(conn)), rules)
 
 
 def participation_hidden(conn: Connection, filters: Filters, survey_id: int | None = None) -> tuple[frozenset, int | None]:
     """The keys of participation_release hidden for the invitations of the period (or one survey): small counts,
-    and those that would let one be worked out, in every view and for every survey choice of the period together
-    (panel_joint.participation_joint_hidden); and the filtered view."""
+    and those that would let one be worked out, in every view together; and the filtered view."""
     return _participation_hidden(conn, filters.start, filters.end, survey_id, policy()), icp_id(conn, filters.icp)

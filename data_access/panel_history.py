@@ -12,11 +12,10 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.disclosure import is_small, publish_count, round_count
+from data_access.disclosure import publish_count, round_count
 from data_access.filters import Filters, in_icp
 from data_access.linked_groups import TOTAL, hidden_groups
 from data_access.panel import group_order, panel_group, panel_hidden, participation_hidden, recruits_hidden
-from data_access.panel_joint import SIZE
 from data_access.profiles import DIMENSIONS, HORIZONS, horizon_days
 from data_access.representativeness import wilson_interval
 from data_access.sql import year_of
@@ -55,10 +54,7 @@ def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
 def panel_size_by_month(conn: Connection, filters: Filters, ahead: int = 12) -> pd.DataFrame:
     """Members serving at the end of each month of the period (the last point is the period end), and at each
     month end for `ahead` months after it counting only members already on record (no new recruits):
-    day, members (missing where hidden), recorded (False for the months ahead), hidden. One pass over the panel, in
-    SQL. A point is hidden where it is small, or where panel.panel_hidden hides it: the sizes are protected with
-    everything else the page publishes about its members (a month end ahead is the panel size less the terms
-    ending by then), up to 12 months ahead; a point further ahead is not published."""
+    day, members, recorded (False for the months ahead). One pass over the panel, in SQL."""
     past = month_ends(filters.start, filters.end)
     horizon = (pd.Timestamp(filters.end) + pd.DateOffset(months=ahead)).date()
     future = [d for d in month_ends(filters.end, horizon) if d > filters.end] if ahead > 0 else []
@@ -68,13 +64,8 @@ def panel_size_by_month(conn: Connection, filters: Filters, ahead: int = 12) -> 
             for k, d in enumerate(days)]
     stmt = in_icp(select(*cols).select_from(p), p.lsoa_code, conn, filters.icp)
     row = conn.execute(stmt).one()
-    linked, view = panel_hidden(conn, filters.end, filters.icp)
-    last = (pd.Timestamp(filters.end) + pd.DateOffset(months=12)).date()
-    members = [int(v or 0) for v in row]
-    hidden = [(view, SIZE, d) in linked or is_small(n) or (d > last and n > 0) for d, n in zip(days, members)]
-    return pd.DataFrame({"day": days, "members": pd.array(members, dtype="Int64"),
-                         "recorded": [d <= filters.end for d in days], "hidden": hidden}).assign(
-        members=lambda f: f["members"].mask(f["hidden"]))
+    return pd.DataFrame({"day": days, "members": [int(v or 0) for v in row],
+                         "recorded": [d <= filters.end for d in days]})
 
 
 def joiners_by_wave(conn: Connection, dimension: str, filters: Filters) -> pd.DataFrame:

@@ -177,12 +177,6 @@ def engaged_cells(conn: Connection, source: str, filters: Filters, survey_id: in
         return pd.DataFrame({**{k: pd.Series(dtype=object) for k in DIMENSIONS}, **{k: pd.Series(dtype=int) for k in more},
                              "placed": pd.Series(dtype=bool), "icp_key": pd.Series(dtype=float),
                              "n": pd.Series(dtype=int)})
-    return named_areas(conn, raw).groupby(keys, as_index=False, dropna=False)["n"].sum()
-
-
-def named_areas(conn: Connection, raw: pd.DataFrame) -> pd.DataFrame:
-    """Counted rows with columns decile, icp_id, lad_code, placed, own_icp and n, with the area dimensions named
-    (imd_quintile, icp_area, district) and icp_key (the ICP area the person counts in for the area filter)."""
     icps = dict(conn.execute(select(m.IcpArea.id, m.IcpArea.name)).all())
     districts = dict(conn.execute(select(m.LocalAuthority.code, m.LocalAuthority.name)).all())
     raw["imd_quintile"] = [imd_quintile_label(d) for d in raw["decile"]]
@@ -191,7 +185,7 @@ def named_areas(conn: Connection, raw: pd.DataFrame) -> pd.DataFrame:
     raw["placed"] = raw["placed"].astype(bool)
     raw["icp_key"] = pd.to_numeric(raw["icp_id"]).astype(float).fillna(pd.to_numeric(raw["own_icp"]).astype(float))
     raw["n"] = pd.to_numeric(raw["n"]).astype(int)
-    return raw
+    return raw.groupby(keys, as_index=False, dropna=False)["n"].sum()
 
 
 def counts_from_cells(cells: pd.DataFrame, dimension: str) -> pd.DataFrame:

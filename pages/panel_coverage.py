@@ -1,5 +1,6 @@
 """Citizens' panel coverage: is the panel representative, where are the gaps, and whom must the next wave find?"""
 
+import datetime as dt
 from functools import partial
 from html import escape
 
@@ -16,7 +17,6 @@ from data_access.panel import (PANEL_DIMENSIONS, coverage, design_effects, group
                                panel_size, published_panel_size, published_waves, quota_inputs, resident_base)
 from data_access.panel_history import (joiners_by_wave, panel_size_by_month, panel_surveys, participation,
                                        participation_total, terms_ending, terms_ending_total, wave_totals)
-from data_access.panel_joint import default_wave_day
 from data_access.profiles import DIMENSIONS
 from data_access.quotas import plan_wave, to_xlsx
 from data_access.representativeness import TOO_FEW, Tolerance, assess, for_display, gaps_to_close, summary_table
@@ -146,7 +146,7 @@ show_chart(run.built(participation_chart, run.query(participation, part_dim, fil
 st.subheader("Recruitment quota planner")
 p1, p2 = st.columns(2)
 target_size = p1.number_input("Target panel size", 10, 200_000, int(target), 50, key="plan_target")
-wave_day = p2.date_input("Date of the next wave", default_wave_day(as_at), min_value=as_at,
+wave_day = p2.date_input("Date of the next wave", as_at + dt.timedelta(days=182), min_value=as_at,
                          key="plan_date", format="DD/MM/YYYY")
 inputs = run.query(quota_inputs, wave_day, filters.icp, as_at)
 plan = run.built(plan_wave, inputs, int(target_size), tolerance, {d: group_order(d) for d in PANEL_DIMENSIONS})

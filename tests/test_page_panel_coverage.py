@@ -162,28 +162,24 @@ def test_hand_made_panel_quotas_follow_the_inputs(hand_store):
     table = quota_frame(at)
     # East 85 -> 100: 15; West 23 -> 100: 77. Tolerance 0.8-1.25 and 5 points: shares 45%-55% = 90-110.
     assert rows_of(table, "ICP area") == {"East Kent": (15, 5, 25), "West Kent": (77, 67, 87)}
-    # Districts (shares 1/6, 1/3, 1/4, 1/4). Each small area is its own district and IMD decile: cells a (Thanet,
-    # quintile 1) 60, b (Canterbury, quintile 3) 25, c (Maidstone, quintile 1) 20, d (Tunbridge Wells, quintile 5) 3.
-    # The page's release takes the totals first, the largest first: a+b+c+d (108), East Kent a+b (85), the size from
-    # January 2026 a+c+d (83), the terms ending within 12 months b (25) and West Kent c+d (23) are all shown (d is not
-    # in their span: they give a, b and c+d); then quintile 1 of all areas, a+c (80), would give c and so d: hidden;
-    # Thanet's a and Canterbury's b are already known: shown; Maidstone's c would give d: hidden; d is small.
-    # (Showing Maidstone's 20 beside West Kent's 23, or quintile 1's 80 beside Thanet's 60, would give the 3 away.)
-    # The hidden groups' members (23) are planned with the smallest one not small, Maidstone, Tunbridge Wells as none:
-    # Thanet's 60 is over its 33.3, so no recruits; the rest reach a common level L with max(25, L/3) + max(23, L/4)
-    # + L/4 = 140: L = 168, Canterbury 56 - 25 = 31, Maidstone 42 - 23 = 19, Tunbridge Wells 42. At least / at most
-    # (0.8-1.25 and 5 points of 200): Canterbury 28.3%-38.3% = 56.7-76.7 less 25 -> 32-51; Maidstone and Tunbridge
-    # Wells 20%-30% = 40-60 less 23 and 0 -> 17-37 and 40-60; Thanet 13.3%-20.8% less 60 -> 0-0.
+    # Districts (shares 1/6, 1/3, 1/4, 1/4). Each small area is its own district and IMD decile, so the deprivation
+    # table links them: Tunbridge Wells' 3 is quintile 5's 3 (hidden); West Kent's 23 less Maidstone's 20 would
+    # give it, so Maidstone goes; quintile 1 (80, Thanet and Maidstone) less Thanet's 60 would give Maidstone, so
+    # Thanet goes; and East Kent's 85 less Canterbury's 25 would give Thanet, so Canterbury (quintile 3) goes too.
+    # (Showing Thanet's 60 beside quintile 1's 80 and West Kent's 23, as the earlier rule did, gave the 3 away.)
+    # Every hidden group's members (108) are planned with the smallest one not small, Maidstone, the rest as none:
+    # Maidstone's 108 is over its 50, so no recruits; the rest reach a common level: (1/3 + 1/6 + 1/4) L = 92,
+    # L = 122.7: Canterbury 40.9, Thanet 20.4, Tunbridge Wells 30.7 -> 41, 20, 31 (largest remainders). At least /
+    # at most (0.8-1.25 and 5 points of 200): Canterbury 28.3%-38.3% = 57-76, Thanet 13.3%-20.8% = 27-41,
+    # Tunbridge Wells 20%-30% = 40-60.
     districts = table[table["Dimension"] == "District"].set_index("Group")
-    assert districts["Recruits"].to_dict() == {"Canterbury": 31, "Maidstone": 19, "Thanet": 0, "Tunbridge Wells": 42}
-    assert rows_of(table, "District")["Canterbury"] == (31, 32, 51)
-    assert rows_of(table, "District")["Maidstone"] == (19, 17, 37)
-    assert rows_of(table, "District")["Thanet"] == (0, 0, 0)
-    assert rows_of(table, "District")["Tunbridge Wells"] == (42, 40, 60)
+    assert districts["Recruits"].to_dict() == {"Canterbury": 41, "Maidstone": 0, "Thanet": 20, "Tunbridge Wells": 31}
+    assert rows_of(table, "District")["Canterbury"] == (41, 57, 76)
+    assert rows_of(table, "District")["Thanet"] == (20, 27, 41)
+    assert rows_of(table, "District")["Tunbridge Wells"] == (31, 40, 60)
     assert districts.loc["Tunbridge Wells", "Still serving"] == "fewer than 5"
     assert districts.loc["Maidstone", "Still serving"] == "not shown"
-    assert districts.loc["Thanet", "Still serving"] == "60"
-    assert districts.loc["Canterbury", "Still serving"] == "25"
+    assert districts.loc["Thanet", "Still serving"] == "not shown"
 
     # A looser gap (20 points): shares 40%-62.5% = 80-125 -> East at least 0 (has 85), at most 40; West 57 to 92
     # (the whole wave).

@@ -62,7 +62,7 @@ def test_month_ends():
     assert month_ends(D(2025, 1, 10), D(2025, 2, 28)) == [D(2025, 1, 31), D(2025, 2, 28)]
 
 
-def test_size_by_month_and_ahead(conn, no_threshold):
+def test_size_by_month_and_ahead(conn):
     sizes = panel_size_by_month(conn, Filters(None, D(2025, 1, 1), D(2025, 5, 15)), ahead=2)
     assert sizes["day"].tolist() == [D(2025, 1, 31), D(2025, 2, 28), D(2025, 3, 31), D(2025, 4, 30), D(2025, 5, 15),
                                      D(2025, 5, 31), D(2025, 6, 30), D(2025, 7, 15)]
@@ -71,15 +71,6 @@ def test_size_by_month_and_ahead(conn, no_threshold):
     assert sizes["recorded"].tolist() == [True] * 5 + [False] * 3
     east = panel_size_by_month(conn, Filters("East Kent", D(2025, 1, 1), D(2025, 5, 15)), ahead=2)
     assert east["members"].tolist() == [2, 2, 2, 4, 4, 4, 4, 4]  # p1, p2, then p5 and p8 (p7 has no area)
-
-
-def test_size_by_month_hides_small_points_in_data_access(conn):
-    # with the default threshold (5) the 4, 4 and 3 are hidden before any chart sees them
-    sizes = panel_size_by_month(conn, Filters(None, D(2025, 1, 1), D(2025, 5, 15)), ahead=2)
-    assert sizes["hidden"].tolist()[:3] == [True, True, True]
-    assert sizes["members"].isna().tolist()[:3] == [True, True, True]
-    shown = sizes[~sizes["hidden"]]
-    assert set(shown["members"].astype(int)) <= {6, 5}
 
 
 def test_joiners_by_wave_keep_every_group(conn, no_threshold):

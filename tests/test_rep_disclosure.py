@@ -83,25 +83,6 @@ def add_breakdowns(release: Release, who: pd.DataFrame, view, tables: dict, tota
                     int(stated["count"].sum()) if shown_all and len(stated) else None)
 
 
-def add_terms_and_intersections(add, conn, mine: pd.DataFrame, icp, day: dt.date, dims: list, ends: dict) -> None:
-    """The panel page's terms ending by group (each group's serving count and those within 3, 6 and 12 months) and
-    its intersections (each cell, and their total behind the shares: derived) for the members serving in a view."""
-    for dim in dims:
-        for r in terms_ending(conn, dim, day, icp).to_dict("records"):
-            group = mine[mine[dim] == r["group"]]
-            add((icp, dim, r["group"]), group["id"], r["serving"])
-            for h in (3, 6, 12):
-                add((icp, "within", h, dim, r["group"]), group.loc[group["term_end"] < ends[h], "id"], r[f"within_{h}"])
-    for row, col in INTERSECTIONS:
-        cells = intersection(conn, day, icp, row, col)
-        both = mine[mine[row].isin(set(cells[row])) & mine[col].isin(set(cells[col]))]
-        for r in cells.to_dict("records"):
-            add((icp, row, col, r[row], r[col]), both.loc[(both[row] == r[row]) & (both[col] == r[col]), "id"],
-                r["count"])
-        n = None if cells["count"].isna().any() else int(cells["count"].sum())  # behind the shares
-        add((icp, row, col), both["id"], n, derived=True)
-
-
 # --- The earlier rule lets a count through; the linked rule does not (a hand-made case) ----------------------
 
 def test_earlier_rule_leaks_across_views_and_the_linked_rule_does_not():
@@ -234,8 +215,22 @@ def test_panel_page_publishes_nothing_determined_on_the_demo_store(demo7):
             hidden_any |= any(t["count"].isna().any() for t in tables.values())
             for h in (3, 6, 12):
                 release.add((icp, "within", h), mine.loc[mine["term_end"] < ends[h], "id"], totals[f"within_{h}"])
-            add_terms_and_intersections(lambda name, ids, shown, derived=False: release.add(name, ids, shown),
-                                        conn, mine, icp, day, list(tables), ends)
+            for dim in tables:
+                terms = terms_ending(conn, dim, day, icp)
+                for r in terms.to_dict("records"):
+                    group = mine[mine[dim] == r["group"]]
+                    release.add((icp, dim, r["group"]), group["id"], r["serving"])
+                    for h in (3, 6, 12):
+                        release.add((icp, "within", h, dim, r["group"]), group.loc[group["term_end"] < ends[h], "id"],
+                                    r[f"within_{h}"])
+            for row, col in INTERSECTIONS:
+                cells = intersection(conn, day, icp, row, col)
+                both = mine[mine[row].isin(set(cells[row])) & mine[col].isin(set(cells[col]))]
+                for r in cells.to_dict("records"):
+                    release.add((icp, row, col, r[row], r[col]),
+                                both.loc[(both[row] == r[row]) & (both[col] == r[col]), "id"], r["count"])
+                n = None if cells["count"].isna().any() else int(cells["count"].sum())  # behind the shares
+                release.add((icp, row, col), both["id"], n)
             waves = panel_by_wave(conn, Filters(icp, _start, day))
             from data_access.panel import published_waves
             for r in published_waves(waves).itertuples():
