@@ -467,11 +467,12 @@ def test_progress_hides_small_days_and_steps(monkeypatch):
                           "channel": "Online", "responses": [10, 2, 1, 3]})
     prog = progress_against_target(daily, dt.date(2025, 3, 1), dt.date(2025, 3, 6), 30, dt.date(2025, 3, 5))
     # days: 10, 2, 1, 3, 0 (5 March), then 6 March has not happened; running total 10, 12, 13, 16, 16.
-    # The days, the running total and all responses (16) are published together: 12 - 10 gives the 2, so the 10
-    # (the smaller) goes, with the running total of 1 March (the same number); 13 - 12 gives the 1 and 16 - 13
-    # the 3, so 12 and 13 go too. Left: 16 on 4 and 5 March, and the zeros; d1 + d2 + d3 + d4 = 16 gives none.
-    assert [None if pd.isna(v) else int(v) for v in prog["responses"]] == [None, None, None, None, 0, 0]
-    assert [None if pd.isna(v) else int(v) for v in prog["cumulative"]] == [None, None, None, 16, 16, None]
+    # The days, the running total and all responses (16) are published together; the 2, 1 and 3 are hidden. Shown:
+    # the zeros, 16 (4 and 5 March, and all), and 10 (1 March, day and running total: the same number), since
+    # 16 - 10 = 6 = 2 + 1 + 3 gives none of them away. 12 would give the 2 (12 - 10) and 13 the 3 (16 - 13), so
+    # the running totals of 2 and 3 March are hidden.
+    assert [None if pd.isna(v) else int(v) for v in prog["responses"]] == [10, None, None, None, 0, 0]
+    assert [None if pd.isna(v) else int(v) for v in prog["cumulative"]] == [10, None, None, 16, 16, None]
     verdict = target_verdict(prog, 30, dt.date(2025, 3, 5))
     assert verdict["responses"] == 16 and verdict["status"] == "behind"  # 25 needed by day 5 of 6
     assert "Behind by 9 responses: 16 so far against the 25 needed" in verdict["sentence"]
