@@ -17,7 +17,7 @@ from data_access import summaries
 from data_access.disclosure import (
     Policy, policy, round_count, special_category_withheld, threshold, withhold_special_category,
 )
-from data_access.filters import Filters, icp_id, in_icp
+from data_access.filters import Filters, counted_icp, icp_id, in_icp
 from data_access.gauss_suppression import distinct_sets, per_set, protect, show_order
 from data_access.cached import remembered
 from data_access.profiles import DIMENSIONS, GROUP_ORDER, resident_counts, respondent_cells, respondent_group, with_respondent_areas
@@ -113,7 +113,7 @@ def question_cells(conn: Connection, question_id: int) -> QuestionCells:
     chose = select(a.response_id.label("rid"), *[func.max(case((a.value == v, 1), else_=0)).label(f)
                                                  for v, f in zip(options, flags)])
     chose = chose.where(_answered(question_id)).group_by(a.response_id).subquery()
-    icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
+    icp_key = counted_icp(r).label("icp_key")
     keys = [icp_key, *[respondent_group(d).label(d) for d in BREAKDOWNS], *[chose.c[f] for f in flags]]
     stmt = with_respondent_areas(select(*keys, func.count()).select_from(chose).join(r, r.id == chose.c.rid))
     return QuestionCells(qtype, options, _cells_frame(conn.execute(stmt.group_by(*keys)).all(), columns))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.engine import Connection
 
 from data_access.cached import remembered
@@ -44,6 +44,12 @@ def icp_id(conn: Connection, name: str | None) -> int | None:
     if value is None:
         raise ValueError(f"There is no ICP area called {name!r}.")
     return value
+
+
+def counted_icp(table):
+    """The ICP area a record counts in for the area filter, as in_icp counts it: its small area's (the query must
+    join Lsoa on the record's small area), or its own where the small area is not known."""
+    return case((table.lsoa_code.is_(None), table.icp_id), else_=Lsoa.icp_id)
 
 
 def in_icp(statement, lsoa_col, conn: Connection, icp: str | None):

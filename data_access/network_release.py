@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from data_access import models as m
 from data_access.disclosure import Policy, policy, round_count
-from data_access.filters import Filters, icp_id
+from data_access.filters import Filters, counted_icp, icp_id
 from data_access.gauss_suppression import ordered_suppression
 from data_access.cached import remembered
 from data_access.sql import age_band, imd_quintile, month_start, year_of
@@ -78,7 +78,7 @@ def cohort_cells(conn: Connection, start: dt.date, end: dt.date, quarters: int =
     first_q = retention_quarters(end, quarters)[0].start_time.date()
     first = min(start, first_q)
     before = recent_start(end)
-    icp = case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id)  # as filters.in_icp counts them
+    icp = counted_icp(t)
     joined_month = case((t.joined_on >= first, month_start(t.joined_on)), else_=None)
     joined_in = case((t.joined_on >= start, 1), else_=0)
     left_month = case((and_(t.left_on.is_not(None), t.left_on <= end), month_start(t.left_on)), else_=None)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
-from data_access.filters import icp_id
+from data_access.filters import counted_icp, icp_id
 from data_access.settings import get_setting, set_setting
 from data_access.sql import age_band, calendar_day, imd_quintile, month_start, year_of
 
@@ -135,8 +135,7 @@ def _respondent_columns():
 
 def _icp_key():
     """The ICP area a respondent counts in for the area filter (as filters.in_icp)."""
-    r, L = m.SurveyResponse, m.Lsoa
-    return case((r.lsoa_code.is_(None), r.icp_id), else_=L.icp_id).label("icp_key")
+    return counted_icp(m.SurveyResponse).label("icp_key")
 
 
 def _insert_grouped(conn: Connection, table, columns: list, select_from, where: list, count, fixed: tuple = ()) -> None:
@@ -263,8 +262,7 @@ def _still(months: int):
 
 
 def _member_icp():
-    t = m.NetworkMembership
-    return case((t.lsoa_code.is_(None), t.icp_id), else_=m.Lsoa.icp_id).label("icp_key")  # as filters.in_icp
+    return counted_icp(m.NetworkMembership).label("icp_key")  # as filters.in_icp
 
 
 def _fill_members(conn: Connection) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from data_access import models as m
@@ -15,7 +15,7 @@ from data_access.disclosure import (
     Policy, format_count, is_small, linked_suppression, policy, round_count, suppress,
 )
 from data_access.cached import remembered
-from data_access.filters import Filters, icp_id, in_icp
+from data_access.filters import Filters, counted_icp, icp_id, in_icp
 from data_access.gauss_suppression import ordered_suppression
 from data_access.geography import CORE20_MAX_DECILE
 from data_access.profiles import DIMENSIONS, representation_tables
@@ -212,7 +212,7 @@ def response_cells(conn: Connection) -> pd.DataFrame:
         rows = summaries.counted(conn, t, [t.survey_id, t.day, t.channel, t.icp_key], [], None)
     else:
         day = day_of(r.submitted_at).label("day")
-        icp_key = case((r.lsoa_code.is_(None), r.icp_id), else_=m.Lsoa.icp_id).label("icp_key")
+        icp_key = counted_icp(r).label("icp_key")
         keys = [r.survey_id, day, r.channel, icp_key]
         rows = conn.execute(select(*keys, func.count()).select_from(r)
                             .outerjoin(m.Lsoa, m.Lsoa.code == r.lsoa_code).group_by(*keys)).all()
